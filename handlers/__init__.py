@@ -1,0 +1,9 @@
+"""Functions BPMN service tasks call by registered operator id (an allow-list; nothing else is callable)."""
+
+from handlers import cases as _cases  # noqa: F401  (registers its handlers)
+from handlers.base import REGISTRY
+from handlers.base import HandlerContext
+from handlers.base import HandlerError
+from handlers.base import handler
+
+__all__ = ["REGISTRY", "HandlerContext", "HandlerError", "handler"]

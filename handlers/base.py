@@ -1,0 +1,29 @@
+"""The handler registry: BPMN service tasks call these functions by operator id, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import TypeVar
+
+from processes.handler_api import HandlerContext
+from processes.handler_api import HandlerError
+from processes.handler_api import HandlerFunction
+from processes.handler_api import HandlerSpec
+
+__all__ = ["REGISTRY", "HandlerContext", "HandlerError", "handler"]
+
+H = TypeVar("H", bound=HandlerFunction)
+REGISTRY: dict[str, HandlerSpec] = {}
+
+
+def handler(operator_id: str, *, label_zh: str, params: Mapping[str, str] | None = None) -> Callable[[H], H]:
+    """Register a function that BPMN service tasks can call by `operator_id`."""
+
+    def register(fn: H) -> H:
+        if operator_id in REGISTRY:
+            raise ValueError(f"duplicate handler id {operator_id!r}")
+        REGISTRY[operator_id] = HandlerSpec(operator_id, fn, label_zh, dict(params or {}))
+        return fn
+
+    return register

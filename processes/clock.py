@@ -1,0 +1,40 @@
+"""Injectable clock: the runtime never calls datetime.now() directly, so tests can travel in time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """Return the current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class FrozenClock:
+    """A clock that stands still until moved; for tests and benchmarks."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> datetime:
+        """Move the clock forward by a timedelta given as keyword arguments."""
+        self.now += timedelta(**delta)
+        return self.now
+
+
+class OffsetClock:
+    """The system clock shifted by an offset; lets a live scheduler see 'the future' in tests."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset

@@ -1,0 +1,335 @@
+"""Commands on cases and instances (启动, 办理, 签收认领, 消息, 定时, 改期, 挂起, 终止, 重试), each one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from processes import engine
+from processes.casedata import split_data
+from processes.casedata import store_personal
+from processes.definitions import published_definition
+from processes.engine import runtime as wfops
+from processes.errors import Conflict
+from processes.errors import FormDataInvalid
+from processes.errors import InvalidState
+from processes.errors import NotFound
+from processes.errors import TaskNotReady
+from processes.models import Case
+from processes.models import InstanceCorrelation
+from processes.models import ProcessInstance
+from processes.models import TimerJob
+from processes.projections import Projection
+from processes.runtime import CommandContext
+from processes.runtime import Runtime
+
+RESERVED = frozenset({"case_id", "instance_id"})
+CASE_ROUTING = ("channel", "request_type", "urgency", "township", "lead_department", "upstream_order_id")
+
+
+@dataclass(frozen=True)
+class Started:
+    """The ids of a started instance (and its case)."""
+
+    instance_id: str
+    case_id: str | None
+    case_number: str | None
+    status: str
+
+
+def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: str,
+              channel: str) -> Started:
+    """Register a case (登记工单) with its personal data in the case tables and start its process."""
+    split = split_data(data, RESERVED)
+    for attempt in range(5):
+        try:
+            with rt.write() as session, session.begin():
+                now = rt.clock()
+                case = Case(number=_next_number(session, now, attempt), channel=channel, created_at=now,
+                            updated_at=now, **_case_routing(split.routing))
+                session.add(case)
+                session.flush()
+                store_personal(session, case.id, split, task_id=None, actor=actor, now=now)
+                started, version, workflow = _start(rt, session, process_key, split.routing, actor=actor,
+                                                    case_id=case.id, fields=split.field_names())
+            rt.workflows.put(started.instance_id, version, workflow)
+            return Started(started.instance_id, case.id, case.number, started.status)
+        except IntegrityError:
+            continue  # two registrations took the same number at once; take the next one
+    raise Conflict("could not allocate a case number; try again")
+
+
+def _case_routing(routing: Mapping[str, Any]) -> dict[str, Any]:
+    values = {k: routing[k] for k in CASE_ROUTING if k in routing and k != "channel"}
+    deadline = routing.get("upstream_deadline")
+    if isinstance(deadline, str):
+        try:
+            values["upstream_deadline"] = datetime.fromisoformat(deadline)
+        except ValueError as exc:
+            raise FormDataInvalid("not an ISO 8601 time", field="upstream_deadline") from exc
+    return values
+
+
+def _next_number(session: Session, now: datetime, attempt: int) -> str:
+    """Allocate the next case number of the day (DT20261125-0001)."""
+    prefix = f"DT{now:%Y%m%d}-"
+    count = session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.number.like(prefix + "%")))
+    return f"{prefix}{int(count or 0) + 1 + attempt:04d}"
+
+
+def start(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: str,
+          case_id: str | None = None) -> Started:
+    """Start an instance of the published version of a process with routing data."""
+    split = split_data(data, RESERVED)
+    with rt.write() as session, session.begin():
+        if case_id is not None and session.get(Case, case_id) is None:
+            raise NotFound(f"case {case_id} not found")
+        store_personal(session, case_id, split, task_id=None, actor=actor, now=rt.clock())
+        started, version, workflow = _start(rt, session, process_key, split.routing, actor=actor,
+                                            case_id=case_id, fields=split.field_names())
+    rt.workflows.put(started.instance_id, version, workflow)  # cached only after the commit
+    return started
+
+
+def _start(rt: Runtime, session: Session, process_key: str, routing: Mapping[str, Any], *, actor: str,
+           case_id: str | None, fields: list[str]) -> tuple[Started, int, Any]:
+    definition = published_definition(session, process_key)
+    spec, subprocess_specs = rt.specs.get(session, definition.id)
+    now = rt.clock()
+    row = ProcessInstance(definition_id=definition.id, process_key=process_key, case_id=case_id,
+                          status="running", version=0, snapshot="", projection="{}", created_at=now, updated_at=now)
+    session.add(row)
+    session.flush()
+    data = {**routing, "case_id": case_id, "instance_id": row.id}
+    ctx = CommandContext(session, row, None, actor, now, Projection())
+    ctx.record("started", fields=fields, version=definition.version)
+    with engine.engine_clock(rt.clock):
+        script_engine = rt.script_engine(session, row.id, case_id, actor)
+        try:
+            ctx.workflow = wfops.new_workflow(spec, subprocess_specs, data, script_engine)
+        except (engine.EngineError, engine.EngineStepLimit) as exc:
+            raise InvalidState(f"the process failed at its first step: {exc}") from exc
+    version = rt.save(ctx)
+    return Started(row.id, case_id, None, _status(session, row.id)), version, ctx.workflow
+
+
+def _status(session: Session, instance_id: str) -> str:
+    return str(session.scalar(sa.select(ProcessInstance.status).where(ProcessInstance.id == instance_id)))
+
+
+def complete_task(rt: Runtime, instance_id: str, task_id: str, data: Mapping[str, Any], *, actor: str,
+                  force: bool = False) -> str:
+    """Complete an open human task with form data (办理); return the instance status."""
+    split = split_data(data, RESERVED)
+
+    def mutate(ctx: CommandContext) -> str:
+        desc = ctx.projection.tasks.get(task_id)
+        if desc is None:
+            raise TaskNotReady("this task was already completed or is no longer open")
+        if desc.get("a") and desc["a"] != actor and not force:
+            raise Conflict(f"task is claimed by {desc['a']}")
+        store_personal(ctx.session, ctx.row.case_id, split, task_id=task_id, actor=actor, now=ctx.now)
+        ctx.completed_by_actor.add(task_id)
+        ctx.record("task_completed", task_id=task_id, bpmn_id=desc.get("b"), fields=split.field_names())
+        wfops.complete_task(ctx.workflow, task_id, split.routing)
+        return "ok"
+
+    rt.command(instance_id, actor, mutate)
+    return instance_status(rt, instance_id)
+
+
+def claim(rt: Runtime, instance_id: str, task_id: str, *, actor: str) -> None:
+    """Claim an open task for yourself (认领); someone else's claim is a Conflict."""
+    _set_assignee(rt, instance_id, task_id, actor=actor, assignee=actor, only_if_free=True, kind="claimed")
+
+
+def unclaim(rt: Runtime, instance_id: str, task_id: str, *, actor: str) -> None:
+    """Give a claimed task back to the group (退回待领)."""
+    _set_assignee(rt, instance_id, task_id, actor=actor, assignee=None, only_if_free=False, kind="unclaimed")
+
+
+def assign(rt: Runtime, instance_id: str, task_id: str, assignee: str, *, actor: str) -> None:
+    """Assign or hand over a task to a named user (指派/转交)."""
+    _set_assignee(rt, instance_id, task_id, actor=actor, assignee=assignee, only_if_free=False, kind="assigned")
+
+
+def _set_assignee(rt: Runtime, instance_id: str, task_id: str, *, actor: str, assignee: str | None,
+                  only_if_free: bool, kind: str) -> None:
+    from processes.models import HistoryEvent
+    from processes.models import HumanTask
+
+    with rt.write() as session, session.begin():
+        row = session.execute(sa.select(ProcessInstance.projection, ProcessInstance.case_id, ProcessInstance.status)
+                              .where(ProcessInstance.id == instance_id).with_for_update()).one_or_none()
+        if row is None:
+            raise NotFound(f"instance {instance_id} not found")
+        proj = Projection.loads(row.projection)
+        desc = proj.tasks.get(task_id)
+        if desc is None or row.status not in ("running", "waiting"):
+            raise TaskNotReady("this task is no longer open")
+        if only_if_free and desc.get("a") not in (None, actor):
+            raise Conflict(f"task is already claimed by {desc['a']}")
+        desc["a"] = assignee
+        session.execute(sa.update(ProcessInstance).where(ProcessInstance.id == instance_id)
+                        .values(projection=proj.dumps()))
+        session.execute(sa.update(HumanTask).where(HumanTask.id == task_id).values(assignee=assignee))
+        session.execute(sa.insert(HistoryEvent).values(
+            instance_id=instance_id, case_id=row.case_id, at=rt.clock(), actor=actor, kind=kind, task_id=task_id,
+            bpmn_id=desc.get("b"), fields=[], detail={"assignee": assignee} if kind == "assigned" else {}))
+
+
+def deliver_message(rt: Runtime, name: str, payload: Mapping[str, Any], *, actor: str,
+                    case_id: str | None = None, instance_id: str | None = None,
+                    correlation: tuple[str, str] | None = None) -> str:
+    """Deliver a message to a case by instance id, case id or correlation key; return the instance id."""
+    split = split_data(payload, RESERVED)
+    target = instance_id or _find_instance(rt, name, case_id, correlation)
+
+    def mutate(ctx: CommandContext) -> None:
+        store_personal(ctx.session, ctx.row.case_id, split, task_id=None, actor=actor, now=ctx.now)
+        ctx.record("message_received", message=name, fields=split.field_names())
+        wfops.catch_message(ctx.workflow, name, split.routing)
+
+    rt.command(target, actor, mutate)
+    return target
+
+
+def _find_instance(rt: Runtime, name: str, case_id: str | None, correlation: tuple[str, str] | None) -> str:
+    with rt.read() as session:
+        query = sa.select(ProcessInstance.id).where(ProcessInstance.status.in_(("running", "waiting")))
+        if case_id is not None:
+            query = query.where(ProcessInstance.case_id == case_id)
+        elif correlation is not None:
+            query = query.join(InstanceCorrelation, InstanceCorrelation.instance_id == ProcessInstance.id).where(
+                InstanceCorrelation.name == correlation[0], InstanceCorrelation.value == str(correlation[1]))
+        else:
+            raise FormDataInvalid("a message needs a case id, an instance id or a correlation key")
+        ids = list(session.scalars(query.order_by(ProcessInstance.created_at)))
+    if not ids:
+        raise NotFound(f"no active case waits for message {name!r}")
+    if len(ids) > 1 and case_id is None:
+        raise Conflict(f"correlation key matches {len(ids)} cases")
+    return str(ids[0])
+
+
+def fire_timers(rt: Runtime, instance_id: str, *, actor: str = "system:timer") -> None:
+    """Fire the expired timers of one instance (定时器到期)."""
+    rt.command(instance_id, actor, lambda ctx: wfops.fire_timers(ctx.workflow))
+
+
+def fire_due_timers(rt: Runtime, *, limit: int = 100, actor: str = "system:timer") -> int:
+    """Fire every instance with a timer or retry that is due now; return how many instances ran."""
+    now = rt.clock()
+    with rt.read() as session:
+        rows = session.execute(sa.select(TimerJob.instance_id, TimerJob.kind).join(
+            ProcessInstance, ProcessInstance.id == TimerJob.instance_id).where(
+            TimerJob.status == "pending", TimerJob.due_at <= now,
+            ProcessInstance.status.in_(("running", "waiting", "error"))).order_by(TimerJob.due_at).limit(limit)).all()
+    done: set[str] = set()
+    for instance_id, kind in rows:
+        if instance_id in done:
+            continue
+        try:
+            if kind == "retry":
+                retry_instance(rt, instance_id, actor=actor)
+            else:
+                fire_timers(rt, instance_id, actor=actor)
+        except (Conflict, NotFound):
+            continue  # another runner got there first
+        done.add(instance_id)
+    return len(done)
+
+
+def reschedule_timers(rt: Runtime, instance_id: str, *, actor: str, reason: str,
+                      new_due: Mapping[str, datetime] | None = None, shift: timedelta | None = None) -> int:
+    """Move waiting timers (by timer task id or BPMN id) to new due times and record why (延期/改期)."""
+    if not reason.strip():
+        raise FormDataInvalid("a reason is required", field="reason")
+    if (new_due is None) == (shift is None):
+        raise FormDataInvalid("give either new due times or a shift")
+
+    def mutate(ctx: CommandContext) -> int:
+        changes = []
+        for timer in wfops.pending_timers(ctx.workflow):
+            due = (new_due or {}).get(timer.task_id) or (new_due or {}).get(timer.bpmn_id)
+            due = timer.due + shift if shift is not None else due
+            if due is None or due == timer.due:
+                continue
+            if due.tzinfo is None:
+                raise FormDataInvalid("due times must carry a time zone")
+            wfops.set_timer_due(ctx.workflow, timer.task_id, due)
+            changes.append({"bpmn_id": timer.bpmn_id, "from": timer.due.isoformat(), "to": due.isoformat()})
+        if not changes:
+            raise InvalidState("no waiting timer matched")
+        ctx.record("timers_rescheduled", reason=reason[:500], timers=changes)
+        wfops.fire_timers(ctx.workflow)  # a deadline moved into the past fires now
+        return len(changes)
+
+    return rt.command(instance_id, actor, mutate)
+
+
+def suspend(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
+    """Suspend an instance (挂起): no task can be completed and no timer fires until it is resumed."""
+    _set_status(rt, instance_id, actor, reason, "suspended", ("running", "waiting", "error"))
+
+
+def resume(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
+    """Resume a suspended instance; timers that fell due meanwhile fire now."""
+
+    def mutate(ctx: CommandContext) -> None:
+        ctx.record("resumed", reason=reason[:500])
+        wfops.fire_timers(ctx.workflow)
+
+    rt.command(instance_id, actor, mutate, allowed=("suspended",))
+
+
+def terminate(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
+    """Terminate an instance (终止) with a reason; its tasks are cancelled and its timers dropped."""
+
+    def mutate(ctx: CommandContext) -> None:
+        ctx.record("terminated", reason=reason[:500])
+        wfops.cancel(ctx.workflow)
+        ctx.status = "terminated"
+
+    if not reason.strip():
+        raise FormDataInvalid("a reason is required", field="reason")
+    rt.command(instance_id, actor, mutate, allowed=("running", "waiting", "error", "suspended"))
+
+
+def _set_status(rt: Runtime, instance_id: str, actor: str, reason: str, status: str,
+                allowed: tuple[str, ...]) -> None:
+    if not reason.strip():
+        raise FormDataInvalid("a reason is required", field="reason")
+
+    def mutate(ctx: CommandContext) -> None:
+        ctx.record(status, reason=reason[:500])
+        ctx.status = status
+
+    rt.command(instance_id, actor, mutate, allowed=allowed)
+
+
+def retry_instance(rt: Runtime, instance_id: str, *, actor: str) -> str:
+    """Retry the failed steps of an instance in error (重试); return the new status."""
+
+    def mutate(ctx: CommandContext) -> None:
+        ctx.record("retried")
+        wfops.retry_errors(ctx.workflow)
+
+    rt.command(instance_id, actor, mutate, allowed=("error",))
+    return instance_status(rt, instance_id)
+
+
+def instance_status(rt: Runtime, instance_id: str) -> str:
+    """Return the stored status of an instance."""
+    with rt.read() as session:
+        status = session.scalar(sa.select(ProcessInstance.status).where(ProcessInstance.id == instance_id))
+    if status is None:
+        raise NotFound(f"instance {instance_id} not found")
+    return str(status)

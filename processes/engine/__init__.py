@@ -1,0 +1,37 @@
+"""The only package that imports SpiffWorkflow: parsing, scripts, snapshots, timers and task views."""
+
+from processes.engine import clockpatch as _clockpatch  # noqa: F401  (installs the clock hook)
+from SpiffWorkflow.exceptions import SpiffWorkflowException as EngineError
+
+from processes.engine.bundle import ParsedBundle
+from processes.engine.bundle import parse_bundle
+from processes.engine.bundle import specs_from_json
+from processes.engine.bundle import specs_to_json
+from processes.engine.clockpatch import engine_clock
+from processes.engine.runtime import EngineStepLimit
+from processes.engine.runtime import OpenTask
+from processes.engine.runtime import Outcome
+from processes.engine.runtime import PendingTimer
+from processes.engine.scripting import HotlineScriptEngine
+from processes.engine.scripting import RestrictedEnvironment
+from processes.engine.scripting import dumps_result
+from processes.engine.snapshot import dump_workflow
+from processes.engine.snapshot import load_workflow
+
+__all__ = [
+    "EngineError",
+    "EngineStepLimit",
+    "HotlineScriptEngine",
+    "OpenTask",
+    "Outcome",
+    "ParsedBundle",
+    "PendingTimer",
+    "RestrictedEnvironment",
+    "dump_workflow",
+    "dumps_result",
+    "engine_clock",
+    "load_workflow",
+    "parse_bundle",
+    "specs_from_json",
+    "specs_to_json",
+]

@@ -1,0 +1,46 @@
+"""The contract between the runtime and service-task handlers (服务任务处理函数), without importing handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+JSONValue = Any
+
+
+class HandlerError(Exception):
+    """A handler could not do its work; the instance goes to error and a retry is scheduled."""
+
+
+@dataclass(frozen=True)
+class HandlerContext:
+    """What a handler may use: the command's session, the case, the actor and the clock."""
+
+    session: Session
+    instance_id: str
+    case_id: str | None
+    actor: str
+    now: datetime
+    task_bpmn_id: str = ""
+
+
+HandlerFunction = Callable[..., JSONValue]
+
+
+@dataclass(frozen=True)
+class HandlerSpec:
+    """A registered handler: operator id, function, Chinese label and documented parameters."""
+
+    operator_id: str
+    fn: HandlerFunction
+    label_zh: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+
+HandlerRegistry = Mapping[str, HandlerSpec]

@@ -1,0 +1,38 @@
+"""Alembic environment: migrates the database named by the runtime's URL."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from processes.db import create_db_engine
+from processes.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    """Leave APScheduler's own table out of autogenerate."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
+def run_migrations_online() -> None:
+    """Run migrations on a live connection (the connection may be handed in by the caller)."""
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    engine = create_db_engine(config.get_main_option("sqlalchemy.url") or "")
+    with engine.connect() as conn:
+        _run(conn)
+    engine.dispose()
+
+
+def _run(connection: object) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata, include_name=include_name,
+                      render_as_batch=True, compare_type=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run_migrations_online()

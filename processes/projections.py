@@ -1,0 +1,154 @@
+"""Task and timer projections (待办/定时任务), diffed against the last projection and written in the command's transaction."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from processes.engine import OpenTask
+from processes.engine import PendingTimer
+from processes.models import HumanTask
+from processes.models import TimerJob
+
+URGENCY_PRIORITY = {"normal": 0, "一般": 0, "urgent": 1, "紧急": 1, "critical": 2, "特急": 2}
+ACTIVE_JOB = ("pending", "claimed")
+
+
+@dataclass
+class Projection:
+    """What was projected for an instance last time: open tasks, waiting timers, correlations, retry state."""
+
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    timers: dict[str, list[str]] = field(default_factory=dict)  # timer task id -> [due ISO, BPMN id]
+    correlations: dict[str, str] = field(default_factory=dict)
+    retry_attempts: int = 0
+    retry_due: str | None = None
+
+    @classmethod
+    def loads(cls, text: str | None) -> Projection:
+        """Parse the stored JSON."""
+        data = json.loads(text or "{}")
+        return cls(data.get("t", {}), data.get("j", {}), data.get("c", {}), data.get("ra", 0), data.get("rd"))
+
+    def dumps(self) -> str:
+        """Serialize compactly for the instance row."""
+        return json.dumps({"t": self.tasks, "j": self.timers, "c": self.correlations,
+                           "ra": self.retry_attempts, "rd": self.retry_due}, separators=(",", ":"),
+                          ensure_ascii=False)
+
+
+def _parse_due(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else None
+    if isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            return None
+        return parsed if parsed.tzinfo else None
+    return None
+
+
+def describe_task(task: OpenTask, timers: list[PendingTimer]) -> dict[str, Any]:
+    """Resolve role, department, assignee, priority, form and deadline of an open task from its BPMN properties."""
+    props, data = task.properties, task.data
+    department = data.get(props["department_variable"]) if "department_variable" in props else None
+    assignee = data.get(props["assignee_variable"]) if "assignee_variable" in props else None
+    due = _parse_due(data.get(props["due_variable"])) if "due_variable" in props else None
+    if due is None:
+        attached = [t.due for t in timers if t.attached_to == task.bpmn_id and t.kind != "cycle"]
+        due = max(attached) if attached else None  # the last boundary deadline is the real limit
+    priority = int(props["priority"]) if str(props.get("priority", "")).isdigit() else URGENCY_PRIORITY.get(
+        str(data.get("urgency", "normal")), 0)
+    return {
+        "b": task.bpmn_id, "n": task.name[:200], "r": props.get("candidate_role") or task.lane,
+        "dep": str(department or props.get("candidate_department") or "") or None,
+        "a": str(assignee) if assignee else None, "p": priority, "f": props.get("formJsonSchemaFilename"),
+        "d": due.isoformat() if due else None,
+    }
+
+
+def write_tasks(session: Session, *, instance_id: str, case_id: str | None, old: Projection,
+                new_tasks: dict[str, dict[str, Any]], finished: Mapping[str, tuple[str, str | None]],
+                now: datetime) -> None:
+    """Insert new human tasks, close finished ones, update changed deadlines."""
+    added = [k for k in new_tasks if k not in old.tasks]
+    if added:
+        session.execute(sa.insert(HumanTask), [_task_row(k, new_tasks[k], instance_id, case_id, now) for k in added])
+    for task_id, (status, by) in finished.items():
+        session.execute(sa.update(HumanTask).where(HumanTask.id == task_id).values(
+            status=status, completed_at=now, completed_by=by))
+    for task_id, desc in new_tasks.items():
+        before = old.tasks.get(task_id)
+        if before is not None and (before.get("d"), before.get("a")) != (desc.get("d"), desc.get("a")):
+            session.execute(sa.update(HumanTask).where(HumanTask.id == task_id).values(
+                due_at=_parse_due(desc.get("d")), assignee=desc.get("a")))
+
+
+def _task_row(task_id: str, desc: dict[str, Any], instance_id: str, case_id: str | None,
+              now: datetime) -> dict[str, Any]:
+    return {
+        "id": task_id, "instance_id": instance_id, "case_id": case_id, "bpmn_id": desc["b"], "name": desc["n"],
+        "role": desc["r"], "department": desc["dep"], "assignee": desc["a"], "priority": desc["p"],
+        "form": desc["f"], "due_at": _parse_due(desc["d"]), "status": "open", "created_at": now,
+    }
+
+
+def write_timers(session: Session, *, instance_id: str, old: Projection, timers: list[PendingTimer],
+                 fired: set[str], now: datetime) -> dict[str, list[str]]:
+    """Keep one pending job row per waiting timer with its exact due time; return the new timer map."""
+    new = {t.task_id: [t.due.isoformat(), t.bpmn_id] for t in timers}
+    added = [t for t in timers if t.task_id not in old.timers]
+    if added:
+        session.execute(sa.insert(TimerJob), [{
+            "instance_id": instance_id, "task_id": t.task_id, "kind": "timer", "bpmn_id": t.bpmn_id,
+            "timer_kind": t.kind, "due_at": t.due, "status": "pending", "attempts": 0,
+            "created_at": now, "updated_at": now} for t in added])
+    for task_id in old.timers.keys() - new.keys():
+        session.execute(_active_timer(instance_id, task_id).values(
+            status="done" if task_id in fired else "cancelled", lease_owner=None, lease_until=None,
+            updated_at=now))
+    for t in timers:
+        if t.task_id in old.timers and old.timers[t.task_id][0] != new[t.task_id][0]:
+            session.execute(_active_timer(instance_id, t.task_id).values(
+                due_at=t.due, status="pending", lease_owner=None, lease_until=None, updated_at=now))
+    return new
+
+
+def _active_timer(instance_id: str, task_id: str) -> sa.Update:
+    return sa.update(TimerJob).where(
+        TimerJob.instance_id == instance_id, TimerJob.task_id == task_id, TimerJob.kind == "timer",
+        TimerJob.status.in_(ACTIVE_JOB))
+
+
+def write_retry(session: Session, *, instance_id: str, proj: Projection, failed: bool, error: str | None,
+                backoff: list[float], now: datetime) -> datetime | None:
+    """Schedule, advance or close the retry job of an instance whose service task failed."""
+    from datetime import timedelta
+
+    active = sa.update(TimerJob).where(TimerJob.instance_id == instance_id, TimerJob.kind == "retry",
+                                       TimerJob.status.in_((*ACTIVE_JOB, "failed")))
+    if not failed:
+        if proj.retry_attempts:
+            session.execute(active.values(status="done", lease_owner=None, lease_until=None, updated_at=now))
+        proj.retry_attempts, proj.retry_due = 0, None
+        return None
+    attempt = proj.retry_attempts
+    exhausted = attempt >= len(backoff)
+    due = now + timedelta(seconds=backoff[min(attempt, len(backoff) - 1)])
+    values = {"status": "failed" if exhausted else "pending", "due_at": due, "attempts": attempt + 1,
+              "last_error": (error or "")[:2000], "lease_owner": None, "lease_until": None, "updated_at": now}
+    if attempt == 0:
+        session.execute(sa.insert(TimerJob).values(instance_id=instance_id, task_id="", kind="retry",
+                                                   bpmn_id="", created_at=now, **values))
+    else:
+        session.execute(active.values(**values))
+    proj.retry_attempts, proj.retry_due = attempt + 1, None if exhausted else due.isoformat()
+    return None if exhausted else due

@@ -1,0 +1,236 @@
+"""The runtime's composition root and its one transaction per command (lock, run, save, project, history)."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from processes import engine
+from processes.clock import Clock
+from processes.clock import system_clock
+from processes.db import reader_sessionmaker
+from processes.db import writer_sessionmaker
+from processes.definitions import SpecCache
+from processes.engine import runtime as wfops
+from processes.errors import Conflict
+from processes.errors import InvalidState
+from processes.errors import NotFound
+from processes.handler_api import HandlerContext
+from processes.handler_api import HandlerError
+from processes.handler_api import HandlerRegistry
+from processes.models import HistoryEvent
+from processes.models import InstanceCorrelation
+from processes.models import ProcessInstance
+from processes.projections import Projection
+from processes.projections import describe_task
+from processes.projections import write_retry
+from processes.projections import write_tasks
+from processes.projections import write_timers
+
+T = TypeVar("T")
+ACTIVE = ("running", "waiting")
+DEFAULT_BACKOFF = [60.0, 300.0, 900.0, 3600.0, 14400.0]  # 1/5/15/60/240 min, then an incident
+LOCK_COLUMNS = (ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.case_id,
+                ProcessInstance.status, ProcessInstance.version, ProcessInstance.projection,
+                ProcessInstance.process_key)
+
+
+class WorkflowCache:
+    """Deserialized workflows by (instance id, version); taken out for a command, put back only after commit."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[str, tuple[int, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def take(self, instance_id: str, version: int) -> Any:
+        """Remove and return the cached workflow if it is at this version."""
+        with self._lock:
+            item = self._items.pop(instance_id, None)
+        return item[1] if item is not None and item[0] == version else None
+
+    def put(self, instance_id: str, version: int, workflow: Any) -> None:
+        """Cache a committed workflow."""
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[instance_id] = (version, workflow)
+            self._items.move_to_end(instance_id)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def drop(self, instance_id: str) -> None:
+        """Forget an instance (after any error)."""
+        with self._lock:
+            self._items.pop(instance_id, None)
+
+
+@dataclass
+class CommandContext:
+    """State of one command while its transaction is open."""
+
+    session: Session
+    row: Any
+    workflow: Any
+    actor: str
+    now: datetime
+    projection: Projection
+    history: list[dict[str, Any]] = field(default_factory=list)
+    completed_by_actor: set[str] = field(default_factory=set)
+    status: str | None = None  # set by suspend / terminate / resume
+    failed: str | None = None
+
+    def record(self, kind: str, **detail: Any) -> None:
+        """Append a history event (names of changed fields, never their values)."""
+        fields = detail.pop("fields", [])
+        task_id, bpmn_id = detail.pop("task_id", None), detail.pop("bpmn_id", None)
+        self.history.append({"kind": kind, "fields": fields, "task_id": task_id, "bpmn_id": bpmn_id,
+                             "detail": detail})
+
+
+class Runtime:
+    """Everything a command needs: database, handler registry, clock, caches and limits."""
+
+    def __init__(self, db: Engine, handlers: HandlerRegistry, *, clock: Clock = system_clock,
+                 cache_size: int = 512, retry_backoff: Sequence[float] = DEFAULT_BACKOFF,
+                 max_engine_steps: int = wfops.MAX_ENGINE_STEPS) -> None:
+        self.db = db
+        self.handlers = handlers
+        self.clock = clock
+        self.retry_backoff = list(retry_backoff)
+        self.max_engine_steps = max_engine_steps
+        self.write = writer_sessionmaker(db)
+        self.read = reader_sessionmaker(db)
+        self.specs = SpecCache()
+        self.workflows = WorkflowCache(cache_size)
+        self.environment = engine.RestrictedEnvironment()
+
+    def script_engine(self, session: Session, instance_id: str, case_id: str | None, actor: str) -> Any:
+        """Build the per-command script engine whose service tasks call registered handlers."""
+
+        def call(name: str, params: dict[str, Any], task: Any) -> str:
+            spec = self.handlers.get(name)
+            if spec is None:
+                raise HandlerError(f"no handler registered as {name!r}")
+            context = HandlerContext(session, instance_id, case_id, actor, self.clock(),
+                                     str(task.task_spec.bpmn_id or ""))
+            with session.begin_nested():  # a failing handler leaves no partial writes behind
+                return engine.dumps_result(spec.fn(context, **params))
+
+        return engine.HotlineScriptEngine(self.environment, call)
+
+    def command(self, instance_id: str, actor: str, mutate: Callable[[CommandContext], T], *,
+                allowed: Sequence[str] = ACTIVE) -> T:
+        """Run one command on one instance as a single all-or-nothing transaction."""
+        try:
+            with self.write() as session, session.begin():
+                row = session.execute(sa.select(*LOCK_COLUMNS).where(ProcessInstance.id == instance_id)
+                                      .with_for_update()).one_or_none()
+                if row is None:
+                    raise NotFound(f"instance {instance_id} not found")
+                if row.status not in allowed:
+                    raise InvalidState(f"instance is {row.status}")
+                ctx = CommandContext(session, row, self._workflow(session, row), actor, self.clock(),
+                                     Projection.loads(row.projection))
+                result = self._run(ctx, mutate)
+                version = self.save(ctx)
+            self.workflows.put(instance_id, version, ctx.workflow)
+            return result
+        except BaseException:
+            self.workflows.drop(instance_id)
+            raise
+
+    def _workflow(self, session: Session, row: Any) -> Any:
+        workflow = self.workflows.take(row.id, row.version)
+        if workflow is None:
+            snapshot = session.scalar(sa.select(ProcessInstance.snapshot).where(ProcessInstance.id == row.id))
+            spec, subprocess_specs = self.specs.get(session, row.definition_id)
+            workflow = engine.load_workflow(snapshot or "", spec, subprocess_specs)
+        return workflow
+
+    def _run(self, ctx: CommandContext, mutate: Callable[[CommandContext], T]) -> T | None:
+        ctx.workflow.script_engine = self.script_engine(ctx.session, ctx.row.id, ctx.row.case_id, ctx.actor)
+        with engine.engine_clock(self.clock):
+            try:
+                return mutate(ctx)
+            except (engine.EngineError, engine.EngineStepLimit) as exc:
+                # Not a crash: what the user completed stays completed; the instance waits for a retry.
+                ctx.failed = str(exc)[:2000]
+                ctx.record("error", message=ctx.failed)
+                return None
+
+    def save(self, ctx: CommandContext) -> int:
+        """Write snapshot, status, projections, jobs and history; fail with Conflict on a lost race."""
+        wf, proj, row = ctx.workflow, ctx.projection, ctx.row
+        wfops.compact(wf)
+        result = wfops.outcome(wf)
+        status = ctx.status or ("error" if ctx.failed else result.status)
+        error = ctx.failed or result.error
+        live = status not in ("completed", "terminated")
+        timers = wfops.pending_timers(wf) if live else []
+        tasks = {t.id: describe_task(t, timers) for t in wfops.open_tasks(wf)} if live else {}
+        for task_id, desc in tasks.items():
+            if task_id in proj.tasks and desc["a"] is None:
+                desc["a"] = proj.tasks[task_id].get("a")  # a claim survives engine steps
+        finished = {tid: self._finish_state(wf, tid, ctx) for tid in proj.tasks.keys() - tasks.keys()}
+        fired = {tid for tid in proj.timers.keys() - {t.task_id for t in timers}
+                 if self._timer_completed(wf, tid)}
+        for tid in sorted(fired):
+            ctx.record("timer_fired", task_id=tid, bpmn_id=proj.timers[tid][1])
+        write_tasks(ctx.session, instance_id=row.id, case_id=row.case_id, old=proj, new_tasks=tasks,
+                    finished=finished, now=ctx.now)
+        timer_map = write_timers(ctx.session, instance_id=row.id, old=proj, timers=timers, fired=fired, now=ctx.now)
+        retry_due = write_retry(ctx.session, instance_id=row.id, proj=proj, failed=status == "error",
+                                error=error, backoff=self.retry_backoff, now=ctx.now)
+        self._write_correlations(ctx)
+        if status == "completed" and row.status != "completed":
+            ctx.record("completed")
+        proj.tasks, proj.timers = tasks, timer_map
+        dues = [t.due for t in timers] + ([retry_due] if retry_due else [])
+        version = int(row.version) + 1
+        updated = ctx.session.execute(sa.update(ProcessInstance).where(
+            ProcessInstance.id == row.id, ProcessInstance.version == row.version).values(
+            snapshot=engine.dump_workflow(wf), projection=proj.dumps(), status=status, version=version,
+            next_due_at=min(dues) if dues else None, error=error, updated_at=ctx.now))
+        if updated.rowcount != 1:
+            raise Conflict("the case was changed by someone else; reload and try again")
+        self._write_history(ctx)
+        return version
+
+    @staticmethod
+    def _finish_state(wf: Any, task_id: str, ctx: CommandContext) -> tuple[str, str | None]:
+        if task_id in ctx.completed_by_actor:
+            return "completed", ctx.actor
+        state = wfops.task_state(wf, task_id)
+        return ("completed", "system") if state == "COMPLETED" else ("cancelled", None)
+
+    @staticmethod
+    def _timer_completed(wf: Any, task_id: str) -> bool:
+        return wfops.task_state(wf, task_id) == "COMPLETED"
+
+    def _write_correlations(self, ctx: CommandContext) -> None:
+        current = wfops.correlations(ctx.workflow)
+        if current == ctx.projection.correlations:
+            return
+        ctx.session.execute(sa.delete(InstanceCorrelation).where(InstanceCorrelation.instance_id == ctx.row.id))
+        if current:
+            ctx.session.execute(sa.insert(InstanceCorrelation), [
+                {"instance_id": ctx.row.id, "name": k[:64], "value": v[:200]} for k, v in current.items()])
+        ctx.projection.correlations = current
+
+    def _write_history(self, ctx: CommandContext) -> None:
+        if ctx.history:
+            ctx.session.execute(sa.insert(HistoryEvent), [
+                {"instance_id": ctx.row.id, "case_id": ctx.row.case_id, "at": ctx.now, "actor": ctx.actor, **event}
+                for event in ctx.history])
