@@ -128,7 +128,7 @@ class Runtime:
             with session.begin_nested():  # a failing handler leaves no partial writes behind
                 return engine.dumps_result(spec.fn(context, **params))
 
-        return engine.HotlineScriptEngine(self.environment, call)
+        return engine.HotlineScriptEngine(self.environment, call, self.max_engine_steps)
 
     def command(self, instance_id: str, actor: str, mutate: Callable[[CommandContext], T], *,
                 allowed: Sequence[str] = ACTIVE) -> T:

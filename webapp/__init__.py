@@ -1,0 +1,46 @@
+"""Hotline Flow web application (Flask): the composition root that wires the runtime and its handlers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+import handlers
+from processes.clock import system_clock
+from processes.db import create_db_engine
+from processes.runtime import Runtime
+from webapp.config import check_required_settings
+from webapp.config import load_config
+
+
+def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = True) -> Flask:
+    """Create and configure the hotline application; `serving=False` is for CLI commands that need no secret."""
+    # The instance folder (secrets, default SQLite file) may live outside the code, e.g. /etc/hotline.
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("HOTLINE_INSTANCE_PATH"))
+    load_config(app, test_config)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    if serving:
+        check_required_settings(app)  # fail fast: a production server never starts without its secret
+    app.extensions["hotline.runtime"] = build_runtime(app)
+    return app
+
+
+def build_runtime(app: Flask) -> Runtime:
+    """Build the workflow runtime from the app's settings, with the product handler registry."""
+    return Runtime(
+        create_db_engine(app.config["DATABASE_URL"]),
+        handlers.REGISTRY,
+        clock=system_clock,
+        cache_size=int(app.config["WORKFLOW_CACHE_SIZE"]),
+        retry_backoff=[float(s) for s in app.config["RETRY_BACKOFF_SECONDS"]],
+        max_engine_steps=int(app.config["MAX_ENGINE_STEPS"]),
+    )
+
+
+def runtime_of(app: Flask) -> Runtime:
+    """Return the runtime wired into an app."""
+    rt: Runtime = app.extensions["hotline.runtime"]
+    return rt

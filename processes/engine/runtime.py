@@ -81,9 +81,10 @@ def new_workflow(spec: Any, subprocess_specs: dict[str, Any], data: Mapping[str,
     return wf
 
 
-def run_engine(wf: BpmnWorkflow, max_steps: int = MAX_ENGINE_STEPS) -> None:
+def run_engine(wf: BpmnWorkflow, max_steps: int | None = None) -> None:
     """Run engine tasks until only human tasks and waits remain, with a step cap."""
     steps = 0
+    max_steps = max_steps or getattr(wf.script_engine, "max_steps", MAX_ENGINE_STEPS)
 
     def count(_task: Task) -> None:
         nonlocal steps
@@ -192,7 +193,9 @@ def catch_message(wf: BpmnWorkflow, name: str, payload: Mapping[str, Any]) -> No
         raise InvalidState(f"no task waits for message {name!r}")
     correlations = definition.calculate_correlations(wf.script_engine, definition.correlation_properties,
                                                      dict(payload))
-    wf.catch(BpmnEvent(definition, dict(payload), correlations))
+    # internal=False: a message no task accepts (wrong correlation) is refused, not queued in bpmn_events.
+    if wf.event_manager.catch(BpmnEvent(definition, dict(payload), correlations), internal=False) == 0:
+        raise InvalidState(f"no task accepts message {name!r} with this correlation")
     run_engine(wf)
 
 

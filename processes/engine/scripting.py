@@ -185,9 +185,11 @@ def _is_data(value: Any) -> bool:
 class HotlineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """Script engine whose service tasks call allow-listed handlers; fixes 3.2.0's call_service NameError."""
 
-    def __init__(self, environment: RestrictedEnvironment, call: ServiceCaller | None) -> None:
+    def __init__(self, environment: RestrictedEnvironment, call: ServiceCaller | None,
+                 max_steps: int = 1000) -> None:
         super().__init__(environment=environment)
         self._call = call
+        self.max_steps = max_steps  # engine steps one command may run (read by runtime.run_engine)
 
     def validate(self, expression: str) -> None:
         """Check an expression at parse time with the sandbox rules."""

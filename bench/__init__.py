@@ -1,0 +1,1 @@
+"""Benchmarks of the Hotline Flow runtime (`python -m bench.lifecycle`); results in docs/benchmarks.md."""

@@ -1,0 +1,175 @@
+"""The `hotline` command line: install, schema, deployment and the demo (安装、迁移、部署、演示)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from typing import TypeVar
+from typing import cast
+
+import click
+from flask import Flask
+from flask import current_app
+from flask.cli import FlaskGroup
+from flask.cli import routes_command
+from flask.cli import run_command
+from flask.cli import shell_command
+
+import handlers
+from processes import definitions
+from processes import migrate
+from processes.engine import parse_bundle
+from processes.errors import RuntimeErrorBase
+from webapp import create_app
+from webapp import runtime_of
+from webapp.config import check_required_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _cli_app() -> Flask:
+    """Build the app for CLI commands: commands that need no secret never fail for lack of one."""
+    app = create_app(serving=False)
+
+    @app.teardown_appcontext
+    def _close_database(_exc: BaseException | None) -> None:
+        runtime_of(app).db.dispose()  # one command, one app context: close its connections
+
+    return app
+
+
+cli = FlaskGroup(name="hotline", create_app=_cli_app, add_default_commands=False,
+                 help="Hotline Flow 12345 工单系统 command line.")
+cli.add_command(shell_command)
+cli.add_command(routes_command)
+
+
+def friendly_errors(fn: F) -> F:
+    """Turn runtime errors into a one-line message and exit status 1, never a traceback."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except RuntimeErrorBase as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+    return cast(F, wrapper)
+
+
+@cli.command("run", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def run_server(ctx: click.Context) -> None:
+    """Run the development web server (checks production settings first)."""
+    check_required_settings(current_app)
+    ctx.forward(run_command)
+
+
+@cli.command("init")
+@click.option("--force", is_flag=True, help="Overwrite an existing instance config.")
+def init_command(force: bool) -> None:
+    """Write instance/config.py with freshly generated secrets for a new install."""
+    path = Path(current_app.instance_path) / "config.py"
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; use --force to replace its secrets")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Hotline Flow instance settings, written by `hotline init`. Keep this file secret; never commit it.\n"
+        f"SECRET_KEY = {secrets.token_hex(32)!r}\n"
+        f"PII_ENCRYPTION_KEY = {secrets.token_hex(32)!r}\n"
+        f"AUDIT_HMAC_KEY = {secrets.token_hex(32)!r}\n",
+        encoding="utf-8")
+    path.chmod(0o600)
+    click.echo(f"wrote {path}")
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database schema commands (数据库迁移)."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the newest schema."""
+    url = current_app.config["DATABASE_URL"]
+    migrate.upgrade(url, revision)
+    click.echo(f"database at revision {migrate.current_revision(url)}")
+
+
+@db_group.command("current")
+def db_current() -> None:
+    """Print the schema revision of the database and the newest one."""
+    url = current_app.config["DATABASE_URL"]
+    click.echo(f"current {migrate.current_revision(url)}  head {migrate.head_revision(url)}")
+
+
+def bundle_dirs(paths: tuple[str, ...]) -> list[Path]:
+    """Return the bundle folders named, or every sub-folder of BPMN_DIR."""
+    if paths:
+        return [Path(p) for p in paths]
+    root = Path(current_app.config["BPMN_DIR"])
+    return sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+@cli.command("deploy")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False))
+@click.option("--key", help="Process key (default: the folder name).")
+@click.option("--publish/--draft", default=True, show_default=True, help="Publish for new cases at once.")
+@click.option("--actor", default=None, help="Who deploys (recorded as author).")
+@friendly_errors
+def deploy_command(paths: tuple[str, ...], key: str | None, publish: bool, actor: str | None) -> None:
+    """Deploy BPMN bundles: changed content becomes a new version, identical content is a no-op."""
+    rt = runtime_of(current_app)
+    for folder in bundle_dirs(paths):
+        with rt.write() as session, session.begin():
+            result = definitions.deploy(
+                session, key or folder.name, definitions.read_bundle_dir(folder), operators=rt.handlers,
+                actor=actor or current_app.config["CLI_ACTOR"], now=rt.clock(), publish=publish)
+        state = "new version" if result.created else "unchanged"
+        click.echo(f"{result.key}: version {result.version} ({state}, {result.status})")
+
+
+@cli.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False))
+@friendly_errors
+def validate_command(paths: tuple[str, ...]) -> None:
+    """Check BPMN bundles without a database: hardened parse, XSD, lint, scripts, operators, forms."""
+    for folder in bundle_dirs(paths):
+        parsed = parse_bundle(definitions.read_bundle_dir(folder), process_id=None, operators=handlers.REGISTRY)
+        click.echo(f"{folder.name}: ok (process {parsed.process_id}, {len(parsed.subprocess_specs)} called)")
+
+
+@cli.command("versions")
+@click.argument("key", required=False)
+def versions_command(key: str | None) -> None:
+    """List deployed definition versions."""
+    rt = runtime_of(current_app)
+    with rt.read() as session:
+        for row in definitions.list_versions(session, key):
+            click.echo(f"{row.key:<20} v{row.version:<4} {row.status:<10} {row.sha256[:12]}  "
+                       f"{row.created_by} {row.created_at:%Y-%m-%d %H:%M}")
+
+
+@cli.command("publish")
+@click.argument("key")
+@click.argument("version", type=int)
+@click.option("--actor", default=None)
+@friendly_errors
+def publish_command(key: str, version: int, actor: str | None) -> None:
+    """Publish a deployed version for new cases."""
+    rt = runtime_of(current_app)
+    with rt.write() as session, session.begin():
+        definitions.publish_version(session, key, version, actor=actor or current_app.config["CLI_ACTOR"],
+                                    now=rt.clock())
+    click.echo(f"{key} v{version} published")
+
+
+from webapp import cli_cases  # noqa: E402  (registers case commands on `cli`)
+from webapp import demo  # noqa: E402,F401
+
+cli_cases.register(cli)
+demo.register(cli)

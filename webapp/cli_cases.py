@@ -1,0 +1,218 @@
+"""`hotline` commands on cases, tasks, messages and timers (工单、待办、消息、定时器)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from processes import commands
+from processes import queries
+from processes.runtime import Runtime
+from webapp import runtime_of
+
+
+def _rt() -> Runtime:
+    return runtime_of(current_app)
+
+
+def _actor(actor: str | None) -> str:
+    return actor or str(current_app.config["CLI_ACTOR"])
+
+
+def _json(text: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise click.BadParameter(f"not JSON: {exc.msg}") from exc
+    if not isinstance(data, dict):
+        raise click.BadParameter("must be a JSON object")
+    return data
+
+
+def _iso(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not ISO 8601: {text}") from exc
+    if value.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2026-12-01T17:00:00+08:00")
+    return value
+
+
+def _duration(text: str) -> timedelta:
+    """Parse a signed duration like 2h, -30m, 3d."""
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    try:
+        return timedelta(**{units[text[-1]]: float(text[:-1])})
+    except (KeyError, ValueError) as exc:
+        raise click.BadParameter("use a number with s, m, h or d, e.g. 2h or -30m") from exc
+
+
+def register(cli: FlaskGroup) -> None:
+    """Add the case, task, message and timer commands to the `hotline` group."""
+    from webapp.cli import friendly_errors
+
+    @cli.command("start")
+    @click.argument("key")
+    @click.option("--data", default="{}", help="JSON object: routing fields and, with --channel, personal fields.")
+    @click.option("--channel", help="Register a case (工单) from this channel first (phone, visit, platform …).")
+    @click.option("--actor")
+    @friendly_errors
+    def start_command(key: str, data: str, channel: str | None, actor: str | None) -> None:
+        """Start an instance of a published process (with --channel: register a case first)."""
+        values = _json(data)
+        if channel:
+            started = commands.open_case(_rt(), key, values, actor=_actor(actor), channel=channel)
+        else:
+            started = commands.start(_rt(), key, values, actor=_actor(actor))
+        click.echo(f"instance {started.instance_id} {started.status}"
+                   + (f" case {started.case_number}" if started.case_number else ""))
+
+    @cli.command("tasks")
+    @click.option("--instance")
+    @click.option("--role")
+    @click.option("--department")
+    @click.option("--assignee")
+    @click.option("--all", "include_done", is_flag=True, help="Include completed and cancelled tasks.")
+    def tasks_command(instance: str | None, role: str | None, department: str | None, assignee: str | None,
+                      include_done: bool) -> None:
+        """List human tasks (待办), soonest deadline first."""
+        rt = _rt()
+        with rt.read() as session:
+            rows = queries.human_tasks(session, instance_id=instance, role=role, department=department,
+                                       assignee=assignee, open_only=not include_done)
+        now = rt.clock()
+        for t in rows:
+            click.echo(f"{t.instance_id}  {t.id}  {t.status:<9} {t.name:<10} role={t.role or '-'} "
+                       f"dept={t.department or '-'} assignee={t.assignee or '-'} "
+                       f"{queries.countdown(t.due_at, now)}")
+
+    @cli.command("complete")
+    @click.argument("instance_id")
+    @click.argument("task_id")
+    @click.option("--data", default="{}", help="Form data as a JSON object.")
+    @click.option("--actor")
+    @friendly_errors
+    def complete_command(instance_id: str, task_id: str, data: str, actor: str | None) -> None:
+        """Complete a human task with form data."""
+        status = commands.complete_task(_rt(), instance_id, task_id, _json(data), actor=_actor(actor))
+        click.echo(f"completed; instance {status}")
+
+    @cli.command("claim")
+    @click.argument("instance_id")
+    @click.argument("task_id")
+    @click.option("--actor")
+    @click.option("--release", is_flag=True, help="Give the task back instead (unclaim).")
+    @click.option("--to", "assignee", help="Assign to this user instead of yourself.")
+    @friendly_errors
+    def claim_command(instance_id: str, task_id: str, actor: str | None, release: bool,
+                      assignee: str | None) -> None:
+        """Claim, release or assign a task."""
+        rt, who = _rt(), _actor(actor)
+        if release:
+            commands.unclaim(rt, instance_id, task_id, actor=who)
+        elif assignee:
+            commands.assign(rt, instance_id, task_id, assignee, actor=who)
+        else:
+            commands.claim(rt, instance_id, task_id, actor=who)
+        click.echo("ok")
+
+    @cli.command("message")
+    @click.argument("name")
+    @click.option("--case", "case_id")
+    @click.option("--instance", "instance_id")
+    @click.option("--correlation", help="name=value of a correlation key, e.g. incident_no=110-2026-0001")
+    @click.option("--data", default="{}", help="Payload as a JSON object.")
+    @click.option("--actor")
+    @friendly_errors
+    def message_command(name: str, case_id: str | None, instance_id: str | None, correlation: str | None,
+                        data: str, actor: str | None) -> None:
+        """Deliver a message to a waiting case."""
+        pair = None
+        if correlation:
+            key, sep, value = correlation.partition("=")
+            if not sep:
+                raise click.BadParameter("use name=value", param_hint="--correlation")
+            pair = (key, value)
+        target = commands.deliver_message(_rt(), name, _json(data), actor=_actor(actor), case_id=case_id,
+                                          instance_id=instance_id, correlation=pair)
+        click.echo(f"delivered to {target}")
+
+    @cli.group("timers")
+    def timers_group() -> None:
+        """Timer commands (定时器)."""
+
+    @timers_group.command("fire")
+    @friendly_errors
+    def timers_fire() -> None:
+        """Fire every timer and retry that is due now."""
+        click.echo(f"ran {commands.fire_due_timers(_rt())} instance(s)")
+
+    @timers_group.command("list")
+    def timers_list() -> None:
+        """List pending timers and retries, soonest first."""
+        rt = _rt()
+        with rt.read() as session:
+            jobs = queries.pending_jobs(session)
+        for job in jobs:
+            click.echo(f"{job.instance_id}  {job.kind:<6} {job.bpmn_id or '-':<24} {job.status:<8} "
+                       f"{job.due_at:%Y-%m-%d %H:%M:%S}Z  {queries.countdown(job.due_at, rt.clock())}")
+
+    @cli.command("reschedule")
+    @click.argument("instance_id")
+    @click.option("--shift", help="Move every waiting timer, e.g. 48h or -2h.")
+    @click.option("--due", multiple=True, help="TIMER=ISO-TIME (timer task id or BPMN id); repeatable.")
+    @click.option("--reason", required=True, help="Why (approved extension, corrected upstream deadline …).")
+    @click.option("--actor")
+    @friendly_errors
+    def reschedule_command(instance_id: str, shift: str | None, due: tuple[str, ...], reason: str,
+                           actor: str | None) -> None:
+        """Move the waiting timers of a case and record why."""
+        new_due = {k: _iso(v) for k, _, v in (d.partition("=") for d in due)} or None
+        count = commands.reschedule_timers(_rt(), instance_id, actor=_actor(actor), reason=reason,
+                                           new_due=new_due, shift=_duration(shift) if shift else None)
+        click.echo(f"rescheduled {count} timer(s)")
+
+    @cli.group("instance")
+    def instance_group() -> None:
+        """Instance commands (流程实例)."""
+
+    @instance_group.command("show")
+    @click.argument("instance_id")
+    @friendly_errors
+    def instance_show(instance_id: str) -> None:
+        """Show an instance: status, version, open tasks, timers and history."""
+        rt = _rt()
+        with rt.read() as session:
+            click.echo(queries.describe_instance(session, instance_id, rt.clock()))
+
+    for name, fn in (("suspend", commands.suspend), ("resume", commands.resume), ("terminate", commands.terminate)):
+        _status_command(instance_group, name, fn, friendly_errors)
+
+    @instance_group.command("retry")
+    @click.argument("instance_id")
+    @click.option("--actor")
+    @friendly_errors
+    def instance_retry(instance_id: str, actor: str | None) -> None:
+        """Retry the failed step of an instance in error."""
+        click.echo(f"instance {commands.retry_instance(_rt(), instance_id, actor=_actor(actor))}")
+
+
+def _status_command(group: click.Group, name: str, fn: Any, wrap: Any) -> None:
+    @group.command(name)
+    @click.argument("instance_id")
+    @click.option("--reason", required=True)
+    @click.option("--actor")
+    @wrap
+    def command(instance_id: str, reason: str, actor: str | None) -> None:
+        fn(_rt(), instance_id, actor=_actor(actor), reason=reason)
+        click.echo(f"{name}: ok")
+
+    command.__doc__ = f"{name.capitalize()} an instance, with a reason."
+
