@@ -272,7 +272,7 @@ def reschedule_timers(rt: Runtime, instance_id: str, *, actor: str, reason: str,
         wfops.fire_timers(ctx.workflow)  # a deadline moved into the past fires now
         return len(changes)
 
-    return rt.command(instance_id, actor, mutate)
+    return rt.command(instance_id, actor, mutate) or 0
 
 
 def suspend(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC
 from datetime import datetime
 from typing import Any
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
@@ -53,7 +54,8 @@ class Base(DeclarativeBase):
     """Declarative base with a naming convention so migrations name constraints stably."""
 
     metadata = sa.MetaData(naming_convention=NAMING)
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: sa.JSON(), list[Any]: sa.JSON()}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(), dict[str, Any]: sa.JSON(), list[Any]: sa.JSON()}
 
 
 class ProcessDefinition(Base):

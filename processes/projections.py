@@ -1,4 +1,4 @@
-"""Task and timer projections (待办/定时任务), diffed against the last projection and written in the command's transaction."""
+"""Task and timer projections (待办/定时任务): diffed against the last ones, written in the command's transaction."""
 
 from __future__ import annotations
 

@@ -11,8 +11,10 @@ from dataclasses import field
 from datetime import datetime
 from typing import Any
 from typing import TypeVar
+from typing import cast
 
 import sqlalchemy as sa
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -131,8 +133,11 @@ class Runtime:
         return engine.HotlineScriptEngine(self.environment, call, self.max_engine_steps)
 
     def command(self, instance_id: str, actor: str, mutate: Callable[[CommandContext], T], *,
-                allowed: Sequence[str] = ACTIVE) -> T:
-        """Run one command on one instance as a single all-or-nothing transaction."""
+                allowed: Sequence[str] = ACTIVE) -> T | None:
+        """Run one command on one instance as a single all-or-nothing transaction.
+
+        Returns what `mutate` returned, or None when the engine failed (the instance is then in error).
+        """
         try:
             with self.write() as session, session.begin():
                 row = session.execute(sa.select(*LOCK_COLUMNS).where(ProcessInstance.id == instance_id)
@@ -199,10 +204,10 @@ class Runtime:
         proj.tasks, proj.timers = tasks, timer_map
         dues = [t.due for t in timers] + ([retry_due] if retry_due else [])
         version = int(row.version) + 1
-        updated = ctx.session.execute(sa.update(ProcessInstance).where(
+        updated = cast(CursorResult[Any], ctx.session.execute(sa.update(ProcessInstance).where(
             ProcessInstance.id == row.id, ProcessInstance.version == row.version).values(
             snapshot=engine.dump_workflow(wf), projection=proj.dumps(), status=status, version=version,
-            next_due_at=min(dues) if dues else None, error=error, updated_at=ctx.now))
+            next_due_at=min(dues) if dues else None, error=error, updated_at=ctx.now)))
         if updated.rowcount != 1:
             raise Conflict("the case was changed by someone else; reload and try again")
         self._write_history(ctx)

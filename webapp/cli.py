@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-from typing import TypeVar
-from typing import cast
 
 import click
 from flask import Flask
@@ -21,12 +17,10 @@ import handlers
 from processes import definitions
 from processes import migrate
 from processes.engine import parse_bundle
-from processes.errors import RuntimeErrorBase
 from webapp import create_app
 from webapp import runtime_of
+from webapp.cli_support import friendly_errors
 from webapp.config import check_required_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _cli_app() -> Flask:
@@ -44,20 +38,6 @@ cli = FlaskGroup(name="hotline", create_app=_cli_app, add_default_commands=False
                  help="Hotline Flow 12345 工单系统 command line.")
 cli.add_command(shell_command)
 cli.add_command(routes_command)
-
-
-def friendly_errors(fn: F) -> F:
-    """Turn runtime errors into a one-line message and exit status 1, never a traceback."""
-    import functools
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except RuntimeErrorBase as exc:
-            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
-
-    return cast(F, wrapper)
 
 
 @cli.command("run", context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
@@ -169,7 +149,7 @@ def publish_command(key: str, version: int, actor: str | None) -> None:
 
 
 from webapp import cli_cases  # noqa: E402  (registers case commands on `cli`)
-from webapp import demo  # noqa: E402,F401
+from webapp import demo  # noqa: E402
 
 cli_cases.register(cli)
 demo.register(cli)

@@ -15,6 +15,7 @@ from processes import commands
 from processes import queries
 from processes.runtime import Runtime
 from webapp import runtime_of
+from webapp.cli_support import friendly_errors
 
 
 def _rt() -> Runtime:
@@ -56,8 +57,6 @@ def _duration(text: str) -> timedelta:
 
 def register(cli: FlaskGroup) -> None:
     """Add the case, task, message and timer commands to the `hotline` group."""
-    from webapp.cli import friendly_errors
-
     @cli.command("start")
     @click.argument("key")
     @click.option("--data", default="{}", help="JSON object: routing fields and, with --channel, personal fields.")
@@ -193,7 +192,7 @@ def register(cli: FlaskGroup) -> None:
             click.echo(queries.describe_instance(session, instance_id, rt.clock()))
 
     for name, fn in (("suspend", commands.suspend), ("resume", commands.resume), ("terminate", commands.terminate)):
-        _status_command(instance_group, name, fn, friendly_errors)
+        _status_command(instance_group, name, fn)
 
     @instance_group.command("retry")
     @click.argument("instance_id")
@@ -204,12 +203,12 @@ def register(cli: FlaskGroup) -> None:
         click.echo(f"instance {commands.retry_instance(_rt(), instance_id, actor=_actor(actor))}")
 
 
-def _status_command(group: click.Group, name: str, fn: Any, wrap: Any) -> None:
+def _status_command(group: click.Group, name: str, fn: Any) -> None:
     @group.command(name)
     @click.argument("instance_id")
     @click.option("--reason", required=True)
     @click.option("--actor")
-    @wrap
+    @friendly_errors
     def command(instance_id: str, reason: str, actor: str | None) -> None:
         fn(_rt(), instance_id, actor=_actor(actor), reason=reason)
         click.echo(f"{name}: ok")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from typing import ClassVar
 
 from flask import Flask
 
@@ -34,7 +35,7 @@ class DefaultConfig:
     #: How many deserialized workflows each process keeps (keyed by instance id and version).
     WORKFLOW_CACHE_SIZE = 512
     #: Seconds between retries of a failed service task; after the last one the job becomes an incident.
-    RETRY_BACKOFF_SECONDS = [60, 300, 900, 3600, 14400]
+    RETRY_BACKOFF_SECONDS: ClassVar[list[int]] = [60, 300, 900, 3600, 14400]
     #: Engine steps one command may run before it is stopped (a loop with no wait state).
     MAX_ENGINE_STEPS = 1000
     #: Actor name recorded for commands run from the command line.

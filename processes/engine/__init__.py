@@ -1,8 +1,8 @@
 """The only package that imports SpiffWorkflow: parsing, scripts, snapshots, timers and task views."""
 
-from processes.engine import clockpatch as _clockpatch  # noqa: F401  (installs the clock hook)
 from SpiffWorkflow.exceptions import SpiffWorkflowException as EngineError
 
+from processes.engine import clockpatch as _clockpatch  # noqa: F401  (installs the clock hook)
 from processes.engine.bundle import ParsedBundle
 from processes.engine.bundle import parse_bundle
 from processes.engine.bundle import specs_from_json

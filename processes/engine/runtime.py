@@ -84,13 +84,13 @@ def new_workflow(spec: Any, subprocess_specs: dict[str, Any], data: Mapping[str,
 def run_engine(wf: BpmnWorkflow, max_steps: int | None = None) -> None:
     """Run engine tasks until only human tasks and waits remain, with a step cap."""
     steps = 0
-    max_steps = max_steps or getattr(wf.script_engine, "max_steps", MAX_ENGINE_STEPS)
+    limit = max_steps if max_steps is not None else int(getattr(wf.script_engine, "max_steps", MAX_ENGINE_STEPS))
 
     def count(_task: Task) -> None:
         nonlocal steps
         steps += 1
-        if steps > max_steps:
-            raise EngineStepLimit(f"more than {max_steps} engine steps in one command")
+        if steps > limit:
+            raise EngineStepLimit(f"more than {limit} engine steps in one command")
 
     wf.do_engine_steps(will_complete_task=count)
 

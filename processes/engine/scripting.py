@@ -8,16 +8,16 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from typing import Any
 
-from RestrictedPython import compile_restricted_eval
-from RestrictedPython import compile_restricted_exec
-from RestrictedPython import limited_builtins
-from RestrictedPython import safe_builtins
+from RestrictedPython.compile import compile_restricted_eval
+from RestrictedPython.compile import compile_restricted_exec
 from RestrictedPython.Eval import default_guarded_getitem
 from RestrictedPython.Eval import default_guarded_getiter
 from RestrictedPython.Guards import full_write_guard
 from RestrictedPython.Guards import guarded_iter_unpack_sequence
 from RestrictedPython.Guards import guarded_unpack_sequence
+from RestrictedPython.Guards import safe_builtins
 from RestrictedPython.Guards import safer_getattr
+from RestrictedPython.Limits import limited_builtins
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment

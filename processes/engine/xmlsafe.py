@@ -40,7 +40,7 @@ def parse_xml(data: bytes | str, *, filename: str, limit: int = MAX_XML_BYTES) -
     except etree.XMLSyntaxError as exc:
         raise UploadRejected(f"malformed XML: {exc}", file=filename) from exc
     info = root.getroottree().docinfo
-    if info.doctype or info.internalDTD is not None:
+    if getattr(info, "doctype", None) or getattr(info, "internalDTD", None) is not None:
         raise UploadRejected("DOCTYPE not allowed", file=filename)
     if root.xpath("//*[local-name()='include' and namespace-uri()='http://www.w3.org/2001/XInclude']"):
         raise UploadRejected("XInclude is not allowed", file=filename)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection
 
 from processes.db import create_db_engine
 from processes.models import Base
@@ -28,7 +29,7 @@ def run_migrations_online() -> None:
     engine.dispose()
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, include_name=include_name,
                       render_as_batch=True, compare_type=True)
     with context.begin_transaction():
