@@ -223,6 +223,8 @@ class HistoryEvent(Base):
     bpmn_id: Mapped[str | None] = mapped_column(sa.String(128))
     fields: Mapped[list[Any]] = mapped_column(default=list)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Unique key of events that must happen once, e.g. a timer firing at one due instant: a double fire fails.
+    dedupe_key: Mapped[str | None] = mapped_column(sa.String(120), unique=True)
 
 
 class CaseText(Base):
@@ -237,3 +239,14 @@ class CaseText(Base):
     value: Mapped[str] = mapped_column(sa.Text)
     created_by: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime]
+
+
+class SchedulerHeartbeat(Base):
+    """One row per running scheduler process (调度进程): health for the admin dashboard."""
+
+    __tablename__ = "scheduler_heartbeat"
+
+    owner: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    started_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    jobs_done: Mapped[int] = mapped_column(default=0)

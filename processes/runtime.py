@@ -92,13 +92,15 @@ class CommandContext:
     completed_by_actor: set[str] = field(default_factory=set)
     status: str | None = None  # set by suspend / terminate / resume
     failed: str | None = None
+    after_save: list[Callable[[Session], None]] = field(default_factory=list)  # more writes, same transaction
 
     def record(self, kind: str, **detail: Any) -> None:
         """Append a history event (names of changed fields, never their values)."""
         fields = detail.pop("fields", [])
         task_id, bpmn_id = detail.pop("task_id", None), detail.pop("bpmn_id", None)
+        dedupe_key = detail.pop("dedupe_key", None)
         self.history.append({"kind": kind, "fields": fields, "task_id": task_id, "bpmn_id": bpmn_id,
-                             "detail": detail})
+                             "detail": detail, "dedupe_key": dedupe_key})
 
 
 class Runtime:
@@ -191,8 +193,7 @@ class Runtime:
         finished = {tid: self._finish_state(wf, tid, ctx) for tid in proj.tasks.keys() - tasks.keys()}
         fired = {tid for tid in proj.timers.keys() - {t.task_id for t in timers}
                  if self._timer_completed(wf, tid)}
-        for tid in sorted(fired):
-            ctx.record("timer_fired", task_id=tid, bpmn_id=proj.timers[tid][1])
+        self._record_fires(ctx, fired, timers)
         write_tasks(ctx.session, instance_id=row.id, case_id=row.case_id, old=proj, new_tasks=tasks,
                     finished=finished, now=ctx.now)
         timer_map = write_timers(ctx.session, instance_id=row.id, old=proj, timers=timers, fired=fired, now=ctx.now)
@@ -201,6 +202,8 @@ class Runtime:
         self._write_correlations(ctx)
         if status == "completed" and row.status != "completed":
             ctx.record("completed")
+        if retry_due is not None or any(v != proj.timers.get(k) for k, v in timer_map.items()):
+            self._notify_scheduler(ctx.session)
         proj.tasks, proj.timers = tasks, timer_map
         dues = [t.due for t in timers] + ([retry_due] if retry_due else [])
         version = int(row.version) + 1
@@ -211,7 +214,25 @@ class Runtime:
         if updated.rowcount != 1:
             raise Conflict("the case was changed by someone else; reload and try again")
         self._write_history(ctx)
+        for write in ctx.after_save:
+            write(ctx.session)
         return version
+
+    @staticmethod
+    def _record_fires(ctx: CommandContext, fired: set[str], timers: list[Any]) -> None:
+        """Record each timer firing once per due instant; the unique key makes a double fire fail the commit."""
+        old = ctx.projection.timers
+        due_cycles = [t for t in timers if t.kind == "cycle" and t.task_id in old
+                      and datetime.fromisoformat(old[t.task_id][0]) < min(ctx.now, t.due)]
+        for tid in sorted(fired | {t.task_id for t in due_cycles}):
+            ctx.record("timer_fired", task_id=tid, bpmn_id=old[tid][1], due=old[tid][0],
+                       dedupe_key=f"timer:{tid}@{old[tid][0]}")
+
+    @staticmethod
+    def _notify_scheduler(session: Session) -> None:
+        """Wake sleeping schedulers when this transaction commits new or moved due times (PostgreSQL)."""
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.select(sa.func.pg_notify("hotline_jobs", "")))
 
     @staticmethod
     def _finish_state(wf: Any, task_id: str, ctx: CommandContext) -> tuple[str, str | None]:

@@ -49,6 +49,9 @@ def test_registry(flaky: FlakyHandler | None = None) -> dict[str, HandlerSpec]:
     return registry
 
 
+test_registry.__test__ = False  # type: ignore[attr-defined]  # a helper, not a test
+
+
 def read_bundle(*names: str) -> dict[str, str]:
     """Read test BPMN files into a bundle dict."""
     return {name: (TEST_BPMN / name).read_text(encoding="utf-8") for name in names}

@@ -38,6 +38,16 @@ class DefaultConfig:
     RETRY_BACKOFF_SECONDS: ClassVar[list[int]] = [60, 300, 900, 3600, 14400]
     #: Engine steps one command may run before it is stopped (a loop with no wait state).
     MAX_ENGINE_STEPS = 1000
+    #: Seconds a scheduler holds a claimed job before another scheduler may take it over (crash recovery).
+    SCHEDULER_LEASE_SECONDS = 60
+    #: Longest a scheduler sleeps without a notification (PostgreSQL) before looking for due work again.
+    SCHEDULER_FALLBACK_WAKEUP_SECONDS = 5.0
+    #: Jobs a scheduler claims at once.
+    SCHEDULER_BATCH = 50
+    #: Seconds between scheduler heartbeats (health).
+    SCHEDULER_HEARTBEAT_SECONDS = 30
+    #: Days that finished timer and retry job rows are kept (operational logs; case history is never purged).
+    JOB_RETENTION_DAYS = 30
     #: Actor name recorded for commands run from the command line.
     CLI_ACTOR = "cli"
 

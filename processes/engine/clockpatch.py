@@ -53,3 +53,8 @@ def engine_clock(clock: Callable[[], datetime]) -> Iterator[None]:
         yield
     finally:
         _now.reset(token)
+
+
+def engine_now() -> datetime:
+    """Return the current command's time (the engine's notion of now)."""
+    return _EngineDatetime.now(UTC)

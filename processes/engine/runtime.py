@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -22,6 +23,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from processes.engine.clockpatch import engine_now
 from processes.errors import InvalidState
 from processes.errors import NotFound
 from processes.errors import TaskNotReady
@@ -182,8 +184,33 @@ def set_timer_due(wf: BpmnWorkflow, task_id: str, due: datetime) -> None:
 
 def fire_timers(wf: BpmnWorkflow) -> None:
     """Fire expired timers: refresh moves them to READY, engine steps run them (one call alone does not)."""
+    skip_missed_cycles(wf, engine_now())
     wf.refresh_timers()
     run_engine(wf)
+
+
+def skip_missed_cycles(wf: BpmnWorkflow, now: datetime) -> int:
+    """Catch-up policy: a cycle timer that missed several occurrences fires once, not once per miss.
+
+    A timer event with the property `catch_up` = `all` keeps the engine's own behaviour (every missed one).
+    Returns how many occurrences were skipped.
+    """
+    skipped = 0
+    for task in list(wf.event_manager.tasks.values()):
+        definition = _timer_definition(task)
+        value = task.internal_data.get("event_value")
+        props = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
+        if not isinstance(definition, CycleTimerEventDefinition) or not value or props.get("catch_up") == "all":
+            continue
+        step = timedelta(seconds=float(value["duration"]))
+        missed = int((now - datetime.fromisoformat(value["next"])) / step) if step.total_seconds() > 0 else 0
+        if missed < 1 or value["cycles"] == 0:
+            continue
+        remaining = value["cycles"] if value["cycles"] < 0 else max(1, value["cycles"] - missed)
+        task.internal_data["event_value"] = {
+            **value, "cycles": remaining, "next": (datetime.fromisoformat(value["next"]) + missed * step).isoformat()}
+        skipped += missed
+    return skipped
 
 
 def catch_message(wf: BpmnWorkflow, name: str, payload: Mapping[str, Any]) -> None:

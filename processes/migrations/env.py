@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+from typing import Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 from processes.db import create_db_engine
 from processes.models import Base
+from processes.models import UTCDateTime
 
 config = context.config
 target_metadata = Base.metadata
@@ -15,6 +20,13 @@ target_metadata = Base.metadata
 def include_name(name: str | None, type_: str, _parent: object) -> bool:
     """Leave APScheduler's own table out of autogenerate."""
     return not (type_ == "table" and name == "apscheduler_jobs")
+
+
+def render_item(type_: str, obj: Any, _autogen_context: AutogenContext) -> str | Literal[False]:
+    """Write our UTC datetime type as a plain timezone-aware DateTime, so migrations never import models."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
 
 
 def run_migrations_online() -> None:
@@ -31,7 +43,7 @@ def run_migrations_online() -> None:
 
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata, include_name=include_name,
-                      render_as_batch=True, compare_type=True)
+                      render_item=render_item, render_as_batch=True, compare_type=True)
     with context.begin_transaction():
         context.run_migrations()
 

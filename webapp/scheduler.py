@@ -1,0 +1,93 @@
+"""`hotline scheduler`: one background process (run as many as you like, on any machines) that fires timers,
+retries failed service tasks and runs the fixed periodic jobs. Never started inside web workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import timedelta
+from typing import Any
+
+import click
+from apscheduler.schedulers.background import BackgroundScheduler
+from flask import Flask
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from processes import jobs
+from processes.wakeup import wakeup_for
+from webapp import runtime_of
+
+
+@dataclass
+class SchedulerState:
+    """What one scheduler process has done so far."""
+
+    owner: str
+    stop: threading.Event = field(default_factory=threading.Event)
+    done: int = 0
+
+
+def run_scheduler(app: Flask, state: SchedulerState, *, once: bool = False) -> SchedulerState:
+    """Claim and run due jobs until stopped; sleep until the next due time or a notification in between."""
+    rt = runtime_of(app)
+    lease = timedelta(seconds=float(app.config["SCHEDULER_LEASE_SECONDS"]))
+    fallback = float(app.config["SCHEDULER_FALLBACK_WAKEUP_SECONDS"])
+    periodic = _periodic_jobs(app, state) if not once else None
+    wakeup = wakeup_for(app.config["DATABASE_URL"], state.stop)
+    try:
+        while not state.stop.is_set():
+            counts = jobs.run_due(rt, state.owner, lease=lease, limit=int(app.config["SCHEDULER_BATCH"]))
+            state.done += counts["done"]
+            if once and not any(counts.values()):
+                break
+            if counts["done"]:
+                continue  # a full batch may mean more is due right now
+            wakeup.wait(jobs.seconds_until_next(rt, cap=fallback))
+    finally:
+        wakeup.close()
+        if periodic is not None:
+            periodic.shutdown(wait=False)
+    return state
+
+
+def _periodic_jobs(app: Flask, state: SchedulerState) -> BackgroundScheduler:
+    """Start APScheduler for the fixed periodic jobs only; BPMN timers never live in its job store."""
+    rt = runtime_of(app)
+    started = rt.clock()
+    periodic = BackgroundScheduler(job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None})
+    periodic.add_job(_in_app, "interval", seconds=float(app.config["SCHEDULER_HEARTBEAT_SECONDS"]),
+                     args=[app, lambda: jobs.heartbeat(rt, state.owner, started_at=started, jobs_done=state.done)],
+                     id="heartbeat", replace_existing=True, next_run_time=started)
+    retention = timedelta(days=float(app.config["JOB_RETENTION_DAYS"]))
+    periodic.add_job(_in_app, "cron", hour=3, minute=17, args=[app, lambda: jobs.purge_finished(
+        rt, older_than=retention)], id="retention", replace_existing=True)
+    periodic.start()
+    return periodic
+
+
+def _in_app(app: Flask, work: Any) -> None:
+    """Run a periodic job inside the application context."""
+    with app.app_context():
+        work()
+
+
+def register(cli: FlaskGroup) -> None:
+    """Add the scheduler command."""
+
+    @cli.command("scheduler")
+    @click.option("--once", is_flag=True, help="Run what is due now, then exit.")
+    @click.option("--owner", help="Lease owner name (default host:pid).")
+    def scheduler_command(once: bool, owner: str | None) -> None:
+        """Run a scheduler process: timers, retries, periodic jobs (定时调度)."""
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        state = SchedulerState(owner or f"{socket.gethostname()}:{os.getpid()}")
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: state.stop.set())
+        click.echo(f"scheduler {state.owner} started", err=True)
+        run_scheduler(app, state, once=once)
+        click.echo(f"scheduler {state.owner} stopped after {state.done} job(s)", err=True)
