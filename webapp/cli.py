@@ -150,6 +150,8 @@ def publish_command(key: str, version: int, actor: str | None) -> None:
 
 from webapp import cli_cases  # noqa: E402  (registers case commands on `cli`)
 from webapp import demo  # noqa: E402
+from webapp import scheduler  # noqa: E402
 
 cli_cases.register(cli)
 demo.register(cli)
+scheduler.register(cli)

@@ -3,6 +3,7 @@ retries failed service tasks and runs the fixed periodic jobs. Never started ins
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -17,10 +18,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from flask import Flask
 from flask import current_app
 from flask.cli import FlaskGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from processes import jobs
 from processes.wakeup import wakeup_for
 from webapp import runtime_of
+
+log = logging.getLogger("hotline.scheduler")
 
 
 @dataclass
@@ -41,7 +45,12 @@ def run_scheduler(app: Flask, state: SchedulerState, *, once: bool = False) -> S
     wakeup = wakeup_for(app.config["DATABASE_URL"], state.stop)
     try:
         while not state.stop.is_set():
-            counts = jobs.run_due(rt, state.owner, lease=lease, limit=int(app.config["SCHEDULER_BATCH"]))
+            try:
+                counts = jobs.run_due(rt, state.owner, lease=lease, limit=int(app.config["SCHEDULER_BATCH"]))
+            except SQLAlchemyError as exc:  # database down or a job that failed unexpectedly: keep going
+                log.error("scheduler %s: %s", state.owner, type(exc).__name__)
+                state.stop.wait(fallback)
+                continue
             state.done += counts["done"]
             if once and not any(counts.values()):
                 break
