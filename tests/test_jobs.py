@@ -85,7 +85,8 @@ def test_failing_handler_backs_off_then_becomes_an_incident_and_manual_retry_com
         instance = session.get(ProcessInstance, started.instance_id)
         assert instance is not None and "upstream platform unreachable" in (instance.error or "")
         job = session.scalar(sa.select(TimerJob).where(TimerJob.kind == "retry"))
-        assert job is not None and (job.status, job.attempts, job.due_at) == ("pending", 1, clock() + timedelta(seconds=60))
+        assert job is not None
+        assert (job.status, job.attempts, job.due_at) == ("pending", 1, clock() + timedelta(seconds=60))
         assert session.scalar(sa.select(HumanTask.status).where(HumanTask.id == task_id)) == "completed"
     clock.advance(seconds=61)
     assert jobs.run_due(rt, "s", lease=LEASE)["done"] == 1
