@@ -95,6 +95,10 @@ def run_engine(wf: BpmnWorkflow, max_steps: int | None = None) -> None:
             raise EngineStepLimit(f"more than {limit} engine steps in one command")
 
     wf.do_engine_steps(will_complete_task=count)
+    # do_engine_steps ends with refresh_timers(), which moves an already expired timer to READY without
+    # running it (pitfall §4.2): keep stepping until no engine task is left READY.
+    while any(t.state == TaskState.READY and not t.task_spec.manual for t in all_tasks(wf)):
+        wf.do_engine_steps(will_complete_task=count)
 
 
 def open_tasks(wf: BpmnWorkflow) -> list[OpenTask]:
