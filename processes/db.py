@@ -20,7 +20,9 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
         engine = sa.create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    # No pre-ping (a round trip per checkout): a dropped connection raises a disconnect error, which
+    # invalidates the pool, and the caller's command fails cleanly and can be retried.
+    kwargs.setdefault("pool_recycle", 1800)
     return sa.create_engine(url, **kwargs)
 
 
@@ -52,8 +54,9 @@ def writer_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def reader_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Return a session factory for queries."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    """Return a session factory for queries (autocommit on PostgreSQL: no BEGIN/ROLLBACK round trips)."""
+    bind = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
 
 
 def sqlite_url_for(path: Path) -> str:

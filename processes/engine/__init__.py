@@ -1,5 +1,7 @@
 """The only package that imports SpiffWorkflow: parsing, scripts, snapshots, timers and task views."""
 
+import logging
+
 from SpiffWorkflow.exceptions import SpiffWorkflowException as EngineError
 
 from processes.engine import clockpatch as _clockpatch  # noqa: F401  (installs the clock hook)
@@ -17,6 +19,9 @@ from processes.engine.scripting import RestrictedEnvironment
 from processes.engine.scripting import dumps_result
 from processes.engine.snapshot import dump_workflow
 from processes.engine.snapshot import load_workflow
+
+# The engine logs every task state change with task data at INFO; keep it quiet (cost, and data in logs).
+logging.getLogger("spiff").setLevel(logging.WARNING)
 
 __all__ = [
     "EngineError",
