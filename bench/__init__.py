@@ -1,1 +1,1 @@
-"""Benchmarks of the Hotline Flow runtime (`python -m bench.lifecycle`); results in docs/benchmarks.md."""
+"""Benchmarks of the Hotline Flow runtime (bench.lifecycle, bench.timers); results in docs/benchmarks.md."""

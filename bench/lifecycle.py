@@ -14,15 +14,11 @@ import multiprocessing
 import os
 import platform
 import pstats
-import shutil
 import statistics
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Callable
-from collections.abc import Iterable
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,31 +27,28 @@ from datetime import datetime
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
+
+from bench.dbsetup import own_database
 
 MODEL = Path(__file__).parent / "models" / "eight_tasks.bpmn"
-PROCESS_ID = "eight_tasks"
-PROCESS_KEY = "bench_eight"
+PROCESS_ID, PROCESS_KEY = "eight_tasks", "bench_eight"
 PG_ENV = "HOTLINE_DATABASE_URL"
-START_DATA = {"urgency": "normal"}
-FORM = {"ok": True}
+START_DATA, FORM = {"urgency": "normal"}, {"ok": True}
 WARMUP_CASES = 3
 MAX_STEPS = 20  # a case needs 8; more means the model or the runtime is broken
 SETUP_TIMEOUT_S = 120.0
 log = logging.getLogger("bench.lifecycle")
 
 Runner = Callable[[list[float]], None]  # runs one case, appends each command's latency in ms
-Sources = Callable[[Any], Iterable[tuple[str, str]]]
 
 
 @dataclass(frozen=True)
 class Phase:
-    """One measured backend: what each worker runs and for how long at most."""
+    """One measured backend: what each worker runs (url None = raw engine) and for how long at most."""
 
-    backend: str  # raw / sqlite / postgres
+    backend: str
     url: str | None
     cases: int
     seconds: float
@@ -63,16 +56,12 @@ class Phase:
 
 @dataclass(frozen=True)
 class PhaseResult:
-    """Throughput and command latency of one phase."""
+    """Completed cases, wall time of the parallel phase, worker CPU time and command latencies."""
 
     cases: int
     wall_s: float
+    cpu_s: float
     latencies_ms: list[float]
-
-    @property
-    def cases_per_s(self) -> float:
-        """Completed cases per second of wall time over all workers."""
-        return self.cases / self.wall_s
 
 
 def raw_runner() -> Runner:
@@ -133,15 +122,10 @@ def persisted_runner(url: str) -> Runner:
     return run_case
 
 
-def build_runner(phase: Phase) -> Runner:
-    """Return the runner of a phase."""
-    return raw_runner() if phase.url is None else persisted_runner(phase.url)
-
-
 def worker(phase: Phase, barrier: Any, results: Any) -> None:
     """Warm up, wait for every worker, then run cases until the count or the time budget is reached."""
     try:
-        run_case = build_runner(phase)
+        run_case = raw_runner() if phase.url is None else persisted_runner(phase.url)
         for _ in range(WARMUP_CASES):
             run_case([])
     except BaseException as exc:
@@ -150,7 +134,7 @@ def worker(phase: Phase, barrier: Any, results: Any) -> None:
         raise
     barrier.wait()
     latencies: list[float] = []
-    done, deadline = 0, time.perf_counter() + phase.seconds
+    done, deadline, cpu = 0, time.perf_counter() + phase.seconds, time.process_time()
     try:
         while done < phase.cases and time.perf_counter() < deadline:
             run_case(latencies)
@@ -158,11 +142,11 @@ def worker(phase: Phase, barrier: Any, results: Any) -> None:
     except Exception as exc:
         results.put({"error": f"{type(exc).__name__}: {exc}"})
         raise
-    results.put({"cases": done, "latencies_ms": latencies})
+    results.put({"cases": done, "cpu_s": time.process_time() - cpu, "latencies_ms": latencies})
 
 
 def run_phase(phase: Phase, workers: int) -> PhaseResult:
-    """Start the workers (spawned, each with its own engine), release them together and time the phase."""
+    """Spawn the workers (each builds its own engine), release them together and time the phase."""
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(workers + 1), ctx.Queue()
     procs = [ctx.Process(target=worker, args=(phase, barrier, results), daemon=True) for _ in range(workers)]
@@ -180,81 +164,22 @@ def run_phase(phase: Phase, workers: int) -> PhaseResult:
     errors = [o["error"] for o in outcomes if "error" in o]
     if errors:
         raise RuntimeError(f"{phase.backend} worker failed: {errors[0]}")
-    latencies = [x for o in outcomes for x in o["latencies_ms"]]
-    return PhaseResult(sum(o["cases"] for o in outcomes), wall, latencies)
+    return PhaseResult(sum(o["cases"] for o in outcomes), wall, sum(o["cpu_s"] for o in outcomes),
+                       [x for o in outcomes for x in o["latencies_ms"]])
 
 
-def _unwrapped_sources(original: Sources) -> Sources:
-    def sources(task_spec: Any) -> Iterable[tuple[str, str]]:
-        for source, mode in original(task_spec):
-            yield str(getattr(source, "args", (source,))[0]), mode
-
-    return sources
-
-
-def deploy(url: str) -> bool:
-    """Deploy and publish the model; return True if the deploy lint needed the condition shim."""
+def deploy(url: str) -> None:
+    """Deploy and publish the model (once, before the workers start)."""
     from handlers import REGISTRY
     from processes import definitions
     from processes.db import create_db_engine
-    from processes.engine import bundle
     from processes.runtime import Runtime
 
     rt = Runtime(create_db_engine(url), REGISTRY)
-    files = {MODEL.name: MODEL.read_text(encoding="utf-8")}
-
-    def publish() -> None:
-        with rt.write() as session, session.begin():
-            definitions.deploy(session, PROCESS_KEY, files, actor="bench", now=rt.clock(), operators=REGISTRY,
-                               publish=True)
-
-    try:
-        publish()
-        return False
-    except TypeError:
-        # The lint hands SpiffWorkflow's _BpmnCondition objects (not strings) to the sandbox check; unwrap
-        # them for this deploy only. Remove once processes/engine/bundle.py:_sources yields condition.args[0].
-        log.warning("deploy lint failed on a gateway condition; deploying with the bench's condition shim")
-        with mock.patch.object(bundle, "_sources", _unwrapped_sources(bundle._sources)):
-            publish()
-        return True
-    finally:
-        rt.db.dispose()
-
-
-@contextmanager
-def sqlite_database() -> Iterator[str]:
-    """Yield a migrated SQLite file in a temporary folder, deleted afterwards."""
-    from processes.migrate import upgrade
-
-    folder = Path(tempfile.mkdtemp(prefix="hotline-bench-"))
-    try:
-        url = f"sqlite:///{folder / 'bench.sqlite'}"
-        upgrade(url)
-        yield url
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
-@contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """Create a randomly named, migrated database on the server; drop it afterwards."""
-    from processes.migrate import upgrade
-
-    name = f"hotline_bench_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with rt.write() as session, session.begin():
+        definitions.deploy(session, PROCESS_KEY, {MODEL.name: MODEL.read_text(encoding="utf-8")}, actor="bench",
+                           now=rt.clock(), operators=REGISTRY, publish=True)
+    rt.db.dispose()
 
 
 def postgres_server(report: dict[str, Any]) -> str | None:
@@ -275,37 +200,54 @@ def postgres_server(report: dict[str, Any]) -> str | None:
     return url
 
 
+def commit_probe_ms(url: str, rounds: int = 50) -> float:
+    """Return the median latency of a one-row durable UPDATE + COMMIT (the server's fsync floor)."""
+    engine, timings = sa.create_engine(url), []
+    with engine.begin() as conn:  # a table in the benchmark's own database, dropped with it
+        conn.execute(sa.text("CREATE TABLE bench_commit_probe AS SELECT 1 AS id, 0 AS n"))
+    for _ in range(rounds):
+        begin = time.perf_counter()
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE bench_commit_probe SET n = n + 1"))
+        timings.append((time.perf_counter() - begin) * 1000)
+    engine.dispose()
+    return round(statistics.median(timings), 2)
+
+
 @contextmanager
 def backend_database(backend: str, server: str | None) -> Iterator[str]:
-    """Yield a migrated database of the backend."""
-    with postgres_database(server) if backend == "postgres" and server else sqlite_database() as url:
+    """Yield a migrated database of the backend, with the model deployed."""
+    with own_database(server if backend == "postgres" else None) as url:
+        deploy(url)
         yield url
 
 
 def summarize(report: dict[str, Any], backend: str, result: PhaseResult, workers: int) -> None:
     """Add one phase's figures to the report."""
+    per_s = result.cases / result.wall_s
     report[f"{backend}_cases"] = result.cases
-    report[f"{backend}_cases_per_s"] = round(result.cases_per_s, 1)
-    report[f"{backend}_ms_per_case"] = round(1000 * workers / result.cases_per_s, 2)  # per core
+    report[f"{backend}_cases_per_s"] = round(per_s, 1)
+    if backend != "raw" and "raw_cases_per_s" in report:
+        report[f"{backend}_ratio"] = round(per_s / report["raw_cases_per_s"], 3)
+    report[f"{backend}_ms_per_case"] = round(1000 * workers / per_s, 2)  # wall time per case on one worker
+    report[f"{backend}_cpu_ms_per_case"] = round(1000 * result.cpu_s / result.cases, 2)  # the worker's own CPU
     if result.latencies_ms:
         ordered = sorted(result.latencies_ms)
         report[f"{backend}_ms_per_command"] = round(statistics.mean(ordered), 2)
         report[f"{backend}_p50_ms_per_command"] = round(statistics.median(ordered), 2)
         report[f"{backend}_p95_ms_per_command"] = round(ordered[int(0.95 * (len(ordered) - 1))], 2)
-    if backend != "raw" and report.get("raw_cases_per_s"):
-        report[f"{backend}_ratio"] = round(result.cases_per_s / report["raw_cases_per_s"], 3)
-    log.info("%-8s %6d cases in %5.1f s: %7.1f cases/s", backend, result.cases, result.wall_s,
-             result.cases_per_s)
+    log.info("%-8s %5d cases in %5.1f s: %6.1f cases/s (load %.1f)", backend, result.cases, result.wall_s,
+             per_s, os.getloadavg()[0])
 
 
 def machine_info(args: argparse.Namespace) -> dict[str, Any]:
     """Describe the run: machine, versions, workers and case counts."""
     return {
-        "benchmark": "lifecycle", "model": MODEL.name,
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "benchmark": "lifecycle", "model": MODEL.name, "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
         "spiffworkflow": version("SpiffWorkflow"), "sqlalchemy": version("SQLAlchemy"),
-        "workers": args.workers, "cases_per_worker": args.cases, "raw_cases_per_worker": args.raw_cases,
+        "load_avg_1m_start": round(os.getloadavg()[0], 2), "workers": args.workers,
+        "cases_per_worker": args.cases, "raw_cases_per_worker": args.raw_cases,
         "seconds_per_phase": args.seconds, "commands_per_case": 9,
     }
 
@@ -313,18 +255,20 @@ def machine_info(args: argparse.Namespace) -> dict[str, Any]:
 def benchmark(args: argparse.Namespace) -> dict[str, Any]:
     """Measure raw, SQLite and PostgreSQL phases with the same number of workers."""
     report = machine_info(args)
-    raw = run_phase(Phase("raw", None, args.raw_cases, args.seconds), args.workers)
-    summarize(report, "raw", raw, args.workers)
+    summarize(report, "raw", run_phase(Phase("raw", None, args.raw_cases, args.seconds), args.workers),
+              args.workers)
     server = postgres_server(report)
-    report.update(postgres_cases_per_s=None, postgres_ratio=None)
     for backend in ("sqlite", "postgres"):
         if backend == "postgres" and server is None:
             log.warning("PostgreSQL skipped: %s", report["postgres_note"])
+            report.update(postgres_cases_per_s=None, postgres_ratio=None)
             continue
         with backend_database(backend, server) as url:
-            report["deploy_shim"] = deploy(url)
+            if backend == "postgres":
+                report["postgres_commit_ms"] = commit_probe_ms(url)
             result = run_phase(Phase(backend, url, args.cases, args.seconds), args.workers)
         summarize(report, backend, result, args.workers)
+    report["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
     return report
 
 
@@ -334,13 +278,13 @@ def profile(args: argparse.Namespace) -> dict[str, Any]:
     server = postgres_server(report)
     backend = "postgres" if server else "sqlite"
     with backend_database(backend, server) as url:
-        report["deploy_shim"] = deploy(url)
         run_case, latencies = persisted_runner(url), list[float]()
         for _ in range(WARMUP_CASES):
             run_case([])
-        profiler, begin = cProfile.Profile(), time.perf_counter()
+        profiler, wall, cpu = cProfile.Profile(), time.perf_counter(), time.process_time()
         profiler.runcall(lambda: [run_case(latencies) for _ in range(args.cases)])
-        summarize(report, backend, PhaseResult(args.cases, time.perf_counter() - begin, latencies), 1)
+        result = PhaseResult(args.cases, time.perf_counter() - wall, time.process_time() - cpu, latencies)
+    summarize(report, backend, result, 1)
     stats = pstats.Stats(profiler, stream=sys.stderr).strip_dirs()
     stats.sort_stats("cumulative").print_stats(40)
     stats.sort_stats("tottime").print_stats(30)
@@ -354,7 +298,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="worker processes")
     parser.add_argument("--cases", type=int, default=200, help="persisted cases per worker")
     parser.add_argument("--raw-cases", type=int, default=1000, help="in-memory cases per worker")
-    parser.add_argument("--seconds", type=float, default=25.0,
+    parser.add_argument("--seconds", type=float, default=15.0,
                         help="time budget per measured phase; workers stop when it runs out")
     parser.add_argument("--profile", action="store_true",
                         help="instead: run --cases cases in one process under cProfile, hot spots to stderr")
@@ -363,7 +307,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print its figures."""
-    logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    handler = logging.StreamHandler(sys.stderr)  # our logger only: root INFO would log every engine step
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
     args = parse_args(argv)
     report = profile(args) if args.profile else benchmark(args)
     if args.json:

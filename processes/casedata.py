@@ -51,6 +51,10 @@ class SplitData:
     free_text: dict[str, str] = field(default_factory=dict)
     names: list[str] = field(default_factory=list)
 
+    def has_personal(self) -> bool:
+        """Return True when something must be written to the case tables."""
+        return bool(self.requester or self.case_columns or self.free_text)
+
     def field_names(self) -> list[str]:
         """Return every field name that changed (history records names, not values)."""
         return sorted(self.names)

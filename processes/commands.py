@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +26,6 @@ from processes.errors import TaskNotReady
 from processes.models import Case
 from processes.models import InstanceCorrelation
 from processes.models import ProcessInstance
-from processes.models import TimerJob
 from processes.projections import Projection
 from processes.runtime import CommandContext
 from processes.runtime import Runtime
@@ -108,20 +108,16 @@ def _start(rt: Runtime, session: Session, process_key: str, routing: Mapping[str
     session.add(row)
     session.flush()
     data = {**routing, "case_id": case_id, "instance_id": row.id}
-    ctx = CommandContext(session, row, None, actor, now, Projection())
+    ctx = CommandContext(session.connection(), row, None, actor, now, Projection(), _session=session)
     ctx.record("started", fields=fields, version=definition.version)
     with engine.engine_clock(rt.clock):
-        script_engine = rt.script_engine(session, row.id, case_id, actor)
+        script_engine = rt.script_engine(ctx)
         try:
             ctx.workflow = wfops.new_workflow(spec, subprocess_specs, data, script_engine)
         except (engine.EngineError, engine.EngineStepLimit) as exc:
             raise InvalidState(f"the process failed at its first step: {exc}") from exc
     version = rt.save(ctx)
-    return Started(row.id, case_id, None, _status(session, row.id)), version, ctx.workflow
-
-
-def _status(session: Session, instance_id: str) -> str:
-    return str(session.scalar(sa.select(ProcessInstance.status).where(ProcessInstance.id == instance_id)))
+    return Started(row.id, case_id, None, str(ctx.saved_status)), version, ctx.workflow
 
 
 def complete_task(rt: Runtime, instance_id: str, task_id: str, data: Mapping[str, Any], *, actor: str,
@@ -135,14 +131,14 @@ def complete_task(rt: Runtime, instance_id: str, task_id: str, data: Mapping[str
             raise TaskNotReady("this task was already completed or is no longer open")
         if desc.get("a") and desc["a"] != actor and not force:
             raise Conflict(f"task is claimed by {desc['a']}")
-        store_personal(ctx.session, ctx.row.case_id, split, task_id=task_id, actor=actor, now=ctx.now)
+        if split.has_personal():
+            store_personal(ctx.session, ctx.row.case_id, split, task_id=task_id, actor=actor, now=ctx.now)
         ctx.completed_by_actor.add(task_id)
         ctx.record("task_completed", task_id=task_id, bpmn_id=desc.get("b"), fields=split.field_names())
         wfops.complete_task(ctx.workflow, task_id, split.routing)
         return "ok"
 
-    rt.command(instance_id, actor, mutate)
-    return instance_status(rt, instance_id)
+    return rt.run(instance_id, actor, mutate).status
 
 
 def claim(rt: Runtime, instance_id: str, task_id: str, *, actor: str) -> None:
@@ -193,7 +189,8 @@ def deliver_message(rt: Runtime, name: str, payload: Mapping[str, Any], *, actor
     target = instance_id or _find_instance(rt, name, case_id, correlation)
 
     def mutate(ctx: CommandContext) -> None:
-        store_personal(ctx.session, ctx.row.case_id, split, task_id=None, actor=actor, now=ctx.now)
+        if split.has_personal():
+            store_personal(ctx.session, ctx.row.case_id, split, task_id=None, actor=actor, now=ctx.now)
         ctx.record("message_received", message=name, fields=split.field_names())
         wfops.catch_message(ctx.workflow, name, split.routing)
 
@@ -224,27 +221,18 @@ def fire_timers(rt: Runtime, instance_id: str, *, actor: str = "system:timer") -
     rt.command(instance_id, actor, lambda ctx: wfops.fire_timers(ctx.workflow))
 
 
-def fire_due_timers(rt: Runtime, *, limit: int = 100, actor: str = "system:timer") -> int:
-    """Fire every instance with a timer or retry that is due now; return how many instances ran."""
-    now = rt.clock()
-    with rt.read() as session:
-        rows = session.execute(sa.select(TimerJob.instance_id, TimerJob.kind).join(
-            ProcessInstance, ProcessInstance.id == TimerJob.instance_id).where(
-            TimerJob.status == "pending", TimerJob.due_at <= now,
-            ProcessInstance.status.in_(("running", "waiting", "error"))).order_by(TimerJob.due_at).limit(limit)).all()
-    done: set[str] = set()
-    for instance_id, kind in rows:
-        if instance_id in done:
-            continue
-        try:
-            if kind == "retry":
-                retry_instance(rt, instance_id, actor=actor)
-            else:
-                fire_timers(rt, instance_id, actor=actor)
-        except (Conflict, NotFound):
-            continue  # another runner got there first
-        done.add(instance_id)
-    return len(done)
+def fire_due_timers(rt: Runtime, *, limit: int = 100, actor: str = "cli") -> int:
+    """Fire every timer and retry that is due now, through the scheduler's own claim path; return how many ran."""
+    from processes import jobs
+
+    owner = f"{actor}:{os.getpid()}"
+    done = 0
+    for _ in range(1000):  # claims skip jobs of suspended or failed instances, so nothing can starve the rest
+        counts = jobs.run_due(rt, owner, lease=timedelta(minutes=5), limit=limit)
+        done += counts["done"]
+        if not counts["done"]:
+            break
+    return done
 
 
 def reschedule_timers(rt: Runtime, instance_id: str, *, actor: str, reason: str,
@@ -322,8 +310,7 @@ def retry_instance(rt: Runtime, instance_id: str, *, actor: str) -> str:
         ctx.record("retried")
         wfops.retry_errors(ctx.workflow)
 
-    rt.command(instance_id, actor, mutate, allowed=("error",))
-    return instance_status(rt, instance_id)
+    return rt.run(instance_id, actor, mutate, allowed=("error",)).status
 
 
 def instance_status(rt: Runtime, instance_id: str) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from processes import engine
@@ -129,7 +130,7 @@ class SpecCache:
         self._specs: dict[int, tuple[Any, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, session: Session, definition_id: int) -> tuple[Any, dict[str, Any]]:
+    def get(self, session: Session | Connection, definition_id: int) -> tuple[Any, dict[str, Any]]:
         """Return (spec, subprocess_specs) of a definition version."""
         found = self._specs.get(definition_id)
         if found is not None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from processes.engine import runtime as wfops
@@ -45,8 +47,10 @@ def _due_condition(now: datetime) -> sa.ColumnElement[bool]:
     # Strict '<' like the engine's own test, so a job is never claimed a moment before it can fire.
     timers = sa.and_(TimerJob.kind == "timer", ProcessInstance.status.in_(("running", "waiting")))
     retries = sa.and_(TimerJob.kind == "retry", ProcessInstance.status == "error")
+    due = sa.or_(sa.and_(TimerJob.kind == "timer", TimerJob.due_at < now),
+                 sa.and_(TimerJob.kind == "retry", TimerJob.due_at <= now))
     return sa.and_(sa.or_(timers, retries), sa.or_(
-        sa.and_(TimerJob.status == "pending", TimerJob.due_at < now),
+        sa.and_(TimerJob.status == "pending", due),
         sa.and_(TimerJob.status == "claimed", TimerJob.lease_until < now)))
 
 
@@ -94,7 +98,7 @@ def run_job(rt: Runtime, job: ClaimedJob, owner: str) -> str:
     return "done"
 
 
-def release(session: Session, job_id: int, owner: str) -> None:
+def release(session: Session | Connection, job_id: int, owner: str) -> None:
     """Give a job back if this runner still holds it (the timer did not fire, e.g. its due time moved)."""
     session.execute(sa.update(TimerJob).where(
         TimerJob.id == job_id, TimerJob.status == "claimed", TimerJob.lease_owner == owner).values(
@@ -111,15 +115,20 @@ def run_due(rt: Runtime, owner: str, *, lease: timedelta, limit: int = 50) -> di
 
 def seconds_until_next(rt: Runtime, *, cap: float) -> float:
     """Seconds until the earliest pending job or expiring lease, at most `cap` (the fallback wake-up)."""
+    far = rt.clock() + timedelta(days=3650)
     with rt.read() as session:
-        pending = session.scalar(sa.select(sa.func.min(TimerJob.due_at)).where(TimerJob.status == "pending"))
-        leased = session.scalar(sa.select(sa.func.min(TimerJob.lease_until)).where(TimerJob.status == "claimed"))
-    moments = [m for m in (pending, leased) if m is not None]
-    if not moments:
+        # The same filter as claiming, so jobs of suspended or failed instances never wake a scheduler in vain.
+        soonest = session.scalar(sa.select(sa.func.min(sa.case(
+            (TimerJob.status == "pending", TimerJob.due_at), else_=sa.func.coalesce(TimerJob.lease_until, far))))
+            .join(ProcessInstance, ProcessInstance.id == TimerJob.instance_id)
+            .where(_due_condition(far)))
+    if soonest is None:
         return cap
+    if soonest.tzinfo is None:  # SQLite returns the aggregate as a naive UTC datetime
+        soonest = soonest.replace(tzinfo=UTC)
     # +2 ms: the engine fires a timer only once its due time is strictly in the past.
-    wait = (min(moments) - rt.clock()).total_seconds() + 0.002
-    return max(0.0, min(cap, wait))
+    wait = (soonest - rt.clock()).total_seconds() + 0.002
+    return float(max(0.0, min(cap, wait)))
 
 
 def incidents(rt: Runtime) -> Sequence[TimerJob]:

@@ -7,10 +7,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from datetime import timedelta
 from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from processes.engine import OpenTask
 from processes.engine import PendingTimer
@@ -75,21 +77,36 @@ def describe_task(task: OpenTask, timers: list[PendingTimer]) -> dict[str, Any]:
     }
 
 
-def write_tasks(session: Session, *, instance_id: str, case_id: str | None, old: Projection,
+HUMAN_TASK = cast(sa.Table, HumanTask.__table__)
+TIMER_JOB = cast(sa.Table, TimerJob.__table__)
+# Hot-path statements are built once: SQLAlchemy memoizes their cache keys, so executing them costs little.
+_FINISH_TASK = HUMAN_TASK.update().where(HUMAN_TASK.c.id == sa.bindparam("tid")).values(
+    status=sa.bindparam("st"), completed_at=sa.bindparam("at"), completed_by=sa.bindparam("by"))
+_CHANGE_TASK = HUMAN_TASK.update().where(HUMAN_TASK.c.id == sa.bindparam("tid")).values(
+    due_at=sa.bindparam("due"), assignee=sa.bindparam("who"))
+_ACTIVE_TIMER = sa.and_(TIMER_JOB.c.instance_id == sa.bindparam("iid"), TIMER_JOB.c.task_id == sa.bindparam("tid"),
+                        TIMER_JOB.c.kind == "timer",
+                        # spelled out, not IN (...): an expanding IN cannot be used with executemany
+                        sa.or_(TIMER_JOB.c.status == "pending", TIMER_JOB.c.status == "claimed"))
+_END_TIMER = TIMER_JOB.update().where(_ACTIVE_TIMER).values(
+    status=sa.bindparam("st"), lease_owner=None, lease_until=None, updated_at=sa.bindparam("at"))
+_MOVE_TIMER = TIMER_JOB.update().where(_ACTIVE_TIMER).values(
+    due_at=sa.bindparam("due"), status="pending", lease_owner=None, lease_until=None, updated_at=sa.bindparam("at"))
+
+
+def write_tasks(conn: Connection, *, instance_id: str, case_id: str | None, old: Projection,
                 new_tasks: dict[str, dict[str, Any]], finished: Mapping[str, tuple[str, str | None]],
                 now: datetime) -> None:
-    """Insert new human tasks, close finished ones, update changed deadlines."""
+    """Insert new human tasks, close finished ones, update changed deadlines and assignees."""
     added = [k for k in new_tasks if k not in old.tasks]
     if added:
-        session.execute(sa.insert(HumanTask), [_task_row(k, new_tasks[k], instance_id, case_id, now) for k in added])
-    for task_id, (status, by) in finished.items():
-        session.execute(sa.update(HumanTask).where(HumanTask.id == task_id).values(
-            status=status, completed_at=now, completed_by=by))
-    for task_id, desc in new_tasks.items():
-        before = old.tasks.get(task_id)
-        if before is not None and (before.get("d"), before.get("a")) != (desc.get("d"), desc.get("a")):
-            session.execute(sa.update(HumanTask).where(HumanTask.id == task_id).values(
-                due_at=_parse_due(desc.get("d")), assignee=desc.get("a")))
+        conn.execute(HUMAN_TASK.insert(), [_task_row(k, new_tasks[k], instance_id, case_id, now) for k in added])
+    if finished:
+        conn.execute(_FINISH_TASK, [{"tid": k, "st": st, "at": now, "by": by} for k, (st, by) in finished.items()])
+    changed = [{"tid": k, "due": _parse_due(d.get("d")), "who": d.get("a")} for k, d in new_tasks.items()
+               if k in old.tasks and (old.tasks[k].get("d"), old.tasks[k].get("a")) != (d.get("d"), d.get("a"))]
+    if changed:
+        conn.execute(_CHANGE_TASK, changed)
 
 
 def _task_row(task_id: str, desc: dict[str, Any], instance_id: str, case_id: str | None,
@@ -98,46 +115,48 @@ def _task_row(task_id: str, desc: dict[str, Any], instance_id: str, case_id: str
         "id": task_id, "instance_id": instance_id, "case_id": case_id, "bpmn_id": desc["b"], "name": desc["n"],
         "role": desc["r"], "department": desc["dep"], "assignee": desc["a"], "priority": desc["p"],
         "form": desc["f"], "due_at": _parse_due(desc["d"]), "status": "open", "created_at": now,
+        "completed_at": None, "completed_by": None,
     }
 
 
-def write_timers(session: Session, *, instance_id: str, old: Projection, timers: list[PendingTimer],
+def write_timers(conn: Connection, *, instance_id: str, old: Projection, timers: list[PendingTimer],
                  fired: set[str], now: datetime) -> dict[str, list[str]]:
     """Keep one pending job row per waiting timer with its exact due time; return the new timer map."""
     new = {t.task_id: [t.due.isoformat(), t.bpmn_id] for t in timers}
     added = [t for t in timers if t.task_id not in old.timers]
     if added:
-        session.execute(sa.insert(TimerJob), [{
+        conn.execute(TIMER_JOB.insert(), [{
             "instance_id": instance_id, "task_id": t.task_id, "kind": "timer", "bpmn_id": t.bpmn_id,
-            "timer_kind": t.kind, "due_at": t.due, "status": "pending", "attempts": 0,
-            "created_at": now, "updated_at": now} for t in added])
-    for task_id in old.timers.keys() - new.keys():
-        session.execute(_active_timer(instance_id, task_id).values(
-            status="done" if task_id in fired else "cancelled", lease_owner=None, lease_until=None,
-            updated_at=now))
-    for t in timers:
-        if t.task_id in old.timers and old.timers[t.task_id][0] != new[t.task_id][0]:
-            session.execute(_active_timer(instance_id, t.task_id).values(
-                due_at=t.due, status="pending", lease_owner=None, lease_until=None, updated_at=now))
+            "timer_kind": t.kind, "due_at": t.due, "status": "pending", "attempts": 0, "lease_owner": None,
+            "lease_until": None, "last_error": None, "created_at": now, "updated_at": now} for t in added])
+    gone = old.timers.keys() - new.keys()
+    if gone:
+        conn.execute(_END_TIMER, [{"iid": instance_id, "tid": k, "st": "done" if k in fired else "cancelled",
+                                   "at": now} for k in gone])
+    moved = [{"iid": instance_id, "tid": t.task_id, "due": t.due, "at": now} for t in timers
+             if t.task_id in old.timers and old.timers[t.task_id][0] != new[t.task_id][0]]
+    if moved:
+        conn.execute(_MOVE_TIMER, moved)
     return new
 
 
-def _active_timer(instance_id: str, task_id: str) -> sa.Update:
-    return sa.update(TimerJob).where(
-        TimerJob.instance_id == instance_id, TimerJob.task_id == task_id, TimerJob.kind == "timer",
-        TimerJob.status.in_(ACTIVE_JOB))
-
-
-def write_retry(session: Session, *, instance_id: str, proj: Projection, failed: bool, error: str | None,
+def write_retry(conn: Connection, *, instance_id: str, proj: Projection, status: str, error: str | None,
                 backoff: list[float], now: datetime) -> datetime | None:
-    """Schedule, advance or close the retry job of an instance whose service task failed."""
-    from datetime import timedelta
+    """Schedule, advance or close the retry job of an instance whose service task failed.
 
+    `status` is the instance's new status: error schedules or advances the job; suspended keeps it as it is
+    (an incident stays an incident); terminated cancels it; anything else means the retry succeeded (done).
+    """
+    if status == "suspended":
+        return datetime.fromisoformat(proj.retry_due) if proj.retry_due else None
+    if status != "error" and not proj.retry_attempts:
+        return None  # the common case: no retry job exists, nothing to build or write
     active = sa.update(TimerJob).where(TimerJob.instance_id == instance_id, TimerJob.kind == "retry",
                                        TimerJob.status.in_((*ACTIVE_JOB, "failed")))
-    if not failed:
+    if status != "error":
         if proj.retry_attempts:
-            session.execute(active.values(status="done", lease_owner=None, lease_until=None, updated_at=now))
+            conn.execute(active.values(status="cancelled" if status == "terminated" else "done",
+                                          lease_owner=None, lease_until=None, updated_at=now))
         proj.retry_attempts, proj.retry_due = 0, None
         return None
     attempt = proj.retry_attempts
@@ -146,9 +165,9 @@ def write_retry(session: Session, *, instance_id: str, proj: Projection, failed:
     values = {"status": "failed" if exhausted else "pending", "due_at": due, "attempts": attempt + 1,
               "last_error": (error or "")[:2000], "lease_owner": None, "lease_until": None, "updated_at": now}
     if attempt == 0:
-        session.execute(sa.insert(TimerJob).values(instance_id=instance_id, task_id="", kind="retry",
+        conn.execute(sa.insert(TimerJob).values(instance_id=instance_id, task_id="", kind="retry",
                                                    bpmn_id="", created_at=now, **values))
     else:
-        session.execute(active.values(**values))
+        conn.execute(active.values(**values))
     proj.retry_attempts, proj.retry_due = attempt + 1, None if exhausted else due.isoformat()
     return None if exhausted else due

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from typing import Any
+from typing import Generic
 from typing import TypeVar
 from typing import cast
 
 import sqlalchemy as sa
-from sqlalchemy.engine import CursorResult
+from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -41,11 +42,31 @@ from processes.projections import write_tasks
 from processes.projections import write_timers
 
 T = TypeVar("T")
+_INSTANCE = cast(sa.Table, ProcessInstance.__table__)
+# Hot-path statements, built once (their cache keys are memoized).
+_LOCK = sa.select(*(_INSTANCE.c[c.key] for c in (
+    ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.case_id, ProcessInstance.status,
+    ProcessInstance.version, ProcessInstance.projection, ProcessInstance.process_key))).where(
+    _INSTANCE.c.id == sa.bindparam("id")).with_for_update()
+_SNAPSHOT = sa.select(_INSTANCE.c.snapshot).where(_INSTANCE.c.id == sa.bindparam("id"))
+_SAVE = _INSTANCE.update().where(
+    _INSTANCE.c.id == sa.bindparam("b_id"), _INSTANCE.c.version == sa.bindparam("b_old")).values(
+    snapshot=sa.bindparam("b_snapshot"), projection=sa.bindparam("b_projection"), status=sa.bindparam("b_status"),
+    version=sa.bindparam("b_version"), next_due_at=sa.bindparam("b_next_due_at"), error=sa.bindparam("b_error"),
+    updated_at=sa.bindparam("b_updated_at"))
+_HISTORY = cast(sa.Table, HistoryEvent.__table__).insert()
+_NOTIFY = sa.select(sa.func.pg_notify("hotline_jobs", ""))
+
+
+@dataclass(frozen=True)
+class CommandOutcome(Generic[T]):
+    """What a command returned, and the instance's status and version after it."""
+
+    value: T | None
+    status: str
+    version: int
 ACTIVE = ("running", "waiting")
 DEFAULT_BACKOFF = [60.0, 300.0, 900.0, 3600.0, 14400.0]  # 1/5/15/60/240 min, then an incident
-LOCK_COLUMNS = (ProcessInstance.id, ProcessInstance.definition_id, ProcessInstance.case_id,
-                ProcessInstance.status, ProcessInstance.version, ProcessInstance.projection,
-                ProcessInstance.process_key)
 
 
 class WorkflowCache:
@@ -82,7 +103,7 @@ class WorkflowCache:
 class CommandContext:
     """State of one command while its transaction is open."""
 
-    session: Session
+    conn: Connection
     row: Any
     workflow: Any
     actor: str
@@ -92,7 +113,23 @@ class CommandContext:
     completed_by_actor: set[str] = field(default_factory=set)
     status: str | None = None  # set by suspend / terminate / resume
     failed: str | None = None
-    after_save: list[Callable[[Session], None]] = field(default_factory=list)  # more writes, same transaction
+    after_save: list[Callable[[Connection], None]] = field(default_factory=list)  # more writes, same transaction
+    saved_status: str | None = None
+    _session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """An ORM session on the command's connection and transaction, made only when something needs one."""
+        if self._session is None:
+            self._session = Session(bind=self.conn, expire_on_commit=False)
+        return self._session
+
+    def close(self) -> None:
+        """Flush and close the ORM session, if one was made (the transaction stays the command's)."""
+        if self._session is not None:
+            # Joined to our connection's transaction, commit() only flushes: the command commits at the end.
+            self._session.commit()
+            self._session.close()
 
     def record(self, kind: str, **detail: Any) -> None:
         """Append a history event (names of changed fields, never their values)."""
@@ -115,19 +152,21 @@ class Runtime:
         self.retry_backoff = list(retry_backoff)
         self.max_engine_steps = max_engine_steps
         self.write = writer_sessionmaker(db)
+        self.writer = db.execution_options(sqlite_immediate=True) if db.dialect.name == "sqlite" else db
         self.read = reader_sessionmaker(db)
         self.specs = SpecCache()
         self.workflows = WorkflowCache(cache_size)
         self.environment = engine.RestrictedEnvironment()
 
-    def script_engine(self, session: Session, instance_id: str, case_id: str | None, actor: str) -> Any:
+    def script_engine(self, ctx: CommandContext) -> Any:
         """Build the per-command script engine whose service tasks call registered handlers."""
 
         def call(name: str, params: dict[str, Any], task: Any) -> str:
             spec = self.handlers.get(name)
             if spec is None:
                 raise HandlerError(f"no handler registered as {name!r}")
-            context = HandlerContext(session, instance_id, case_id, actor, self.clock(),
+            session = ctx.session
+            context = HandlerContext(session, ctx.row.id, ctx.row.case_id, ctx.actor, self.clock(),
                                      str(task.task_spec.bpmn_id or ""))
             with session.begin_nested():  # a failing handler leaves no partial writes behind
                 return engine.dumps_result(spec.fn(context, **params))
@@ -140,34 +179,41 @@ class Runtime:
 
         Returns what `mutate` returned, or None when the engine failed (the instance is then in error).
         """
+        return self.run(instance_id, actor, mutate, allowed=allowed).value
+
+    def run(self, instance_id: str, actor: str, mutate: Callable[[CommandContext], T], *,
+            allowed: Sequence[str] = ACTIVE) -> CommandOutcome[T]:
+        """Run one command and return its value with the instance's new status and version."""
         try:
-            with self.write() as session, session.begin():
-                row = session.execute(sa.select(*LOCK_COLUMNS).where(ProcessInstance.id == instance_id)
-                                      .with_for_update()).one_or_none()
+            with self.writer.connect() as conn, conn.begin():
+                row = conn.execute(_LOCK, {"id": instance_id}).one_or_none()
                 if row is None:
                     raise NotFound(f"instance {instance_id} not found")
                 if row.status not in allowed:
                     raise InvalidState(f"instance is {row.status}")
-                ctx = CommandContext(session, row, self._workflow(session, row), actor, self.clock(),
+                ctx = CommandContext(conn, row, self._workflow(conn, row), actor, self.clock(),
                                      Projection.loads(row.projection))
-                result = self._run(ctx, mutate)
-                version = self.save(ctx)
+                try:
+                    result = self._run(ctx, mutate)
+                    version = self.save(ctx)
+                finally:
+                    ctx.close()
             self.workflows.put(instance_id, version, ctx.workflow)
-            return result
+            return CommandOutcome(result, str(ctx.saved_status), version)
         except BaseException:
             self.workflows.drop(instance_id)
             raise
 
-    def _workflow(self, session: Session, row: Any) -> Any:
+    def _workflow(self, conn: Connection, row: Any) -> Any:
         workflow = self.workflows.take(row.id, row.version)
         if workflow is None:
-            snapshot = session.scalar(sa.select(ProcessInstance.snapshot).where(ProcessInstance.id == row.id))
-            spec, subprocess_specs = self.specs.get(session, row.definition_id)
+            snapshot = conn.execute(_SNAPSHOT, {"id": row.id}).scalar()
+            spec, subprocess_specs = self.specs.get(conn, row.definition_id)
             workflow = engine.load_workflow(snapshot or "", spec, subprocess_specs)
         return workflow
 
     def _run(self, ctx: CommandContext, mutate: Callable[[CommandContext], T]) -> T | None:
-        ctx.workflow.script_engine = self.script_engine(ctx.session, ctx.row.id, ctx.row.case_id, ctx.actor)
+        ctx.workflow.script_engine = self.script_engine(ctx)
         with engine.engine_clock(self.clock):
             try:
                 return mutate(ctx)
@@ -194,28 +240,29 @@ class Runtime:
         fired = {tid for tid in proj.timers.keys() - {t.task_id for t in timers}
                  if self._timer_completed(wf, tid)}
         self._record_fires(ctx, fired, timers)
-        write_tasks(ctx.session, instance_id=row.id, case_id=row.case_id, old=proj, new_tasks=tasks,
+        write_tasks(ctx.conn, instance_id=row.id, case_id=row.case_id, old=proj, new_tasks=tasks,
                     finished=finished, now=ctx.now)
-        timer_map = write_timers(ctx.session, instance_id=row.id, old=proj, timers=timers, fired=fired, now=ctx.now)
-        retry_due = write_retry(ctx.session, instance_id=row.id, proj=proj, failed=status == "error",
+        timer_map = write_timers(ctx.conn, instance_id=row.id, old=proj, timers=timers, fired=fired, now=ctx.now)
+        retry_due = write_retry(ctx.conn, instance_id=row.id, proj=proj, status=status,
                                 error=error, backoff=self.retry_backoff, now=ctx.now)
         self._write_correlations(ctx)
         if status == "completed" and row.status != "completed":
             ctx.record("completed")
         if retry_due is not None or any(v != proj.timers.get(k) for k, v in timer_map.items()):
-            self._notify_scheduler(ctx.session)
+            self._notify_scheduler(ctx.conn)
         proj.tasks, proj.timers = tasks, timer_map
         dues = [t.due for t in timers] + ([retry_due] if retry_due else [])
         version = int(row.version) + 1
-        updated = cast(CursorResult[Any], ctx.session.execute(sa.update(ProcessInstance).where(
-            ProcessInstance.id == row.id, ProcessInstance.version == row.version).values(
-            snapshot=engine.dump_workflow(wf), projection=proj.dumps(), status=status, version=version,
-            next_due_at=min(dues) if dues else None, error=error, updated_at=ctx.now)))
+        updated = ctx.conn.execute(_SAVE, {
+            "b_id": row.id, "b_old": row.version, "b_snapshot": engine.dump_workflow(wf),
+            "b_projection": proj.dumps(), "b_status": status, "b_version": version,
+            "b_next_due_at": min(dues) if dues else None, "b_error": error, "b_updated_at": ctx.now})
         if updated.rowcount != 1:
             raise Conflict("the case was changed by someone else; reload and try again")
         self._write_history(ctx)
         for write in ctx.after_save:
-            write(ctx.session)
+            write(ctx.conn)
+        ctx.saved_status = status
         return version
 
     @staticmethod
@@ -229,10 +276,10 @@ class Runtime:
                        dedupe_key=f"timer:{tid}@{old[tid][0]}")
 
     @staticmethod
-    def _notify_scheduler(session: Session) -> None:
+    def _notify_scheduler(conn: Connection) -> None:
         """Wake sleeping schedulers when this transaction commits new or moved due times (PostgreSQL)."""
-        if session.get_bind().dialect.name == "postgresql":
-            session.execute(sa.select(sa.func.pg_notify("hotline_jobs", "")))
+        if conn.dialect.name == "postgresql":
+            conn.execute(_NOTIFY)
 
     @staticmethod
     def _finish_state(wf: Any, task_id: str, ctx: CommandContext) -> tuple[str, str | None]:
@@ -249,14 +296,14 @@ class Runtime:
         current = wfops.correlations(ctx.workflow)
         if current == ctx.projection.correlations:
             return
-        ctx.session.execute(sa.delete(InstanceCorrelation).where(InstanceCorrelation.instance_id == ctx.row.id))
+        ctx.conn.execute(sa.delete(InstanceCorrelation).where(InstanceCorrelation.instance_id == ctx.row.id))
         if current:
-            ctx.session.execute(sa.insert(InstanceCorrelation), [
+            ctx.conn.execute(sa.insert(InstanceCorrelation), [
                 {"instance_id": ctx.row.id, "name": k[:64], "value": v[:200]} for k, v in current.items()])
         ctx.projection.correlations = current
 
     def _write_history(self, ctx: CommandContext) -> None:
         if ctx.history:
-            ctx.session.execute(sa.insert(HistoryEvent), [
+            ctx.conn.execute(_HISTORY, [
                 {"instance_id": ctx.row.id, "case_id": ctx.row.case_id, "at": ctx.now, "actor": ctx.actor, **event}
                 for event in ctx.history])

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
+from bench.dbsetup import own_database
 from handlers import REGISTRY
 from processes.clock import FrozenClock
 from processes.db import create_db_engine
@@ -60,21 +60,8 @@ def read_bundle(*names: str) -> dict[str, str]:
 @contextmanager
 def postgres_database(server_url: str) -> Iterator[str]:
     """Create a fresh, migrated PostgreSQL database on the server, drop it afterwards."""
-    name = f"hotline_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
+    with own_database(server_url) as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
-                {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
 
 
 def sqlite_template(directory: Path) -> Path:

@@ -16,7 +16,9 @@ from SpiffWorkflow.spiff.parser import VALIDATOR
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 
+from processes.engine.scripting import MAX_CARDINALITY
 from processes.engine.scripting import compile_checked
+from processes.engine.scripting import constant_value
 from processes.engine.xmlsafe import BPMN_NS
 from processes.engine.xmlsafe import parse_bpmn
 from processes.engine.xmlsafe import parse_dmn
@@ -41,7 +43,7 @@ class ParsedBundle:
 
 def parse_bundle(files: Mapping[str, str], *, process_id: str | None, operators: Iterable[str]) -> ParsedBundle:
     """Parse and check a bundle; raise DefinitionInvalid naming the file, element and problem."""
-    if sum(len(text.encode("utf-8")) for text in files.values()) > MAX_BUNDLE_BYTES:
+    if sum(_utf8_size(text) for text in files.values()) > MAX_BUNDLE_BYTES:
         raise DefinitionInvalid(f"bundle larger than {MAX_BUNDLE_BYTES // (1024 * 1024)} MB")
     forms = _check_forms(files)
     parser = SpiffBpmnParser(validator=VALIDATOR)
@@ -100,7 +102,7 @@ def _check_forms(files: Mapping[str, str]) -> set[str]:
     for name, text in files.items():
         if not name.endswith(".json"):
             continue
-        if len(text.encode("utf-8")) > MAX_FORM_BYTES:
+        if _utf8_size(text) > MAX_FORM_BYTES:
             raise DefinitionInvalid("form schema too large", file=name)
         try:
             schema = json.loads(text)
@@ -113,9 +115,16 @@ def _check_forms(files: Mapping[str, str]) -> set[str]:
     return forms
 
 
+def _utf8_size(text: str) -> int:
+    """Size in bytes as uploaded; unpaired surrogates are counted here and refused by the XML parser."""
+    return len(text.encode("utf-8", "surrogatepass"))
+
+
 def _top_process(parser: SpiffBpmnParser, roots: list[tuple[str, etree._Element]]) -> str:
     called = {el.get("calledElement") for _, root in roots for el in root.iterfind(".//bpmn:callActivity", NS)}
     candidates = [pid for pid in parser.get_process_ids() if pid not in called]
+    if not candidates:
+        raise DefinitionInvalid('no executable process in the bundle (a process needs isExecutable="true")')
     if len(candidates) != 1:
         raise DefinitionInvalid(
             f"cannot tell the top process: candidates {', '.join(candidates) or 'none'}; name one")
@@ -140,35 +149,46 @@ def lint_cycles(root: etree._Element, *, filename: str) -> None:
 
 
 def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """Return a cycle as a node path (first node repeated at the end), or None; iterative for long chains."""
     state: dict[str, int] = {}
-    path: list[str] = []
-
-    def visit(node: str) -> list[str] | None:
-        state[node] = 1
-        path.append(node)
-        for nxt in graph.get(node, []):
-            if state.get(nxt) == 1:
-                return [*path[path.index(nxt):], nxt]
-            if nxt not in state and (found := visit(nxt)):
-                return found
-        path.pop()
-        state[node] = 2
-        return None
-
     for start in list(graph):
-        if start not in state and (found := visit(start)):
-            return found
+        if start in state:
+            continue
+        state[start] = 1
+        path, stack = [start], [iter(graph.get(start, []))]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                stack.pop()
+            elif state.get(nxt) == 1:
+                return [*path[path.index(nxt):], nxt]
+            elif nxt not in state:
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append(iter(graph.get(nxt, [])))
     return None
 
 
 def _check_specs(spec: Any, operators: set[str], forms: set[str]) -> None:
+    condition = getattr(spec, "completion_condition", None)  # ad hoc subprocesses
+    if isinstance(condition, str) and condition:
+        try:
+            compile_checked(condition, "eval")
+        except ScriptRejected as exc:
+            raise DefinitionInvalid(f"completion condition rejected: {exc}", element=spec.name) from exc
     for task_spec in spec.task_specs.values():
         element = getattr(task_spec, "bpmn_id", None) or task_spec.name
+        cardinality = getattr(task_spec, "cardinality", None)
         try:
             for source, mode in _sources(task_spec):
                 compile_checked(source, mode)
+            value = constant_value(cardinality) if isinstance(cardinality, str) and cardinality else None
         except ScriptRejected as exc:
             raise DefinitionInvalid(f"script or expression rejected: {exc}", element=element) from exc
+        if isinstance(value, int) and value > MAX_CARDINALITY:
+            raise DefinitionInvalid(f"multi-instance cardinality {value} is over the limit of {MAX_CARDINALITY}",
+                                    element=element)
         operator = getattr(task_spec, "operation_name", None)
         if operator is not None and operator not in operators:
             raise DefinitionInvalid(f"unknown service operator {operator!r}", element=element)
@@ -183,8 +203,10 @@ def _sources(task_spec: Any) -> Iterable[tuple[str, str]]:
         if getattr(task_spec, attr, None):
             yield getattr(task_spec, attr), "exec"
     for condition, _ in getattr(task_spec, "cond_task_specs", None) or []:
-        if condition:
-            yield condition, "eval"
+        # Gateway conditions are wrapped in an Operator (_BpmnCondition) whose first argument is the expression.
+        expression = getattr(condition, "args", (condition,))[0] if condition is not None else None
+        if isinstance(expression, str) and expression:
+            yield expression, "eval"
     for attr in ("condition", "cardinality"):
         value = getattr(task_spec, attr, None)
         if isinstance(value, str) and value:
@@ -194,6 +216,9 @@ def _sources(task_spec: Any) -> Iterable[tuple[str, str]]:
         expression = getattr(definition, "expression", None)
         if isinstance(expression, str) and expression:
             yield expression, "eval"
+        for prop in getattr(definition, "correlation_properties", None) or []:
+            if isinstance(prop.retrieval_expression, str) and prop.retrieval_expression:
+                yield prop.retrieval_expression, "eval"
     for param in (getattr(task_spec, "operation_params", None) or {}).values():
         yield str(param.get("value", "")), "eval"
 

@@ -1,0 +1,163 @@
+"""Contract tests over every product bundle in bpmn/: it deploys, its operators and forms exist, it is drawn fully."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from lxml import etree
+
+import handlers
+from processes import definitions
+from processes.casedata import FREE_TEXT_FIELDS
+from processes.casedata import REQUESTER_FIELDS
+from processes.runtime import Runtime
+
+BPMN_ROOT = Path(__file__).resolve().parent.parent / "bpmn"
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
+}
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+# Role codes a task may name as candidate_role (domain.md §3); the security issue makes them canonical.
+ROLE_CODES = frozenset({
+    "operator", "transcriber", "dispatcher", "handler", "township_reporter", "inspector", "callback", "supervisor",
+    "duty_leader", "leader",
+})
+TASK_TAGS = ("userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask", "businessRuleTask",
+             "callActivity", "subProcess")
+FLOW_NODE_TAGS = (*TASK_TAGS, "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",
+                  "boundaryEvent", "exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway")
+
+
+def bundle_dirs() -> list[Path]:
+    """Every deployable bundle folder, as `hotline deploy` finds them (no `.` or `_` prefix)."""
+    return sorted(p for p in BPMN_ROOT.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+
+
+BUNDLES = bundle_dirs()
+IDS = [p.name for p in BUNDLES]
+
+
+def bpmn_roots(bundle: Path) -> list[etree._Element]:
+    """Parsed .bpmn files of a bundle."""
+    return [etree.parse(str(f)).getroot() for f in sorted(bundle.rglob("*.bpmn"))]
+
+
+def elements(bundle: Path, *tags: str) -> list[etree._Element]:
+    """Every BPMN element with one of these local names, in any file of the bundle."""
+    return [el for root in bpmn_roots(bundle) for tag in tags for el in root.iterfind(f".//bpmn:{tag}", NS)]
+
+
+def properties(el: etree._Element) -> dict[str, str]:
+    """The spiffworkflow:property values of an element."""
+    return {p.get("name", ""): p.get("value", "")
+            for p in el.iterfind("bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", NS)}
+
+
+def forms(bundle: Path) -> dict[str, Any]:
+    """Form schemas of a bundle by file name."""
+    return {f.name: json.loads(f.read_text(encoding="utf-8")) for f in sorted((bundle / "forms").glob("*.json"))}
+
+
+def test_there_is_a_product_bundle() -> None:
+    assert "hotline_case" in IDS
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
+def test_bundle_deploys_with_the_product_handlers(runtime: Runtime, bundle: Path) -> None:
+    files = definitions.read_bundle_dir(bundle)
+    for attempt in range(2):  # the second deploy of identical content is a no-op
+        with runtime.write() as session, session.begin():
+            result = definitions.deploy(session, bundle.name, files, actor="analyst", now=runtime.clock(),
+                                        operators=handlers.REGISTRY, publish=True)
+        assert (result.version, result.created, result.status) == (1, attempt == 0, "published")
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
+def test_every_service_operator_and_parameter_is_registered(bundle: Path) -> None:
+    operators = [op for root in bpmn_roots(bundle) for op in root.iterfind(".//spiffworkflow:serviceTaskOperator", NS)]
+    for op in operators:
+        spec = handlers.REGISTRY.get(op.get("id", ""))
+        assert spec is not None, f"unknown operator {op.get('id')!r}"
+        names = {p.get("id") for p in op.iterfind("spiffworkflow:parameters/spiffworkflow:parameter", NS)}
+        assert names <= set(spec.params), f"{spec.operator_id}: undocumented parameters {names - set(spec.params)}"
+        assert op.get("resultVariable"), f"{spec.operator_id}: results need a resultVariable"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
+def test_every_human_task_has_a_chinese_name_a_known_role_and_its_form(bundle: Path) -> None:
+    schemas = forms(bundle)
+    referenced = set()
+    for task in elements(bundle, "userTask", "manualTask"):
+        props = properties(task)
+        assert CHINESE.search(task.get("name") or ""), f"{task.get('id')}: name must be Chinese"
+        assert props.get("candidate_role") in ROLE_CODES, f"{task.get('id')}: candidate_role"
+        form = props.get("formJsonSchemaFilename")
+        assert form in schemas, f"{task.get('id')}: form {form!r} missing from forms/"
+        referenced.add(form)
+    assert set(schemas) == referenced, f"forms no task uses: {set(schemas) - referenced}"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
+def test_every_task_and_event_is_named_in_chinese(bundle: Path) -> None:
+    for el in elements(bundle, *TASK_TAGS, "startEvent", "endEvent", "boundaryEvent"):
+        assert CHINESE.search(el.get("name") or ""), f"{el.get('id')}: name must be Chinese"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
+def test_form_schemas_are_titled_in_chinese(bundle: Path) -> None:
+    for name, schema in forms(bundle).items():
+        assert isinstance(schema, dict) and schema.get("type") == "object", name
+        assert CHINESE.search(schema.get("title", "")), f"{name}: schema title"
+        props = schema.get("properties")
+        assert isinstance(props, dict) and props, f"{name}: properties"
+        assert set(schema.get("required", [])) <= set(props), f"{name}: required names a missing property"
+        for field, spec in props.items():
+            assert CHINESE.search(spec.get("title", "")), f"{name}: {field} needs a Chinese title"
+            for option in spec.get("oneOf", []):  # our one enum convention: oneOf of {const, title}
+                assert set(option) == {"const", "title"} and CHINESE.search(option["title"]), f"{name}: {field}"
+            assert "enum" not in spec, f"{name}: {field}: write choices as oneOf with const and title"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
+def test_free_text_fields_stay_out_of_workflow_data(bundle: Path) -> None:
+    """A free-form string field must be a case-table field; routing fields are choices, flags or numbers."""
+    for name, schema in forms(bundle).items():
+        for field, spec in schema["properties"].items():
+            free_text = spec.get("type") == "string" and "oneOf" not in spec and "format" not in spec
+            assert not free_text or field in FREE_TEXT_FIELDS, f"{name}: {field} is free text but would be routing"
+            assert field not in REQUESTER_FIELDS, f"{name}: {field}: requester data is entered at intake only"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
+def test_conditions_never_read_free_text(bundle: Path) -> None:
+    expressions = [el.text or "" for el in elements(bundle, "conditionExpression", "loopCondition")]
+    assert expressions
+    for expression in expressions:
+        names = {n.id for n in ast.walk(ast.parse(expression, mode="eval")) if isinstance(n, ast.Name)}
+        assert not names & FREE_TEXT_FIELDS, f"{expression!r} reads free text, which is not in task data"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
+def test_timer_expressions_are_quoted_or_variables(bundle: Path) -> None:
+    for el in elements(bundle, "timeDuration", "timeDate", "timeCycle"):
+        text = (el.text or "").strip()
+        assert re.fullmatch(r'"[^"]+"|[a-z_][a-z0-9_]*', text), f"timer expression {text!r}: quote it (\"PT1H\")"
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
+def test_diagram_draws_every_element(bundle: Path) -> None:
+    """Every flow node has a shape and every sequence flow an edge, so the modeler opens the file as it runs."""
+    for root in bpmn_roots(bundle):
+        drawn = {di.get("bpmnElement") for di in root.iterfind(".//bpmndi:BPMNPlane/*", NS)}
+        for tag in (*FLOW_NODE_TAGS, "sequenceFlow"):
+            for el in root.iterfind(f".//bpmn:{tag}", NS):
+                assert el.get("id") in drawn, f"{tag} {el.get('id')} has no diagram shape"
+        ids = [el.get("id") for el in root.iter() if el.get("id") and etree.QName(el).namespace != NS["spiffworkflow"]]
+        assert len(ids) == len(set(ids)), "duplicate ids"  # spiffworkflow parameter ids are names, not XML ids
