@@ -1,17 +1,120 @@
-"""`hotline demo`: migrate, deploy bpmn/, run sample cases and show their open tasks and next timers."""
+"""`hotline demo`: migrate, deploy bpmn/, open sample cases in different states, show open tasks and timers."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import click
+import sqlalchemy as sa
+from flask import Flask
 from flask import current_app
 from flask.cli import FlaskGroup
+
+from processes import commands
+from processes import definitions
+from processes import migrate
+from processes import queries
+from processes.models import Case
+from processes.models import HumanTask
+from processes.runtime import Runtime
+from webapp import runtime_of
+from webapp.cli import bundle_dirs
+
+REPLY = {"claim_true": True, "solved": True, "reply_text": "已责令施工单位夜间停工并现场复查",
+         "contact_record": "电话联系诉求人，告知处理情况", "public_reply": "经核查，已责令施工单位夜间停止作业。"}
+DISPATCH = {"triage_result": "dispatch", "request_type": "complaint", "urgency": "urgent"}
+
+# Sample cases (示例工单): intake data, then the steps already done, by BPMN task id.
+SAMPLES: list[tuple[str, dict[str, Any], list[tuple[str, dict[str, Any]]]]] = [
+    ("phone", {"request_type": "complaint", "urgency": "urgent", "township": "北岙街道",
+               "requester_name": "张三", "requester_phone": "13812345678", "content": "楼下工地夜间施工噪音扰民"},
+     []),
+    ("visit", {"request_type": "help", "urgency": "normal", "township": "东屏街道",
+               "requester_name": "李四", "requester_phone": "13912345678", "content": "小区路灯损坏多日未修"},
+     [("triage", DISPATCH), ("dispatch", {"lead_department": "区综合行政执法局", "instruction": "请核实修复"})]),
+    ("platform", {"request_type": "complaint", "urgency": "normal", "township": "元觉街道",
+                  "upstream_order_id": "ZJ2026112500123", "requester_phone": "13712345678",
+                  "content": "菜市场占道经营"},
+     [("triage", DISPATCH), ("dispatch", {"lead_department": "区市场监管局", "instruction": "请尽快处理"}),
+      ("sign_for", {"sign_decision": "sign"}), ("reply", REPLY)]),
+    ("phone", {"request_type": "consult", "urgency": "normal", "township": "大门镇",
+               "requester_phone": "13612345678", "content": "咨询社保卡补办地点"},
+     [("triage", {"triage_result": "direct_answer", "request_type": "consult", "urgency": "normal"}),
+      ("direct_answer", {"direct_answer": "可到区行政服务中心一楼社保窗口补办，工作日 9:00-17:00"})]),
+]
+
+
+def complete_step(rt: Runtime, instance_id: str, bpmn_id: str, data: Mapping[str, Any]) -> None:
+    """Complete the open task with this BPMN id."""
+    with rt.read() as session:
+        task_id = session.scalar(sa.select(HumanTask.id).where(
+            HumanTask.instance_id == instance_id, HumanTask.bpmn_id == bpmn_id, HumanTask.status == "open"))
+    if task_id is None:
+        raise click.ClickException(f"demo: no open task {bpmn_id}; has the diagram changed?")
+    commands.complete_task(rt, instance_id, task_id, data, actor="demo")
+
+
+def seed(rt: Runtime) -> int:
+    """Open the sample cases unless the database already has cases; return how many were opened."""
+    with rt.read() as session:
+        if session.scalar(sa.select(sa.func.count()).select_from(Case)):
+            return 0
+    for channel, intake, steps in SAMPLES:
+        started = commands.open_case(rt, "hotline_case", intake, actor="demo", channel=channel)
+        for bpmn_id, data in steps:
+            complete_step(rt, started.instance_id, bpmn_id, data)
+    return len(SAMPLES)
+
+
+def show(rt: Runtime) -> None:
+    """Print open tasks and next timers with countdowns (no personal data)."""
+    now = rt.clock()
+    with rt.read() as session:
+        cases = {c.id: c for c in session.scalars(sa.select(Case))}
+        click.echo("\n待办 open tasks:")
+        for t in queries.human_tasks(session):
+            case = cases.get(t.case_id or "")
+            click.echo(f"  {case.number if case else '-':<16} {t.name:<8} role={t.role or '-':<11} "
+                       f"dept={t.department or '-':<10} {queries.countdown(t.due_at, now)}")
+        click.echo("\n定时器 next timers:")
+        for job in queries.pending_jobs(session)[:12]:
+            click.echo(f"  {job.kind:<6} {job.bpmn_id or '-':<22} {queries.countdown(job.due_at, now)}")
+        click.echo("\n工单 cases:")
+        for case in cases.values():
+            click.echo(f"  {case.number:<16} {case.channel:<9} {case.status:<10} dept={case.lead_department or '-'}")
+
+
+def run_demo(app: Flask) -> None:
+    """Migrate, deploy every bundle, seed the sample cases and print the state."""
+    rt = runtime_of(app)
+    migrate.upgrade(app.config["DATABASE_URL"])
+    for folder in bundle_dirs(()):
+        with rt.write() as session, session.begin():
+            result = definitions.deploy(session, folder.name, definitions.read_bundle_dir(folder), actor="demo",
+                                        operators=rt.handlers, now=rt.clock(), publish=True)
+        click.echo(f"deployed {result.key} v{result.version}")
+    click.echo(f"opened {seed(rt)} sample case(s) in {app.config['DATABASE_URL']}")
+    show(rt)
 
 
 def register(cli: FlaskGroup) -> None:
     """Add the demo command."""
 
     @cli.command("demo")
-    def demo_command() -> None:
-        """Set up the demo database and sample cases (演示)."""
-        click.echo("demo: not yet wired to the lifecycle diagram")
-        _ = current_app
+    @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
+                  help="Keep running the scheduler afterwards so timers fire (Ctrl-C stops).")
+    def demo_command(scheduler: bool) -> None:
+        """Set up the demo: schema, diagrams, sample cases; then run the scheduler (演示)."""
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        run_demo(app)
+        if scheduler:
+            from webapp.scheduler import SchedulerState
+            from webapp.scheduler import run_scheduler
+
+            click.echo("\nscheduler running (Ctrl-C to stop) …")
+            state = SchedulerState("demo")
+            try:
+                run_scheduler(app, state)
+            except KeyboardInterrupt:
+                state.stop.set()
