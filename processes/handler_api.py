@@ -28,6 +28,7 @@ class HandlerContext:
     actor: str
     now: datetime
     task_bpmn_id: str = ""
+    task_id: str = ""  # the engine task's id: the same on a retry, new in every loop round
 
 
 HandlerFunction = Callable[..., JSONValue]

@@ -250,3 +250,30 @@ class SchedulerHeartbeat(Base):
     started_at: Mapped[datetime]
     last_seen: Mapped[datetime]
     jobs_done: Mapped[int] = mapped_column(default=0)
+
+
+class OutboxMessage(Base):
+    """A message leaving the system (SMS notice, upstream write-back, 110 feedback), delivered after commit.
+
+    The payload carries ids and routing fields only; an adapter looks personal data up when it delivers.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (sa.Index("ix_outbox_status_next_try", "status", "next_try_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(sa.String(32))  # sms / upstream / police110 / township …
+    kind: Mapped[str] = mapped_column(sa.String(64))
+    case_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+    instance_id: Mapped[str | None] = mapped_column(sa.String(36))
+    payload: Mapped[dict[str, Any]]
+    idempotency_key: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    status: Mapped[str] = mapped_column(sa.String(16))  # pending / claimed / delivered / failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_try_at: Mapped[datetime]
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(128))
+    lease_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+    delivered_via: Mapped[str | None] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime]
+    delivered_at: Mapped[datetime | None]

@@ -94,19 +94,26 @@ _MOVE_TIMER = TIMER_JOB.update().where(_ACTIVE_TIMER).values(
     due_at=sa.bindparam("due"), status="pending", lease_owner=None, lease_until=None, updated_at=sa.bindparam("at"))
 
 
+def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, Any]:
+    """One row as a plain execute, several as executemany (the batch path costs more for a single row)."""
+    return rows[0] if len(rows) == 1 else rows
+
+
 def write_tasks(conn: Connection, *, instance_id: str, case_id: str | None, old: Projection,
                 new_tasks: dict[str, dict[str, Any]], finished: Mapping[str, tuple[str, str | None]],
                 now: datetime) -> None:
     """Insert new human tasks, close finished ones, update changed deadlines and assignees."""
     added = [k for k in new_tasks if k not in old.tasks]
     if added:
-        conn.execute(HUMAN_TASK.insert(), [_task_row(k, new_tasks[k], instance_id, case_id, now) for k in added])
+        conn.execute(HUMAN_TASK.insert(), _rows([_task_row(k, new_tasks[k], instance_id, case_id, now)
+                                                 for k in added]))
     if finished:
-        conn.execute(_FINISH_TASK, [{"tid": k, "st": st, "at": now, "by": by} for k, (st, by) in finished.items()])
+        conn.execute(_FINISH_TASK, _rows([{"tid": k, "st": st, "at": now, "by": by}
+                                          for k, (st, by) in finished.items()]))
     changed = [{"tid": k, "due": _parse_due(d.get("d")), "who": d.get("a")} for k, d in new_tasks.items()
                if k in old.tasks and (old.tasks[k].get("d"), old.tasks[k].get("a")) != (d.get("d"), d.get("a"))]
     if changed:
-        conn.execute(_CHANGE_TASK, changed)
+        conn.execute(_CHANGE_TASK, _rows(changed))
 
 
 def _task_row(task_id: str, desc: dict[str, Any], instance_id: str, case_id: str | None,

@@ -167,7 +167,7 @@ class Runtime:
                 raise HandlerError(f"no handler registered as {name!r}")
             session = ctx.session
             context = HandlerContext(session, ctx.row.id, ctx.row.case_id, ctx.actor, self.clock(),
-                                     str(task.task_spec.bpmn_id or ""))
+                                     str(task.task_spec.bpmn_id or ""), str(task.id))
             with session.begin_nested():  # a failing handler leaves no partial writes behind
                 return engine.dumps_result(spec.fn(context, **params))
 
@@ -304,6 +304,6 @@ class Runtime:
 
     def _write_history(self, ctx: CommandContext) -> None:
         if ctx.history:
-            ctx.conn.execute(_HISTORY, [
-                {"instance_id": ctx.row.id, "case_id": ctx.row.case_id, "at": ctx.now, "actor": ctx.actor, **event}
-                for event in ctx.history])
+            rows = [{"instance_id": ctx.row.id, "case_id": ctx.row.case_id, "at": ctx.now, "actor": ctx.actor, **event}
+                    for event in ctx.history]
+            ctx.conn.execute(_HISTORY, rows[0] if len(rows) == 1 else rows)

@@ -134,3 +134,30 @@ def test_four_schedulers_share_two_thousand_timers_on_postgresql(pg_url: str) ->
     assert fire_counts(rt) == (2000, 2000)
     assert sum(done) == 2000 and sum(1 for d in done if d > 0) >= 2  # shared, and each fired once
     rt.db.dispose()
+
+
+def test_apscheduler_holds_only_the_fixed_periodic_jobs(sqlite_url: str) -> None:
+    from processes.models import SchedulerHeartbeat
+    from webapp import create_app
+    from webapp import runtime_of
+    from webapp.scheduler import SchedulerState
+    from webapp.scheduler import _periodic_jobs
+
+    seed_overdue_cases(sqlite_url, 3).db.dispose()  # BPMN timers exist, and must never reach APScheduler
+    app = create_app({"DATABASE_URL": sqlite_url})
+    state = SchedulerState("guard")
+    periodic = _periodic_jobs(app, state)
+    try:
+        assert {job.id for job in periodic.get_jobs()} == {"heartbeat", "outbox", "retention"}
+        deadline = time.monotonic() + 30
+        rt = runtime_of(app)
+        while time.monotonic() < deadline:
+            with rt.read() as session:
+                if session.get(SchedulerHeartbeat, "guard") is not None:
+                    break
+            time.sleep(0.05)
+        with rt.read() as session:
+            assert session.get(SchedulerHeartbeat, "guard") is not None
+    finally:
+        periodic.shutdown(wait=True)
+        runtime_of(app).db.dispose()

@@ -77,6 +77,7 @@ class Payload:
     static: bool = True
 
 
+SHARED = "[[big for i in range(99)] for j in range(999)]"  # 98,901 references to one 50,000-character string
 WALK = "[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '_wrap_close'][0]"
 PAYLOADS = [
     Payload("import_call", "__import__('os').system('touch {canary}')"),
@@ -146,6 +147,12 @@ PAYLOADS = [
     Payload("sum_of_lists", "sum([[big] for i in range(999)], [])", static=False),
     Payload("cyclic_data", "a = []\na.append(a)", "exec", static=False),
     Payload("shared_reference_bomb", "a = [1]\nfor i in range(60):\n    a = [a, a]", "exec", static=False),
+    Payload("str_of_shared_references", "len(str({shared}))", static=False),
+    Payload("fstring_of_shared_references", "len(f'{{shared}}')", static=False),
+    Payload("percent_of_shared_references", "len('%s' % ({shared},))", static=False),
+    Payload("str_alias_of_shared_references", "f = str\nr = f({shared})", "exec", static=False),
+    Payload("sort_key_str_of_shared_references", "sorted([{shared}, [1]], key=str)", static=False),
+    Payload("repr_of_shared_references", "repr({shared})", static=False),
     Payload("script_too_long", "x = 1\n" * 1000, "exec"),
     Payload("expression_too_long", "1" + " + 1" * 200),
 ]
@@ -159,7 +166,7 @@ def data() -> dict[str, Any]:
 
 def render(payload: Payload, canary: Path) -> str:
     """The payload source with the canary path filled in."""
-    return payload.source.replace("{canary}", str(canary))
+    return payload.source.replace("{canary}", str(canary)).replace("{shared}", SHARED)
 
 
 def as_script(payload: Payload, source: str) -> str:
@@ -268,6 +275,7 @@ def test_a_refused_script_leaves_the_task_in_error_and_data_untouched() -> None:
     ("x = 1\nassert False, 5", "AssertionError", 2),
     ("raise SyntaxError('x')", "NameError", 1),  # SyntaxError is not in the sandbox's builtins
     ("y = undefined_name + 1", "NameError", 1),
+    (f"x = {SHARED}\nraise ValueError(x)", "ValueError", 2),
 ])
 def test_script_errors_are_reported_not_crashed(script: str, error_type: str, line: int) -> None:
     with pytest.raises(WorkflowTaskException) as info:

@@ -11,6 +11,7 @@ from flask import Flask
 import handlers
 from processes.clock import system_clock
 from processes.db import create_db_engine
+from processes.outbox import SpoolAdapter
 from processes.runtime import Runtime
 from webapp.config import check_required_settings
 from webapp.config import load_config
@@ -25,6 +26,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
     if serving:
         check_required_settings(app)  # fail fast: a production server never starts without its secret
     app.extensions["hotline.runtime"] = build_runtime(app)
+    # Delivery adapters by channel; '*' catches the rest. The default spool keeps messages in the app for the
+    # office to read; a real gateway implements processes.outbox.Adapter and is wired in here.
+    app.extensions["hotline.outbox_adapters"] = {"*": SpoolAdapter()}
     return app
 
 

@@ -153,5 +153,6 @@ from webapp import demo  # noqa: E402
 from webapp import scheduler  # noqa: E402
 
 cli_cases.register(cli)
+cli_cases.register_outbox(cli)
 demo.register(cli)
 scheduler.register(cli)

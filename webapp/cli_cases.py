@@ -215,3 +215,43 @@ def _status_command(group: click.Group, name: str, fn: Any) -> None:
 
     command.__doc__ = f"{name.capitalize()} an instance, with a reason."
 
+
+
+def register_outbox(cli: FlaskGroup) -> None:
+    """Add the outbox and incident commands."""
+    from datetime import timedelta as _timedelta
+
+    from processes import jobs
+    from processes import outbox
+
+    @cli.group("outbox")
+    def outbox_group() -> None:
+        """Messages leaving the system (发件箱)."""
+
+    @outbox_group.command("list")
+    @click.option("--status", type=click.Choice(["pending", "claimed", "delivered", "failed"]))
+    def outbox_list(status: str | None) -> None:
+        """List outbox messages, newest first."""
+        for m in outbox.messages(_rt(), status=status):
+            click.echo(f"{m.id:>6} {m.channel:<10} {m.kind:<24} {m.status:<9} attempts={m.attempts} "
+                       f"{m.delivered_via or ''} {m.last_error or ''}")
+
+    @outbox_group.command("deliver")
+    def outbox_deliver() -> None:
+        """Deliver one batch of due messages now."""
+        adapters = current_app.extensions["hotline.outbox_adapters"]
+        click.echo(str(outbox.deliver_due(_rt(), adapters, "cli", lease=_timedelta(minutes=5))))
+
+    @outbox_group.command("resend")
+    @click.argument("message_id", type=int)
+    def outbox_resend(message_id: int) -> None:
+        """Queue a failed message again."""
+        outbox.resend(_rt(), message_id)
+        click.echo("queued")
+
+    @cli.command("incidents")
+    def incidents_command() -> None:
+        """List service tasks that failed after every retry (故障); fix the cause, then `instance retry`."""
+        for job in jobs.incidents(_rt()):
+            click.echo(f"{job.instance_id}  attempts={job.attempts}  {job.updated_at:%Y-%m-%d %H:%M}  "
+                       f"{job.last_error or ''}")

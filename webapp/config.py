@@ -48,6 +48,8 @@ class DefaultConfig:
     SCHEDULER_HEARTBEAT_SECONDS = 30
     #: Days that finished timer and retry job rows are kept (operational logs; case history is never purged).
     JOB_RETENTION_DAYS = 30
+    #: Seconds between outbox sweeps (messages leaving the system are delivered after commit, at least once).
+    OUTBOX_SWEEP_SECONDS = 5.0
     #: Actor name recorded for commands run from the command line.
     CLI_ACTOR = "cli"
 

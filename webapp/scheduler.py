@@ -21,6 +21,7 @@ from flask.cli import FlaskGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from processes import jobs
+from processes import outbox
 from processes.wakeup import wakeup_for
 from webapp import runtime_of
 
@@ -72,6 +73,11 @@ def _periodic_jobs(app: Flask, state: SchedulerState) -> BackgroundScheduler:
     periodic.add_job(_in_app, "interval", seconds=float(app.config["SCHEDULER_HEARTBEAT_SECONDS"]),
                      args=[app, lambda: jobs.heartbeat(rt, state.owner, started_at=started, jobs_done=state.done)],
                      id="heartbeat", replace_existing=True, next_run_time=started)
+    adapters = app.extensions["hotline.outbox_adapters"]
+    lease = timedelta(seconds=float(app.config["SCHEDULER_LEASE_SECONDS"]))
+    periodic.add_job(_in_app, "interval", seconds=float(app.config["OUTBOX_SWEEP_SECONDS"]),
+                     args=[app, lambda: outbox.deliver_due(rt, adapters, state.owner, lease=lease)],
+                     id="outbox", replace_existing=True, next_run_time=started)
     retention = timedelta(days=float(app.config["JOB_RETENTION_DAYS"]))
     periodic.add_job(_in_app, "cron", hour=3, minute=17, args=[app, lambda: jobs.purge_finished(
         rt, older_than=retention)], id="retention", replace_existing=True)

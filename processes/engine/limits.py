@@ -75,6 +75,8 @@ def binop(op: str, left: Any, right: Any) -> Any:
     if op == "%":
         if isinstance(left, str) and _PERCENT_WIDTH.search(left):
             raise ScriptRejected("%-format widths must be under 1000")
+        if isinstance(left, str | bytes):
+            printable(right)
         return sized(left % right)
     raise ScriptRejected(f"operator {op} is not allowed")
 
@@ -91,6 +93,72 @@ def safe_sum(values: Iterable[Any], start: Any = 0) -> Any:
     if not isinstance(start, int | float):
         raise ScriptRejected("sum() adds numbers only")
     return sized(sum(values, start))
+
+
+def printable(value: Any) -> Any:
+    """Return value, or raise ScriptRejected if its text (str, repr, f-string, %) would outgrow the limits."""
+    if isinstance(value, _CONTAINERS) and text_size(value) > MAX_LENGTH:
+        raise too_big("the text of a value")
+    return value
+
+
+class _StrType(type):
+    """Metaclass that makes isinstance and issubclass against SafeStr mean str."""
+
+    def __instancecheck__(cls, obj: Any) -> bool:
+        return isinstance(obj, str)
+
+    def __subclasscheck__(cls, sub: type) -> bool:
+        return issubclass(sub, str)
+
+
+class SafeStr(str, metaclass=_StrType):
+    """The sandbox's str: str(value) refuses values whose text would be huge; otherwise it is plain str."""
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> str:  # type: ignore[misc]
+        if args:
+            printable(args[0])
+        return str(*args, **kwargs)
+
+
+def safe_repr(value: Any) -> str:
+    """repr() with the same limit as SafeStr."""
+    return repr(printable(value))
+
+
+_CONTAINERS = (dict, list, tuple, set, frozenset)
+
+
+def text_size(top: Any) -> int:
+    """Estimate the characters str() writes for a value, visiting each distinct container once."""
+    if not isinstance(top, _CONTAINERS):
+        return _text_leaf(top)
+    memo: dict[int, int] = {}
+    open_ids: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(top, False)]
+    while stack:
+        value, children_done = stack.pop()
+        if not isinstance(value, _CONTAINERS):
+            continue
+        key = id(value)
+        items = [*value.keys(), *value.values()] if isinstance(value, dict) else list(value)
+        if children_done:
+            open_ids.discard(key)
+            memo[key] = 2 + 2 * len(items) + sum(
+                (memo.get(id(c), 5) if isinstance(c, _CONTAINERS) else _text_leaf(c)) for c in items)
+        elif key not in memo and key not in open_ids:  # a cycle prints as [...]
+            open_ids.add(key)
+            stack.append((value, True))
+            stack.extend((child, False) for child in items)
+    return memo[id(top)]
+
+
+def _text_leaf(value: Any) -> int:
+    if isinstance(value, str | bytes):
+        return len(value) + 2
+    if isinstance(value, int):
+        return 2 + value.bit_length() // 3
+    return 32
 
 
 class IterationBudget:
@@ -115,9 +183,10 @@ _TEXT_CHECKED = _TEXT_BLOCKED | _TEXT_WIDTH | {"replace", "join"}
 def guarded_getattr(obj: Any, name: str, default: Any = None) -> Any:
     """safer_getattr, plus size checks on the str and list methods that can build huge values."""
     value = safer_getattr(obj, name, default)  # type: ignore[no-untyped-call]
-    if obj is str or obj is bytes:
+    if isinstance(obj, type) and issubclass(obj, str | bytes):
         if name in _TEXT_CHECKED:
-            raise ScriptRejected(f"{obj.__name__}.{name} is not allowed; call it on a value")
+            kind = "str" if issubclass(obj, str) else "bytes"
+            raise ScriptRejected(f"{kind}.{name} is not allowed; call it on a value")
     elif isinstance(obj, str | bytes):
         if name in _TEXT_BLOCKED:
             raise ScriptRejected(f"{name}() is not allowed")

@@ -25,12 +25,16 @@ from SpiffWorkflow.bpmn.script_engine import TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from processes.engine.limits import IterationBudget
+from processes.engine.limits import SafeStr
 from processes.engine.limits import binop
 from processes.engine.limits import check_data
 from processes.engine.limits import guarded_getattr
 from processes.engine.limits import inplacevar
+from processes.engine.limits import printable
+from processes.engine.limits import safe_repr
 from processes.engine.limits import safe_sum
 from processes.engine.limits import sized
+from processes.engine.limits import text_size
 from processes.engine.limits import write_guard
 from processes.errors import ScriptRejected
 
@@ -63,7 +67,7 @@ def _restricted_builtins() -> dict[str, Any]:
         allowed.pop(name, None)
     allowed.update(
         dict=dict, min=min, max=max, sum=safe_sum, any=any, all=all, enumerate=enumerate, set=set,
-        sorted=sorted, reversed=reversed,
+        sorted=sorted, reversed=reversed, str=SafeStr, repr=safe_repr,
     )
     return allowed
 
@@ -78,6 +82,7 @@ GUARDS: dict[str, Any] = {
     "_inplacevar_": inplacevar,
     "_binop_": binop,
     "_sized_": sized,
+    "_printable_": printable,
 }  # plus a fresh _getiter_ (IterationBudget) per run
 _GROWING_OPS: dict[type[ast.operator], str] = {ast.Add: "+", ast.Mult: "*", ast.Pow: "**", ast.LShift: "<<",
                                                ast.Mod: "%"}
@@ -107,6 +112,12 @@ class _SizePolicy(RestrictingNodeTransformer):
             if isinstance(one, ast.Assign):
                 one.value = _guard_call("_sized_", one.value, one.value)
         return result
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> Any:
+        """Check that an f-string field would not print a huge value."""
+        node = self.node_contents_visit(node)
+        node.value = _guard_call("_printable_", node.value, node.value)
+        return node
 
     def visit_NamedExpr(self, node: ast.NamedExpr) -> Any:
         """Check the size of a walrus-assigned value."""
@@ -305,8 +316,8 @@ class HotlineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
 
 def _describe(exc: BaseException) -> str:
-    """Name an exception and its message whatever its arguments are."""
-    message = str(exc)
+    """Name an exception and its message whatever its arguments are (a huge argument is not printed)."""
+    message = "(message too large to show)" if any(text_size(a) > 2000 for a in exc.args) else str(exc)
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
