@@ -40,7 +40,10 @@ def bundle_sha256(files: Mapping[str, str]) -> str:
     """Hash a bundle's file names and contents in a stable order."""
     digest = hashlib.sha256()
     for name in sorted(files):
-        digest.update(name.encode("utf-8") + b"\0" + files[name].encode("utf-8") + b"\0")
+        try:
+            digest.update(name.encode("utf-8") + b"\0" + files[name].encode("utf-8") + b"\0")
+        except UnicodeEncodeError as exc:
+            raise DefinitionInvalid("not valid Unicode text (unpaired surrogate)", file=name[:200]) from exc
     return digest.hexdigest()
 
 

@@ -539,3 +539,12 @@ def test_rejected_deploy_stores_nothing(runtime: Runtime, canary: Canary, secret
     with runtime.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(ProcessDefinition)) == 0
     assert canary.connections == 0
+
+
+def test_deploy_refuses_text_with_an_unpaired_surrogate(runtime: Runtime) -> None:
+    from processes import definitions
+    from processes.errors import DefinitionInvalid
+
+    with pytest.raises(DefinitionInvalid, match="surrogate"), runtime.write() as session, session.begin():
+        definitions.deploy(session, "bad", {"x.bpmn": "<a>\ud800</a>"}, actor="a", now=runtime.clock(),
+                           operators=runtime.handlers)
