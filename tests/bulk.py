@@ -10,24 +10,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from processes import definitions
 from processes.models import HistoryEvent
 from processes.models import HumanTask
 from processes.models import InstanceCorrelation
 from processes.models import ProcessInstance
 from processes.models import TimerJob
 from processes.runtime import Runtime
-from tests.support import read_bundle
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CHUNK = 500
 
-
-def deploy(rt: Runtime, key: str, *files: str) -> definitions.DeployResult:
-    """Deploy and publish test BPMN files."""
-    with rt.write() as session, session.begin():
-        return definitions.deploy(session, key, read_bundle(*files), actor="analyst", now=rt.clock(),
-                                  operators=rt.handlers, publish=True)
 
 
 def clone_instances(rt: Runtime, template_id: str, count: int) -> list[str]:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from bench.dbsetup import own_database
 from handlers import REGISTRY
+from processes import definitions
 from processes.clock import FrozenClock
 from processes.db import create_db_engine
 from processes.handler_api import HandlerContext
@@ -55,6 +56,13 @@ test_registry.__test__ = False  # type: ignore[attr-defined]  # a helper, not a 
 def read_bundle(*names: str) -> dict[str, str]:
     """Read test BPMN files into a bundle dict."""
     return {name: (TEST_BPMN / name).read_text(encoding="utf-8") for name in names}
+
+
+def deploy(rt: Runtime, key: str, *files: str) -> definitions.DeployResult:
+    """Deploy and publish test BPMN files."""
+    with rt.write() as session, session.begin():
+        return definitions.deploy(session, key, read_bundle(*files), actor="analyst", now=rt.clock(),
+                                  operators=rt.handlers, publish=True)
 
 
 @contextmanager

@@ -6,7 +6,6 @@ import pytest
 import sqlalchemy as sa
 
 from processes import commands
-from processes import definitions
 from processes.clock import FrozenClock
 from processes.errors import Conflict
 from processes.errors import FormDataInvalid
@@ -17,14 +16,7 @@ from processes.models import ProcessInstance
 from processes.models import Requester
 from processes.models import TimerJob
 from processes.runtime import Runtime
-from tests.support import read_bundle
-
-
-def deploy(rt: Runtime, key: str, *files: str) -> None:
-    """Deploy and publish test BPMN files."""
-    with rt.write() as session, session.begin():
-        definitions.deploy(session, key, read_bundle(*files), actor="analyst", now=rt.clock(),
-                           operators=rt.handlers, publish=True)
+from tests.support import deploy
 
 
 def open_tasks(rt: Runtime, instance_id: str) -> list[HumanTask]:

@@ -35,12 +35,12 @@ from processes.models import Requester
 from processes.models import TimerJob
 from processes.runtime import Runtime
 from tests import proc_helpers
-from tests.bulk import deploy
 from tests.bulk import open_tasks_by_instance
 from tests.bulk import start_many
 from tests.proc_helpers import open_task_id
 from tests.proc_helpers import wait_until
 from tests.support import FlakyHandler
+from tests.support import deploy
 from tests.support import make_runtime
 from tests.support import read_bundle
 from tests.support import test_registry

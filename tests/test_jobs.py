@@ -7,7 +7,6 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from processes import commands
-from processes import definitions
 from processes import jobs
 from processes.clock import FrozenClock
 from processes.models import HistoryEvent
@@ -16,18 +15,12 @@ from processes.models import ProcessInstance
 from processes.models import TimerJob
 from processes.runtime import Runtime
 from tests.support import FlakyHandler
+from tests.support import deploy
 from tests.support import make_runtime
-from tests.support import read_bundle
 from tests.support import test_registry
 
 LEASE = timedelta(seconds=30)
 
-
-def deploy(rt: Runtime, key: str, *files: str) -> None:
-    """Deploy and publish test BPMN files."""
-    with rt.write() as session, session.begin():
-        definitions.deploy(session, key, read_bundle(*files), actor="analyst", now=rt.clock(),
-                           operators=rt.handlers, publish=True)
 
 
 def count(rt: Runtime, query: sa.Select[tuple[int]]) -> int:

@@ -29,7 +29,6 @@ from processes.models import HumanTask
 from processes.models import ProcessInstance
 from processes.runtime import Runtime
 from tests import proc_helpers
-from tests.bulk import deploy
 from tests.bulk import history_counts
 from tests.bulk import open_tasks_by_instance
 from tests.bulk import start_many
@@ -37,6 +36,7 @@ from tests.bulk import statuses
 from tests.bulk import task_rows
 from tests.bulk import versions
 from tests.proc_helpers import wait_until
+from tests.support import deploy
 from tests.support import make_runtime
 
 # Repetitions per backend: 800 + 200 = 1,000 races on PostgreSQL, 150 + 50 = 200 on SQLite.

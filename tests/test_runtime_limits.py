@@ -16,7 +16,6 @@ import sqlalchemy as sa
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 
 from processes import commands
-from processes import definitions
 from processes.clock import FrozenClock
 from processes.engine import runtime as wfops
 from processes.engine.bundle import parse_bundle
@@ -29,17 +28,12 @@ from processes.models import HistoryEvent
 from processes.models import HumanTask
 from processes.models import ProcessInstance
 from processes.runtime import Runtime
+from tests.support import deploy
 from tests.support import make_runtime
 from tests.support import read_bundle
 
 BOUND = 30.0  # seconds: a hang guard, not a benchmark (1,000 loop rounds cost SpiffWorkflow about 5 s)
 
-
-def deploy(rt: Runtime, key: str, *files: str) -> None:
-    """Deploy and publish test BPMN files."""
-    with rt.write() as session, session.begin():
-        definitions.deploy(session, key, read_bundle(*files), actor="analyst", now=rt.clock(),
-                           operators=rt.handlers, publish=True)
 
 
 def count(rt: Runtime, model: Any) -> int:
