@@ -16,11 +16,13 @@ from processes.models import Case
 CASE_STATUSES = frozenset({
     "registered", "triage", "dispatched", "signed", "returned", "extension", "replied", "reviewed",
     "callback", "rehandle", "closed", "published", "archived", "answered", "transferred", "rejected",
+    "returned_to_110", "merged",
 })
 WARNING_LEVELS = frozenset({"none", "yellow", "red"})
 # Counters a diagram may increment (退单次数, 重办次数, 延期次数): the rates in domain.md §7 count these.
 COUNTERS = {"return": Case.return_count, "rehandle": Case.rehandle_count, "extension": Case.extension_count}
 MAX_DEPARTMENT_CHARS = 64
+MAX_ASSISTING = 8
 YELLOW_SHARE = 0.25  # yellow light when a quarter of the allowed time is left (domain.md §6.4)
 
 
@@ -44,13 +46,23 @@ def set_status(ctx: HandlerContext, status: str) -> dict[str, Any]:
     return {"status": status}
 
 
-@handler("case.dispatch", label_zh="登记承办单位", params={"department": "主办单位"})
-def dispatch(ctx: HandlerContext, department: str) -> dict[str, Any]:
-    """Record the lead department (主办单位) on the case and mark it dispatched (派单 / 改派)."""
+@handler("case.dispatch", label_zh="登记承办单位", params={"department": "主办单位", "assisting": "协办单位（列表）"})
+def dispatch(ctx: HandlerContext, department: str, assisting: list[str] | None = None) -> dict[str, Any]:
+    """Record the lead department (主办) and assisting ones (协办) on the case and mark it dispatched (派单)."""
+    _check_department(department)
+    helpers = [] if assisting is None else assisting
+    if not isinstance(helpers, list) or len(helpers) > MAX_ASSISTING:
+        raise HandlerError(f"assisting departments must be a list of at most {MAX_ASSISTING}")
+    for one in helpers:
+        _check_department(one)
+    units = [department, *dict.fromkeys(d for d in helpers if d != department)]
+    _update_case(ctx, lead_department=department, assisting_departments=units[1:], status="dispatched")
+    return {"department": department, "assisting": units[1:], "units": units, "status": "dispatched"}
+
+
+def _check_department(department: Any) -> None:
     if not isinstance(department, str) or not department.strip() or len(department) > MAX_DEPARTMENT_CHARS:
         raise HandlerError(f"department must be a name of 1-{MAX_DEPARTMENT_CHARS} characters")
-    _update_case(ctx, lead_department=department, status="dispatched")
-    return {"department": department, "status": "dispatched"}
 
 
 @handler("case.count", label_zh="累计次数", params={"counter": "计数项（return 退单/rehandle 重办/extension 延期）"})

@@ -31,7 +31,8 @@ CASE_TEXT_COLUMNS = {"title": "title", "content": "content", "location": "locati
 FREE_TEXT_FIELDS = frozenset({
     "reply_text", "public_reply", "handling_note", "return_reason", "extension_reason", "reject_reason",
     "inspection_findings", "callback_note", "instruction", "direct_answer", "transfer_note", "review_note",
-    "not_solved_reason", "contact_record", "urging_note", "supervision_note",
+    "not_solved_reason", "contact_record", "urging_note", "supervision_note", "merge_note", "writeback_note",
+    "report_note",
 })
 MAX_ROUTING_STRING = 200
 MAX_DATA_BYTES = 64 * 1024

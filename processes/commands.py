@@ -31,7 +31,8 @@ from processes.runtime import CommandContext
 from processes.runtime import Runtime
 
 RESERVED = frozenset({"case_id", "instance_id"})
-CASE_ROUTING = ("channel", "request_type", "urgency", "township", "lead_department", "upstream_order_id")
+CASE_ROUTING = ("channel", "request_type", "urgency", "township", "category", "lead_department",
+                "upstream_order_id")
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import tomllib
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -48,7 +49,21 @@ def bundle_sha256(files: Mapping[str, str]) -> str:
 
 
 def read_bundle_dir(path: Path) -> dict[str, str]:
-    """Read a bundle folder: *.bpmn, *.dmn and form schemas (forms/*.json), by relative path."""
+    """Read a bundle folder: *.bpmn, *.dmn and form schemas (forms/*.json), by relative path.
+
+    A `bundle.toml` with `include = ["../_shared"]` adds the files of library folders beside it (shared called
+    processes such as the case lifecycle); includes must stay inside the parent folder and names must not clash.
+    """
+    files = _read_files(path)
+    for library in _includes(path):
+        for name, text in _read_files(library).items():
+            if name in files:
+                raise DefinitionInvalid(f"included file clashes with the bundle's own {name}", file=name)
+            files[name] = text
+    return files
+
+
+def _read_files(path: Path) -> dict[str, str]:
     files: dict[str, str] = {}
     for file in sorted(path.rglob("*")):
         if file.is_file() and file.suffix in BUNDLE_SUFFIXES:
@@ -57,6 +72,25 @@ def read_bundle_dir(path: Path) -> dict[str, str]:
             except UnicodeDecodeError as exc:
                 raise DefinitionInvalid("not UTF-8 text", file=file.name) from exc
     return files
+
+
+def _includes(path: Path) -> list[Path]:
+    manifest = path / "bundle.toml"
+    if not manifest.is_file():
+        return []
+    try:
+        include = tomllib.loads(manifest.read_text(encoding="utf-8")).get("include", [])
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise DefinitionInvalid(f"bundle.toml is not valid TOML: {exc}", file="bundle.toml") from exc
+    if not isinstance(include, list) or not all(isinstance(i, str) for i in include):
+        raise DefinitionInvalid("bundle.toml: include must be a list of folder names", file="bundle.toml")
+    root = path.resolve().parent
+    folders = [(path / i).resolve() for i in include]
+    for folder in folders:
+        # a bundle may share a sibling library, never reach elsewhere on the disk
+        if folder.parent != root or not folder.is_dir():
+            raise DefinitionInvalid(f"bundle.toml: {folder.name} is not a folder beside the bundle", file="bundle.toml")
+    return folders
 
 
 def deploy(session: Session, key: str, files: Mapping[str, str], *, actor: str, now: datetime,

@@ -109,6 +109,7 @@ class Case(Base):
     request_type: Mapped[str | None] = mapped_column(sa.String(32))
     urgency: Mapped[str] = mapped_column(sa.String(16), default="normal")
     township: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    category: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # 诉求分类, keys the 派单目录
     lead_department: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     status: Mapped[str] = mapped_column(sa.String(32), default="registered", index=True)
     deadline: Mapped[datetime | None]
@@ -116,6 +117,10 @@ class Case(Base):
     return_count: Mapped[int] = mapped_column(default=0)
     extension_count: Mapped[int] = mapped_column(default=0)
     rehandle_count: Mapped[int] = mapped_column(default=0)
+    assisting_departments: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # 协办单位
+    duplicate_of: Mapped[str | None] = mapped_column(sa.String(36), index=True)  # 并单: the case this one joined
+    # Flags, not states (domain.md §2): doubtful 存疑, leader_instructed 领导批办, notice_candidate 通报候选 …
+    flags: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     requester_id: Mapped[str | None] = mapped_column(sa.ForeignKey("requester.id"))
     # Personal text (诉求内容, 发生地址): encrypted and masked by the security layer, never copied to workflows.
     title: Mapped[str | None] = mapped_column(sa.String(200))
@@ -277,3 +282,8 @@ class OutboxMessage(Base):
     delivered_via: Mapped[str | None] = mapped_column(sa.String(32))
     created_at: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
+
+
+
+# Reference data and case deadlines live in their own module; importing it registers their tables on Base.
+from processes import reference_models as _reference_models  # noqa: E402, F401

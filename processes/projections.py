@@ -58,12 +58,22 @@ def _parse_due(value: Any) -> datetime | None:
     return None
 
 
+def _lookup(data: dict[str, Any], path: str | None) -> Any:
+    """Read a task-data value by name or dotted path (`duty.assignee` reads a handler's result dict)."""
+    value: Any = data
+    for part in (path or "").split(".") if path else ():
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    return None if value is data else value
+
+
 def describe_task(task: OpenTask, timers: list[PendingTimer]) -> dict[str, Any]:
     """Resolve role, department, assignee, priority, form and deadline of an open task from its BPMN properties."""
     props, data = task.properties, task.data
-    department = data.get(props["department_variable"]) if "department_variable" in props else None
-    assignee = data.get(props["assignee_variable"]) if "assignee_variable" in props else None
-    due = _parse_due(data.get(props["due_variable"])) if "due_variable" in props else None
+    department = _lookup(data, props.get("department_variable"))
+    assignee = _lookup(data, props.get("assignee_variable"))
+    due = _parse_due(_lookup(data, props.get("due_variable")))
     if due is None:
         attached = [t.due for t in timers if t.attached_to == task.bpmn_id and t.kind != "cycle"]
         due = max(attached) if attached else None  # the last boundary deadline is the real limit

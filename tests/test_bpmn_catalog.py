@@ -15,6 +15,7 @@ import handlers
 from processes import definitions
 from processes.casedata import FREE_TEXT_FIELDS
 from processes.casedata import REQUESTER_FIELDS
+from processes.engine.bundle import lint_cycles
 from processes.runtime import Runtime
 
 BPMN_ROOT = Path(__file__).resolve().parent.parent / "bpmn"
@@ -45,8 +46,9 @@ IDS = [p.name for p in BUNDLES]
 
 
 def bpmn_roots(bundle: Path) -> list[etree._Element]:
-    """Parsed .bpmn files of a bundle."""
-    return [etree.parse(str(f)).getroot() for f in sorted(bundle.rglob("*.bpmn"))]
+    """Parsed .bpmn files of a bundle, its included libraries too."""
+    files = definitions.read_bundle_dir(bundle)
+    return [etree.fromstring(text.encode("utf-8")) for name, text in sorted(files.items()) if name.endswith(".bpmn")]
 
 
 def elements(bundle: Path, *tags: str) -> list[etree._Element]:
@@ -61,12 +63,21 @@ def properties(el: etree._Element) -> dict[str, str]:
 
 
 def forms(bundle: Path) -> dict[str, Any]:
-    """Form schemas of a bundle by file name."""
-    return {f.name: json.loads(f.read_text(encoding="utf-8")) for f in sorted((bundle / "forms").glob("*.json"))}
+    """Form schemas of a bundle (and its included libraries) by file name."""
+    files = definitions.read_bundle_dir(bundle)
+    return {name.rsplit("/", 1)[-1]: json.loads(text) for name, text in sorted(files.items()) if name.endswith(".json")}
 
 
-def test_there_is_a_product_bundle() -> None:
-    assert "hotline_case" in IDS
+def test_every_channel_and_the_upward_report_has_a_bundle() -> None:
+    assert set(IDS) == {"case_phone", "case_visit", "case_platform", "case_township", "case_110", "upward_report"}
+
+
+@pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
+def test_no_diagram_loops_back_with_a_sequence_flow(bundle: Path) -> None:
+    """Repetition is a loop subprocess or a multi-instance task: a back-edge would hit the engine's depth limit."""
+    for name, text in definitions.read_bundle_dir(bundle).items():
+        if name.endswith(".bpmn"):
+            lint_cycles(etree.fromstring(text.encode("utf-8")), filename=name)
 
 
 @pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
@@ -101,7 +112,15 @@ def test_every_human_task_has_a_chinese_name_a_known_role_and_its_form(bundle: P
         form = props.get("formJsonSchemaFilename")
         assert form in schemas, f"{task.get('id')}: form {form!r} missing from forms/"
         referenced.add(form)
-    assert set(schemas) == referenced, f"forms no task uses: {set(schemas) - referenced}"
+    own = {f.name for f in (bundle / "forms").glob("*.json")}
+    assert own <= referenced, f"forms no task uses: {own - referenced}"
+
+
+def test_every_shared_form_is_used_by_some_bundle() -> None:
+    used = {properties(task).get("formJsonSchemaFilename") for bundle in BUNDLES
+            for task in elements(bundle, "userTask", "manualTask")}
+    shared = {f.name for f in (BPMN_ROOT / "_shared" / "forms").glob("*.json")}
+    assert shared and shared <= used, f"shared forms no task uses: {shared - used}"
 
 
 @pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
@@ -130,7 +149,9 @@ def test_free_text_fields_stay_out_of_workflow_data(bundle: Path) -> None:
     """A free-form string field must be a case-table field; routing fields are choices, flags or numbers."""
     for name, schema in forms(bundle).items():
         for field, spec in schema["properties"].items():
-            free_text = spec.get("type") == "string" and "oneOf" not in spec and "format" not in spec
+            # choices: an enum, a format, a pattern, or options from a reference table (x-options: departments …)
+            constrained = {"oneOf", "format", "pattern", "x-options"} & set(spec)
+            free_text = spec.get("type") == "string" and not constrained
             assert not free_text or field in FREE_TEXT_FIELDS, f"{name}: {field} is free text but would be routing"
             assert field not in REQUESTER_FIELDS, f"{name}: {field}: requester data is entered at intake only"
 
@@ -148,7 +169,8 @@ def test_conditions_never_read_free_text(bundle: Path) -> None:
 def test_timer_expressions_are_quoted_or_variables(bundle: Path) -> None:
     for el in elements(bundle, "timeDuration", "timeDate", "timeCycle"):
         text = (el.text or "").strip()
-        assert re.fullmatch(r'"[^"]+"|[a-z_][a-z0-9_]*', text), f"timer expression {text!r}: quote it (\"PT1H\")"
+        variable = r"[a-z_][a-z0-9_]*(\['[a-z_]+'\])?"  # a variable, or one key of a handler's result
+        assert re.fullmatch(rf'"[^"]+"|{variable}', text), f"timer expression {text!r}: quote it (\"PT1H\")"
 
 
 @pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)

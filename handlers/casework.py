@@ -1,0 +1,107 @@
+"""Handlers for case decisions around dispatch: flags, duplicates and merging (并单), re-dispatch (改派), urgency."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from handlers.base import HandlerContext
+from handlers.base import HandlerError
+from handlers.base import handler
+from processes.models import Case
+from processes.models import Requester
+
+# Flags, not states (domain.md §2); a diagram may set only these.
+FLAGS = frozenset({"doubtful", "leader_instructed", "notice_candidate", "unreachable", "escalated",
+                   "callback_result"})
+URGENCIES = frozenset({"normal", "urgent", "critical"})
+# A case in one of these states is finished and cannot take a duplicate.
+FINISHED = ("closed", "published", "archived", "answered", "transferred", "rejected", "merged", "returned_to_110")
+DUPLICATE_WINDOW = timedelta(days=30)
+MAX_DUPLICATES = 10
+
+
+def _case(ctx: HandlerContext) -> Case:
+    """Load the instance's case row, or fail."""
+    # populate_existing: the registering command may hold this row in its session from before its own updates
+    case = ctx.session.get(Case, ctx.case_id, populate_existing=True) if ctx.case_id else None
+    if case is None:
+        raise HandlerError("this instance has no case")
+    return case
+
+
+@handler("case.flag", label_zh="标记工单", params={"flag": "标记（doubtful 存疑/leader_instructed 领导批办/…）",
+                                                   "value": "值（默认 true）"})
+def flag(ctx: HandlerContext, flag: str, value: Any = True) -> dict[str, Any]:
+    """Set one flag of the case (存疑、领导批办、通报候选、无法联系、回访结果)."""
+    if flag not in FLAGS:
+        raise HandlerError(f"unknown flag {flag!r}; use one of {', '.join(sorted(FLAGS))}")
+    if not isinstance(value, (bool, str)) or (isinstance(value, str) and len(value) > 32):
+        raise HandlerError("a flag value is true/false or a short code")
+    case = _case(ctx)
+    case.flags = {**(case.flags or {}), flag: value}  # a new dict: JSON columns do not track in-place changes
+    case.updated_at = ctx.now
+    return {"flag": flag, "value": value}
+
+
+@handler("case.find_duplicates", label_zh="查找重复件")
+def find_duplicates(ctx: HandlerContext) -> dict[str, Any]:
+    """List open cases of the last 30 days from the same requester phone or the same upstream order (疑似重复)."""
+    case = _case(ctx)
+    matches = []
+    if case.upstream_order_id:
+        matches.append(Case.upstream_order_id == case.upstream_order_id)
+    phone = ctx.session.scalar(sa.select(Requester.phone).where(Requester.id == case.requester_id)) \
+        if case.requester_id else None
+    if phone:
+        same_phone = sa.select(Requester.id).where(Requester.phone == phone)
+        matches.append(Case.requester_id.in_(same_phone))
+    if not matches:
+        return {"count": 0, "numbers": []}
+    numbers = list(ctx.session.scalars(
+        sa.select(Case.number).where(sa.or_(*matches), Case.id != case.id, Case.status.not_in(FINISHED),
+                                     Case.created_at >= ctx.now - DUPLICATE_WINDOW)
+        .order_by(Case.created_at.desc()).limit(MAX_DUPLICATES)))
+    return {"count": len(numbers), "numbers": numbers}
+
+
+@handler("case.merge", label_zh="并单", params={"into": "并入的工单编号"})
+def merge(ctx: HandlerContext, into: str) -> dict[str, Any]:
+    """Merge this case into an open one (并单): it ends as merged and points at the case it joined."""
+    case = _case(ctx)
+    target = ctx.session.scalar(sa.select(Case).where(Case.number == str(into or "")))
+    if target is None or target.id == case.id:
+        raise HandlerError(f"no other case numbered {into!r}")
+    if target.status in FINISHED:
+        raise HandlerError(f"case {into} is already finished ({target.status}); register a new case instead")
+    case.duplicate_of, case.status, case.updated_at = target.id, "merged", ctx.now
+    return {"merged_into": target.number}
+
+
+@handler("case.redispatch", label_zh="改派", params={"old": "原承办单位", "new": "改派单位"})
+def redispatch(ctx: HandlerContext, old: str, new: str) -> dict[str, Any]:
+    """Replace one handling unit by another after an accepted return (退单改派)."""
+    case = _case(ctx)
+    if not isinstance(new, str) or not new.strip() or len(new) > 64 or new == old:
+        raise HandlerError("the new department must be named and differ from the old one")
+    if case.lead_department == old:
+        case.lead_department = new
+    else:
+        helpers = list(case.assisting_departments or [])
+        if old not in helpers:
+            raise HandlerError(f"{old!r} does not handle this case")
+        case.assisting_departments = [new if d == old else d for d in helpers]
+    case.status, case.updated_at = "dispatched", ctx.now
+    return {"unit": new, "lead": case.lead_department}
+
+
+@handler("case.set_urgency", label_zh="调整紧急程度", params={"urgency": "紧急程度 normal/urgent/critical"})
+def set_urgency(ctx: HandlerContext, urgency: str) -> dict[str, Any]:
+    """Change the case's urgency, which selects its SLA rules (e.g. 110 transfers run on the urgent limits)."""
+    if urgency not in URGENCIES:
+        raise HandlerError(f"unknown urgency {urgency!r}")
+    case = _case(ctx)
+    case.urgency, case.updated_at = urgency, ctx.now
+    return {"urgency": urgency}

@@ -1,0 +1,63 @@
+"""Time-limit rules (办理时限规则): lookup by case routing and stage, most specific rule first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from processes.reference_models import SlaRule
+
+ANY = "*"
+SOURCES = frozenset({"phone", "visit", "platform", "township", "police110"})
+# `complex` (复杂件: several departments or hard cases, 15 working days) is a request type of its own here.
+REQUEST_TYPES = frozenset({"consult", "help", "complaint", "report", "suggestion", "praise", "other", "complex"})
+URGENCIES = frozenset({"normal", "urgent", "critical"})
+UNITS = frozenset({"workdays", "hours", "minutes"})
+# Stages every rule set must cover with a catch-all row, so no case ever lacks a limit.
+REQUIRED_STAGES = ("sign_for", "return", "handle", "extension_max", "callback", "notice")
+# The words people and older forms use for the same values.
+ALIASES = {
+    "110": "police110", "来电": "phone", "来访": "visit",
+    "咨询": "consult", "求助": "help", "投诉": "complaint", "举报": "report", "建议": "suggestion",
+    "表扬": "praise", "其他": "other", "复杂": "complex",
+    "一般": "normal", "紧急": "urgent", "特急": "critical",
+}
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A matched time limit: the rule's key, amount and unit."""
+
+    source: str
+    request_type: str
+    urgency: str
+    stage: str
+    amount: int
+    unit: str
+
+    def describe(self) -> str:
+        """Return a short text naming the rule, e.g. 'phone/complaint/*/handle 5 workdays'."""
+        return f"{self.source}/{self.request_type}/{self.urgency}/{self.stage} {self.amount} {self.unit}"
+
+
+def normalise(value: str | None) -> str:
+    """Return the code of a routing value ('' when absent), accepting the Chinese words too."""
+    text = (value or "").strip()
+    return ALIASES.get(text, text)
+
+
+def find_rule(session: Session, stage: str, *, source: str | None, request_type: str | None,
+              urgency: str | None) -> Rule | None:
+    """Return the most specific rule for a stage: exact beats '*', compared by source, then type, then urgency."""
+    wanted = (normalise(source), normalise(request_type), normalise(urgency))
+    rows = session.execute(sa.select(SlaRule).where(
+        SlaRule.stage == stage,
+        SlaRule.source.in_({wanted[0], ANY}),
+        SlaRule.request_type.in_({wanted[1], ANY}),
+        SlaRule.urgency.in_({wanted[2], ANY}))).scalars().all()
+    if not rows:
+        return None
+    best = max(rows, key=lambda r: (r.source != ANY, r.request_type != ANY, r.urgency != ANY))
+    return Rule(best.source, best.request_type, best.urgency, best.stage, best.amount, best.unit)

@@ -1,0 +1,104 @@
+"""`hotline ref` commands: seed, import and export reference data (参考数据：日历、时限、部门、派单目录、值班、参数)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import NoReturn
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from handlers.reference.csvio import KINDS
+from handlers.reference.csvio import ImportRejected
+from handlers.reference.reschedule import reschedule_open_deadlines
+from handlers.reference.seed import seed_all
+from handlers.reference.store import DEADLINE_KINDS
+from handlers.reference.store import export
+from handlers.reference.store import load
+from processes.runtime import Runtime
+from webapp import runtime_of
+
+INVALID_INPUT = 2  # the exit status of refused files, like click's usage errors
+
+
+def _rt() -> Runtime:
+    return runtime_of(current_app)
+
+
+def _actor(actor: str | None) -> str:
+    return actor or str(current_app.config["CLI_ACTOR"])
+
+
+def _refuse(source: str, exc: ImportRejected) -> NoReturn:
+    """Print every validation error and stop with status 2; the transaction was rolled back."""
+    for error in exc.errors:
+        click.echo(f"{source}: {error}", err=True)
+    click.echo(f"{source}: refused, nothing was written", err=True)
+    raise click.exceptions.Exit(INVALID_INPUT)
+
+
+def register(cli: FlaskGroup) -> None:
+    """Add the `ref` command group to the `hotline` group."""
+
+    @cli.group("ref")
+    def ref_group() -> None:
+        """Reference data (参考数据): calendar, SLA rules, departments, 派单目录, duty roster, settings."""
+
+    @ref_group.command("seed")
+    @click.option("--dir", "directory", type=click.Path(exists=True, file_okay=False),
+                  help="Folder with the seed CSV files (default: reference/ of the project).")
+    @click.option("--actor")
+    def seed_command(directory: str | None, actor: str | None) -> None:
+        """Fill empty reference tables from the CSV files and load 2004-2026 holidays from chinesecalendar."""
+        folder = Path(directory) if directory else Path(current_app.root_path).parent / "reference"
+        rt = _rt()
+        try:
+            with rt.write() as session, session.begin():
+                lines = seed_all(session, folder, actor=_actor(actor), now=rt.clock())
+        except ImportRejected as exc:
+            _refuse(str(folder), exc)
+        for line in lines:
+            click.echo(line)
+
+    @ref_group.command("import")
+    @click.argument("kind", type=click.Choice(KINDS))
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+    @click.option("--dry-run", is_flag=True, help="Check the file and say what would change; write nothing.")
+    @click.option("--year", type=int, help="calendar: the year the notice covers.")
+    @click.option("--notice", help="calendar: the number (文号) of the State Council holiday notice.")
+    @click.option("--actor")
+    def import_command(kind: str, file: str, dry_run: bool, year: int | None, notice: str | None,
+                       actor: str | None) -> None:
+        """Import one reference file; every row is checked and any error refuses the whole file (exit 2)."""
+        with click.open_file(file, encoding="utf-8-sig") as handle:
+            text = handle.read()
+        rt = _rt()
+        try:
+            with rt.write() as session, session.begin():
+                loaded = load(session, kind, text, actor=_actor(actor), now=rt.clock(), year=year, notice=notice,
+                              dry_run=dry_run)
+        except ImportRejected as exc:
+            _refuse(file, exc)
+        click.echo(f"{'would load' if dry_run else 'loaded'} {loaded.summary}")
+        if dry_run or kind not in DEADLINE_KINDS:
+            return
+        report = reschedule_open_deadlines(rt, reason=f"参考数据变更: {kind} {loaded.summary}"[:500],
+                                           actor=_actor(actor))
+        for problem in report.problems:
+            click.echo(f"not rescheduled: {problem}", err=True)
+        click.echo(f"{report.cases} open cases rescheduled")
+
+    @ref_group.command("export")
+    @click.argument("kind", type=click.Choice(KINDS))
+    @click.argument("file", default="-")
+    @click.option("--year", type=int, help="calendar: only this year.")
+    def export_command(kind: str, file: str, year: int | None) -> None:
+        """Export a reference table as CSV in the import format (to FILE, or standard output with -)."""
+        with _rt().read() as session:
+            text = export(session, kind, year)
+        if file == "-":
+            click.echo(text, nl=False)
+        else:
+            Path(file).write_text(text, encoding="utf-8")
+            click.echo(f"wrote {file}")
