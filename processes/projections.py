@@ -73,10 +73,13 @@ def describe_task(task: OpenTask, timers: list[PendingTimer]) -> dict[str, Any]:
     props, data = task.properties, task.data
     department = _lookup(data, props.get("department_variable"))
     assignee = _lookup(data, props.get("assignee_variable"))
-    due = _parse_due(_lookup(data, props.get("due_variable")))
+    guards = [t for t in timers if t.host_task_id == task.id and t.kind != "cycle"]
+    # due_timer names the boundary timer that is the deadline: it follows reschedules, a data value does not
+    due = next((t.due for t in guards if t.bpmn_id == props.get("due_timer")), None)
     if due is None:
-        attached = [t.due for t in timers if t.attached_to == task.bpmn_id and t.kind != "cycle"]
-        due = max(attached) if attached else None  # the last boundary deadline is the real limit
+        due = _parse_due(_lookup(data, props.get("due_variable")))
+    if due is None and guards:
+        due = max(t.due for t in guards)  # the last boundary deadline is the real limit
     priority = int(props["priority"]) if str(props.get("priority", "")).isdigit() else URGENCY_PRIORITY.get(
         str(data.get("urgency", "normal")), 0)
     return {

@@ -7,9 +7,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from processes import commands
+from processes import engine
 from processes.clock import FrozenClock
+from processes.engine import runtime as wfops
+from processes.models import CaseText
+from processes.models import ProcessInstance
 from tests.lifecycle_support import REPLY
 from tests.lifecycle_support import Office
 from tests.lifecycle_support import at
@@ -204,3 +209,32 @@ def test_doubtful_result_is_flagged_for_upward_screening(office: Office) -> None
                                        "unsatisfied_reason": "objective", "unsatisfied_decision": "doubtful"})
     assert office.case(case).flags.get("doubtful") is True
     assert office.open_ids(case) == ["publish_review"]
+
+
+def test_personal_data_and_free_text_stay_out_of_the_workflow_snapshot(office: Office) -> None:
+    case = replied(office)
+    with office.rt.read() as session:
+        texts = dict(session.execute(sa.select(CaseText.field, CaseText.value).where(
+            CaseText.case_id == case.case_id, CaseText.field == "reply_text")).all())
+        snapshot = session.get(ProcessInstance, case.instance_id)
+    assert texts == {"reply_text": REPLY["reply_text"]}
+    assert snapshot is not None
+    for secret in (REPLY["reply_text"], REPLY["public_reply"], "13812345678", "夜间施工噪音"):
+        assert secret not in snapshot.snapshot
+
+
+def test_repeated_rehandling_rounds_keep_the_task_tree_flat(office: Office) -> None:
+    case = replied(office)
+    depths = []
+    for _ in range(4):
+        office.complete(case, "callback", {"callback_result": "unsatisfied", "solved": False,
+                                           "unsatisfied_reason": "subjective", "unsatisfied_decision": "rehandle"})
+        office.complete(case, "reply", REPLY, department="sthj")
+        office.complete(case, "review", {"review_result": "accept"})
+        with office.rt.read() as session:
+            row = session.get(ProcessInstance, case.instance_id)
+            assert row is not None
+            spec, subprocess_specs = office.rt.specs.get(session, row.definition_id)
+        depths.append(wfops.task_depth(engine.load_workflow(row.snapshot, spec, subprocess_specs)))
+    assert office.case(case).rehandle_count == 4
+    assert len(set(depths)) == 1, depths  # loop subprocesses, not back edges: the depth does not grow

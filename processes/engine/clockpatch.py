@@ -16,7 +16,14 @@ from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 _now: ContextVar[Callable[[], datetime] | None] = ContextVar("hotline_engine_now", default=None)
 
 
-class _EngineDatetime(datetime):
+class _AnyDatetime(type):
+    """Let `isinstance(x, datetime)` in the timer module accept the plain datetimes our constructors return."""
+
+    def __instancecheck__(cls, instance: Any) -> bool:
+        return isinstance(instance, datetime)
+
+
+class _EngineDatetime(datetime, metaclass=_AnyDatetime):
     """datetime whose now() asks the current command's clock; other constructors return plain datetimes."""
 
     @classmethod

@@ -57,6 +57,7 @@ class PendingTimer:
     kind: str  # duration / date / cycle
     due: datetime
     attached_to: str | None
+    host_task_id: str | None = None  # the guarded task's engine id (tells multi-instance copies apart)
 
 
 @dataclass(frozen=True)
@@ -158,19 +159,21 @@ def pending_timers(wf: BpmnWorkflow) -> list[PendingTimer]:
             due, kind = TimerEventDefinition.parse_time_or_duration(value), "date"
         else:
             due, kind = TimerEventDefinition.get_datetime(value), "duration"
+        host = _host(task)
         out.append(PendingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, kind, due,
-                                _attached_bpmn_id(task)))
+                                str(host.task_spec.bpmn_id or host.task_spec.name) if host else None,
+                                str(host.id) if host else None))
     return out
 
 
-def _attached_bpmn_id(task: Task) -> str | None:
-    """Return the BPMN id of the activity a boundary timer is attached to (its sibling under the split)."""
+def _host(task: Task) -> Task | None:
+    """Return the activity a boundary timer is attached to (its sibling under the split)."""
     parent = task.parent
     if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
         return None
     for sibling in parent.children:
         if not isinstance(sibling.task_spec, BoundaryEvent):
-            return str(sibling.task_spec.bpmn_id or sibling.task_spec.name)
+            return sibling
     return None
 
 
