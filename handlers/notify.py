@@ -25,6 +25,9 @@ def send(ctx: HandlerContext, channel: str, kind: str, target: str | None = None
     if not kind or len(kind) > 64:
         raise HandlerError("message kind must be 1-64 characters")
     key = f"{ctx.instance_id}:{ctx.task_id or ctx.task_bpmn_id}:{channel}:{kind}"
+    payload: dict[str, Any] = {"target": target, "case_id": ctx.case_id}
+    if body:
+        payload["body"] = body
     created = enqueue(ctx.session, channel=channel, kind=kind, key=key, now=ctx.now, case_id=ctx.case_id,
-                      instance_id=ctx.instance_id, payload={"target": target, "case_id": ctx.case_id, **({"body": body} if body else {})})
+                      instance_id=ctx.instance_id, payload=payload)
     return {"queued": created, "channel": channel, "kind": kind}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import click
@@ -11,37 +12,46 @@ from flask import Flask
 from flask import current_app
 from flask.cli import FlaskGroup
 
+from handlers.reference.seed import seed_all
 from processes import commands
 from processes import definitions
 from processes import migrate
 from processes import queries
 from processes.models import Case
 from processes.models import HumanTask
+from processes.models import ProcessInstance
 from processes.runtime import Runtime
 from webapp import runtime_of
 from webapp.cli import bundle_dirs
 
-REPLY = {"claim_true": True, "solved": True, "reply_text": "已责令施工单位夜间停工并现场复查",
-         "contact_record": "电话联系诉求人，告知处理情况", "public_reply": "经核查，已责令施工单位夜间停止作业。"}
-DISPATCH = {"triage_result": "dispatch", "request_type": "complaint", "urgency": "urgent"}
+REPLY = {"reply_action": "reply", "claim_true": True, "solved": True, "contacted": True,
+         "reply_text": "已责令施工单位夜间停工并现场复查", "contact_record": "电话联系诉求人，告知处理情况",
+         "public_reply": "经核查，已责令施工单位夜间停止作业。"}
+DISPATCH = {"triage_result": "dispatch", "request_type": "complaint", "urgency": "normal"}
 
-# Sample cases (示例工单): intake data, then the steps already done, by BPMN task id.
-SAMPLES: list[tuple[str, dict[str, Any], list[tuple[str, dict[str, Any]]]]] = [
-    ("phone", {"request_type": "complaint", "urgency": "urgent", "township": "北岙街道",
-               "requester_name": "张三", "requester_phone": "13812345678", "content": "楼下工地夜间施工噪音扰民"},
-     []),
-    ("visit", {"request_type": "help", "urgency": "normal", "township": "东屏街道",
-               "requester_name": "李四", "requester_phone": "13912345678", "content": "小区路灯损坏多日未修"},
-     [("triage", DISPATCH), ("dispatch", {"lead_department": "区综合行政执法局", "instruction": "请核实修复"})]),
-    ("platform", {"request_type": "complaint", "urgency": "normal", "township": "元觉街道",
-                  "upstream_order_id": "ZJ2026112500123", "requester_phone": "13712345678",
-                  "content": "菜市场占道经营"},
-     [("triage", DISPATCH), ("dispatch", {"lead_department": "区市场监管局", "instruction": "请尽快处理"}),
+# Sample cases (示例工单): process key, channel, intake data, then the steps already done, by BPMN task id.
+SAMPLES: list[tuple[str, str, dict[str, Any], list[tuple[str, dict[str, Any]]]]] = [
+    ("case_phone", "phone", {"request_type": "complaint", "urgency": "urgent", "township": "beiao",
+                             "category": "噪音扰民", "requester_name": "张三", "requester_phone": "13812345678",
+                             "content": "楼下工地夜间施工噪音扰民"}, []),
+    ("case_visit", "visit", {"request_type": "help", "urgency": "normal", "township": "dongping",
+                             "category": "市政设施", "requester_name": "李四", "requester_phone": "13912345678",
+                             "content": "小区路灯损坏多日未修"},
+     [("triage", {**DISPATCH, "request_type": "help"}),
+      ("dispatch", {"dispatch_mode": "department", "lead_department": "zjj", "assisting_departments": ["zhzf"]})]),
+    ("case_platform", "platform", {"request_type": "complaint", "urgency": "normal", "township": "yuanjue",
+                                   "category": "城市管理", "upstream_order_id": "ZJ2026112500123",
+                                   "requester_phone": "13712345678", "content": "菜市场占道经营"},
+     [("triage", DISPATCH), ("dispatch", {"dispatch_mode": "department", "lead_department": "scjg"}),
       ("sign_for", {"sign_decision": "sign"}), ("reply", REPLY)]),
-    ("phone", {"request_type": "consult", "urgency": "normal", "township": "大门镇",
-               "requester_phone": "13612345678", "content": "咨询社保卡补办地点"},
-     [("triage", {"triage_result": "direct_answer", "request_type": "consult", "urgency": "normal"}),
+    ("case_phone", "phone", {"request_type": "consult", "urgency": "normal", "township": "damen",
+                             "category": "劳动保障", "requester_phone": "13612345678", "content": "咨询社保卡补办地点"},
+     [("triage", {**DISPATCH, "triage_result": "direct_answer", "request_type": "consult"}),
       ("direct_answer", {"direct_answer": "可到区行政服务中心一楼社保窗口补办，工作日 9:00-17:00"})]),
+    ("case_township", "township", {"urgency": "normal", "township": "luxi", "category": "供水",
+                                   "content": "鹿西岛东臼村夏季供水不足"}, []),
+    ("case_110", "police110", {"urgency": "urgent", "township": "beiao", "category": "噪音扰民",
+                               "upstream_order_id": "110-20261125-0042", "content": "110移交：商铺音响扰民"}, []),
 ]
 
 
@@ -60,11 +70,21 @@ def seed(rt: Runtime) -> int:
     with rt.read() as session:
         if session.scalar(sa.select(sa.func.count()).select_from(Case)):
             return 0
-    for channel, intake, steps in SAMPLES:
-        started = commands.open_case(rt, "hotline_case", intake, actor="demo", channel=channel)
+    for key, channel, intake, steps in SAMPLES:
+        started = commands.open_case(rt, key, intake, actor="demo", channel=channel)
         for bpmn_id, data in steps:
             complete_step(rt, started.instance_id, bpmn_id, data)
     return len(SAMPLES)
+
+
+def start_upward_report(rt: Runtime) -> None:
+    """Keep one running instance of the periodic upward report (定期上报)."""
+    with rt.read() as session:
+        running = session.scalar(sa.select(sa.func.count()).select_from(ProcessInstance).where(
+            ProcessInstance.process_key == "upward_report", ProcessInstance.status.in_(("running", "waiting"))))
+    if not running:
+        commands.start(rt, "upward_report", {}, actor="demo")
+        click.echo("started the weekly upward report")
 
 
 def show(rt: Runtime) -> None:
@@ -89,12 +109,16 @@ def run_demo(app: Flask) -> None:
     """Migrate, deploy every bundle, seed the sample cases and print the state."""
     rt = runtime_of(app)
     migrate.upgrade(app.config["DATABASE_URL"])
+    with rt.write() as session, session.begin():
+        for line in seed_all(session, Path(app.root_path).parent / "reference", actor="demo", now=rt.clock()):
+            click.echo(f"reference {line}")
     for folder in bundle_dirs(()):
         with rt.write() as session, session.begin():
             result = definitions.deploy(session, folder.name, definitions.read_bundle_dir(folder), actor="demo",
                                         operators=rt.handlers, now=rt.clock(), publish=True)
         click.echo(f"deployed {result.key} v{result.version}")
     click.echo(f"opened {seed(rt)} sample case(s) in {app.config['DATABASE_URL']}")
+    start_upward_report(rt)
     show(rt)
 
 
