@@ -69,7 +69,7 @@ def test_dispatch_form_is_prefilled_from_the_dispatch_catalogue(office: Office) 
     case = office.open("case_visit", "visit", category="环境卫生", township="luxi")
     office.complete(case, "triage", DISPATCH)
     with office.rt.read() as session:
-        from processes.models import ProcessInstance  # noqa: PLC0415  (one-off look into the snapshot)
+        from processes.models import ProcessInstance
         snapshot = session.get(ProcessInstance, case.instance_id)
     assert snapshot is not None and '"lead": "luxi"' in snapshot.snapshot.replace('":"', '": "')
 
@@ -151,3 +151,23 @@ def test_internal_assignment_goes_to_the_named_staff_member(office: Office) -> N
         office.complete(case, "internal_handle", {"handling_note": "已协调"}, actor="someone.else")
     office.complete(case, "internal_handle", {"handling_note": "已协调", "public_reply": "已处理"}, actor="chen.jing")
     assert office.open_ids(case) == ["publish_review"]
+
+
+def test_a_phone_case_runs_end_to_end_on_each_database(db_url: str) -> None:
+    """The same path on SQLite and PostgreSQL (the other scenarios use SQLite copies for speed)."""
+    prepare_office(db_url)
+    office = Office(db_url, FrozenClock(at("2026-11-25T09:00:00")))
+    try:
+        case = office.open("case_phone", "phone")
+        office.complete(case, "triage", DISPATCH)
+        office.complete(case, "dispatch", {"dispatch_mode": "department", "lead_department": "sthj",
+                                           "assisting_departments": ["zhzf"]})
+        for unit in ("sthj", "zhzf"):
+            office.complete(case, "sign_for", {"sign_decision": "sign"}, department=unit)
+            office.complete(case, "reply", REPLY, department=unit)
+        office.complete(case, "review", {"review_result": "accept"})
+        office.complete(case, "callback", {"callback_result": "satisfied", "solved": True})
+        office.complete(case, "publish_review", {"publish": True, "public_reply": "已处理"})
+        assert office.status(case) == "completed" and office.case(case).status == "archived"
+    finally:
+        office.close()
