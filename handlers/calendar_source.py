@@ -75,6 +75,7 @@ class CalendarLookup:
         return missing_years_warning(self.missing)
 
     def _year(self, year: int) -> dict[date, bool] | None:
+        """Return a year's working days, loading them once per lookup."""
         if year not in self._years:
             self._years[year] = _load_year(self.session, year)
         return self._years[year]

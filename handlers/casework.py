@@ -86,6 +86,9 @@ def redispatch(ctx: HandlerContext, old: str, new: str) -> dict[str, Any]:
     case = _case(ctx)
     if not isinstance(new, str) or not new.strip() or len(new) > 64 or new == old:
         raise HandlerError("the new department must be named and differ from the old one")
+    if new == case.lead_department or new in (case.assisting_departments or []):
+        # each unit on a case has its own handling round; a second one would duplicate its work
+        raise HandlerError(f"{new!r} already handles this case; choose another unit")
     if case.lead_department == old:
         case.lead_department = new
     else:

@@ -65,6 +65,7 @@ class Deadline:
 
 
 def _iso(moment: datetime) -> str:
+    """Format a moment as ISO 8601 in Asia/Shanghai time."""
     return moment.astimezone(workdays.SHANGHAI).isoformat()
 
 
@@ -118,6 +119,7 @@ def _timer_ids(value: Any, name: str) -> str:
 
 
 def _start(ctx: HandlerContext, base: Any) -> datetime:
+    """Return the start of a deadline: `base` when given (with a zone), else now."""
     if base in (None, ""):
         return ctx.now.replace(microsecond=0)
     try:
@@ -130,6 +132,7 @@ def _start(ctx: HandlerContext, base: Any) -> datetime:
 
 
 def _unit(unit: Any) -> str:
+    """Return the handling unit key ('' for the case itself)."""
     text = "" if unit is None else str(unit).strip()
     if len(text) > 32:
         raise HandlerError("unit must be at most 32 characters")
@@ -200,3 +203,4 @@ def extend_handler(ctx: HandlerContext, days: int, unit: str | None = None) -> d
     store(ctx.session, ctx, "handle", row.unit, deadline)
     _set_case_deadline(ctx, deadline.due)
     return {**deadline.result(), "granted": granted, "extension_max": limit}
+

@@ -21,11 +21,16 @@ SATISFIED = ("satisfied", "basically_satisfied")
 MAX_LISTED = 500  # one week of a small district; more than this is a sign the period is wrong
 
 
+def _between(value: Any, low: int, high: int) -> bool:
+    """True for a whole number (not a bool) within [low, high]."""
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
 @handler("report.cycle", label_zh="计算上报周期",
          params={"period_days": "周期（天）", "weekday": "星期几（0=周一）", "hour": "几点（北京时间）"})
 def cycle(ctx: HandlerContext, period_days: int = 7, weekday: int = 0, hour: int = 9) -> dict[str, Any]:
     """Return the ISO 8601 repeating interval of the report timer: the next weekday at hour, then every period."""
-    if not (1 <= int(period_days) <= 31 and 0 <= int(weekday) <= 6 and 0 <= int(hour) <= 23):
+    if not (_between(period_days, 1, 31) and _between(weekday, 0, 6) and _between(hour, 0, 23)):
         raise HandlerError("period 1-31 days, weekday 0-6, hour 0-23")
     local = ctx.now.astimezone(OFFICE_TZ)
     first = datetime.combine(local.date(), time(int(hour)), OFFICE_TZ)
@@ -39,8 +44,8 @@ def cycle(ctx: HandlerContext, period_days: int = 7, weekday: int = 0, hour: int
 @handler("report.compile_upward", label_zh="汇总上报件", params={"days": "统计天数"})
 def compile_upward(ctx: HandlerContext, days: int = 7) -> dict[str, Any]:
     """List the period's finished consultation (咨询件), doubtful (存疑件) and satisfied (满意件) cases by number."""
-    if not 1 <= int(days) <= 92:
-        raise HandlerError("days must be 1-92")
+    if not _between(days, 1, 92):
+        raise HandlerError("days must be a whole number 1-92")
     start = ctx.now - timedelta(days=int(days))
     rows = ctx.session.execute(
         sa.select(Case.number, Case.request_type, Case.flags).where(

@@ -58,7 +58,7 @@ def _parse_due(value: Any) -> datetime | None:
     return None
 
 
-def _lookup(data: dict[str, Any], path: str | None) -> Any:
+def _lookup(data: Mapping[str, Any], path: str | None) -> Any:
     """Read a task-data value by name or dotted path (`duty.assignee` reads a handler's result dict)."""
     value: Any = data
     for part in (path or "").split(".") if path else ():

@@ -51,7 +51,8 @@ def test_the_new_handlers_are_registered_with_chinese_labels() -> None:
 
 
 def test_dispatch_records_the_lead_department(session: Session) -> None:
-    assert cases.dispatch(ctx(session), "区住建局") == {"department": "区住建局", "status": "dispatched"}
+    assert cases.dispatch(ctx(session), "区住建局") == {
+        "department": "区住建局", "assisting": [], "units": ["区住建局"], "status": "dispatched"}
     assert (case(session).lead_department, case(session).status) == ("区住建局", "dispatched")
     for bad in ("", "  ", "单" * 65):
         with pytest.raises(HandlerError):

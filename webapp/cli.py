@@ -149,12 +149,14 @@ def publish_command(key: str, version: int, actor: str | None) -> None:
 
 
 from webapp import cli_cases  # noqa: E402  (registers case commands on `cli`)
+from webapp import cli_layout  # noqa: E402
 from webapp import cli_ref  # noqa: E402
 from webapp import demo  # noqa: E402
 from webapp import scheduler  # noqa: E402
 
 cli_cases.register(cli)
 cli_cases.register_outbox(cli)
+cli_layout.register(cli)
 cli_ref.register(cli)
 demo.register(cli)
 scheduler.register(cli)

@@ -23,10 +23,12 @@ INVALID_INPUT = 2  # the exit status of refused files, like click's usage errors
 
 
 def _rt() -> Runtime:
+    """Return the runtime of the current app."""
     return runtime_of(current_app)
 
 
 def _actor(actor: str | None) -> str:
+    """Return the acting user: the option, else the configured CLI actor."""
     return actor or str(current_app.config["CLI_ACTOR"])
 
 

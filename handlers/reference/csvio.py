@@ -115,6 +115,7 @@ def read_rows(kind: str, text: str) -> list[Row]:
 
 
 def _text(limit: int, *, required: bool = True) -> Callable[[str], str]:
+    """Return a parser for text of at most `limit` characters."""
     def parse(text: str) -> str:
         if required and not text:
             raise ValueError("is required")
@@ -125,6 +126,7 @@ def _text(limit: int, *, required: bool = True) -> Callable[[str], str]:
 
 
 def _choice(allowed: frozenset[str] | set[str]) -> Callable[[str], str]:
+    """Return a parser that accepts only the allowed values."""
     def parse(text: str) -> str:
         if text not in allowed:
             raise ValueError(f"must be one of {', '.join(sorted(allowed))}")
@@ -133,6 +135,7 @@ def _choice(allowed: frozenset[str] | set[str]) -> Callable[[str], str]:
 
 
 def _pattern(regex: re.Pattern[str], what: str) -> Callable[[str], str]:
+    """Return a parser that accepts text matching a pattern."""
     def parse(text: str) -> str:
         if not regex.match(text):
             raise ValueError(f"is not {what}")
@@ -141,6 +144,7 @@ def _pattern(regex: re.Pattern[str], what: str) -> Callable[[str], str]:
 
 
 def _positive(text: str) -> int:
+    """Parse a whole number above zero."""
     value = int(text)
     if value <= 0:
         raise ValueError("must be more than 0")
@@ -148,6 +152,7 @@ def _positive(text: str) -> int:
 
 
 def _clock(text: str) -> time:
+    """Parse a time of day, HH:MM or HH:MM:SS."""
     return time.fromisoformat(text)
 
 

@@ -44,12 +44,15 @@ class RescheduleReport:
 
 @dataclass(frozen=True)
 class _Pending:
+    """A pending BPMN timer job of an instance."""
+
     task_id: str
     bpmn_id: str
     due_at: datetime
 
 
 def _ids(text: str) -> set[str]:
+    """Split a comma list of BPMN ids."""
     return {p for p in text.split(",") if p}
 
 
@@ -90,6 +93,7 @@ def _moves(row: CaseDeadline, new: Deadline, pending: list[_Pending]) -> dict[st
 
 
 def _changed(row: CaseDeadline, new: Deadline) -> bool:
+    """Return True when a recomputed deadline differs from the stored row."""
     return (row.due_at, row.warn_at, row.notice_at, row.capped, row.calendar_warning, row.rule) != (
         new.due, new.warn_at, new.notice_at, new.capped, new.calendar_warning, new.rule[:200])
 

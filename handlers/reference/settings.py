@@ -26,6 +26,7 @@ def parse_bool(text: str) -> bool:
 
 
 def _share(text: str) -> float:
+    """Parse a fraction strictly between 0 and 1."""
     value = float(text)
     if not 0 < value < 1:
         raise ValueError(f"{text!r} must be a fraction between 0 and 1, e.g. 0.25")
@@ -33,6 +34,7 @@ def _share(text: str) -> float:
 
 
 def _int_between(low: int, high: int) -> Callable[[str], int]:
+    """Return a parser for whole numbers within a range."""
     def parse(text: str) -> int:
         value = int(text.strip())
         if not low <= value <= high:

@@ -88,6 +88,7 @@ Writer = Callable[[Session, list[dict[str, Any]]], None]
 
 
 def _replace(model: Any) -> Writer:
+    """Return a writer that replaces the whole table."""
     def write(session: Session, values: list[dict[str, Any]]) -> None:
         session.execute(sa.delete(model))
         if values:
@@ -96,6 +97,7 @@ def _replace(model: Any) -> Writer:
 
 
 def _upsert(model: Any, key: str) -> Writer:
+    """Return a writer that inserts or updates rows by key."""
     def write(session: Session, values: list[dict[str, Any]]) -> None:
         for value in values:
             row = session.get(model, value[key])
@@ -108,6 +110,7 @@ def _upsert(model: Any, key: str) -> Writer:
 
 
 def _write_roster(session: Session, values: list[dict[str, Any]]) -> None:
+    """Replace the roster rows of the days the file lists."""
     days = sorted({v["day"] for v in values})
     if days:
         session.execute(sa.delete(DutyRoster).where(DutyRoster.day.in_(days)))
@@ -139,6 +142,7 @@ def export(session: Session, kind: str, year: int | None = None) -> str:
 
 
 def _export_rows(session: Session, kind: str, year: int | None) -> list[list[Any]]:
+    """Return the CSV rows of a table kind, in the import format."""
     if kind == "calendar":
         official = set(session.scalars(sa.select(CalendarYear.year)))
         query = sa.select(CalendarDay).order_by(CalendarDay.day)
@@ -168,6 +172,7 @@ def _export_rows(session: Session, kind: str, year: int | None) -> list[list[Any
 
 
 def _clock(value: time) -> str:
+    """Format a time of day as HH:MM (HH:MM:SS when it has seconds)."""
     return value.isoformat("minutes" if value.second == 0 else "seconds")
 
 
