@@ -16,6 +16,7 @@ from processes import definitions
 from processes.casedata import FREE_TEXT_FIELDS
 from processes.casedata import REQUESTER_FIELDS
 from processes.engine.bundle import lint_cycles
+from processes.layout.check import layout_problem
 from processes.runtime import Runtime
 
 BPMN_ROOT = Path(__file__).resolve().parent.parent / "bpmn"
@@ -183,3 +184,15 @@ def test_diagram_draws_every_element(bundle: Path) -> None:
                 assert el.get("id") in drawn, f"{tag} {el.get('id')} has no diagram shape"
         ids = [el.get("id") for el in root.iter() if el.get("id") and etree.QName(el).namespace != NS["spiffworkflow"]]
         assert len(ids) == len(set(ids)), "duplicate ids"  # spiffworkflow parameter ids are names, not XML ids
+
+
+@pytest.mark.parametrize("path", sorted(BPMN_ROOT.rglob("*.bpmn")), ids=lambda p: p.name)
+def test_committed_layout_is_current_with_lanes_per_role(path: Path) -> None:
+    """`hotline layout` regenerates exactly this diagram data: left to right, one lane per role in a pool."""
+    text = path.read_text(encoding="utf-8")
+    assert layout_problem(text) is None, f"run: hotline layout {path.relative_to(BPMN_ROOT.parent)}"
+    root = etree.fromstring(text.encode("utf-8"))
+    for process in root.iterfind("bpmn:process", NS):
+        lanes = process.findall("bpmn:laneSet/bpmn:lane", NS)
+        roles = {properties(t).get("candidate_role") for t in process.iterfind("bpmn:userTask", NS)}
+        assert len(lanes) >= len(roles), f"{process.get('id')}: {len(lanes)} lanes for roles {roles}"
