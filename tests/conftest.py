@@ -11,6 +11,10 @@ import sqlalchemy as sa
 
 from processes.clock import FrozenClock
 from processes.runtime import Runtime
+from tests.lifecycle_support import Office
+from tests.lifecycle_support import at
+from tests.lifecycle_support import copy_office
+from tests.lifecycle_support import prepare_office
 from tests.support import fresh_sqlite
 from tests.support import make_runtime
 from tests.support import pg_server_url
@@ -96,3 +100,19 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     elif "ran" in _PG_STATUS:
         terminalreporter.write_line("PostgreSQL tests ran against the given server (own database, dropped).",
                                     green=True)
+
+
+@pytest.fixture(scope="session")
+def office_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One prepared office database (reference data seeded, product bundles deployed) per run."""
+    path = tmp_path_factory.mktemp("office") / "template.sqlite"
+    prepare_office(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture
+def office(office_template: Path, tmp_path: Path) -> Iterator[Office]:
+    """A copy of the prepared office on Wednesday 2026-11-25, 09:00 Beijing time."""
+    one = Office(copy_office(office_template, tmp_path), FrozenClock(at("2026-11-25T09:00:00")))
+    yield one
+    one.close()

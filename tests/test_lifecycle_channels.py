@@ -3,9 +3,7 @@ and deadlines across the 2026 Spring Festival and into 2027."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -13,33 +11,14 @@ import sqlalchemy as sa
 from handlers.reference.reschedule import reschedule_open_deadlines
 from handlers.reference.store import load
 from processes import commands
-from processes.clock import FrozenClock
 from processes.models import OutboxMessage
 from tests.lifecycle_support import REPLY
 from tests.lifecycle_support import Office
 from tests.lifecycle_support import at
-from tests.lifecycle_support import copy_office
-from tests.lifecycle_support import prepare_office
 
 DISPATCH = {"request_type": "complaint", "urgency": "normal", "triage_result": "dispatch"}
 SECOND = timedelta(seconds=1)
 NOTICE_2027 = "date,is_workday,reason\n2027-01-01,false,元旦\n2027-01-02,false,元旦\n2027-01-03,false,元旦\n"
-
-
-@pytest.fixture(scope="session")
-def office_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One prepared office database per run; each test gets a copy."""
-    path = tmp_path_factory.mktemp("office") / "template.sqlite"
-    prepare_office(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def office(office_template: Path, tmp_path: Path) -> Iterator[Office]:
-    """A prepared office on Wednesday 2026-11-25, 09:00 Beijing time."""
-    one = Office(copy_office(office_template, tmp_path), FrozenClock(at("2026-11-25T09:00:00")))
-    yield one
-    one.close()
 
 
 def through_handling(office: Office, case: commands.Started, unit: str = "sthj") -> None:

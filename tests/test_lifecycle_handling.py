@@ -2,43 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from processes import commands
 from processes import engine
-from processes.clock import FrozenClock
 from processes.engine import runtime as wfops
 from processes.models import CaseText
 from processes.models import ProcessInstance
 from tests.lifecycle_support import REPLY
 from tests.lifecycle_support import Office
 from tests.lifecycle_support import at
-from tests.lifecycle_support import copy_office
-from tests.lifecycle_support import prepare_office
 
 DISPATCH = {"request_type": "complaint", "urgency": "normal", "triage_result": "dispatch"}
 SECOND = timedelta(seconds=1)
-
-
-@pytest.fixture(scope="session")
-def office_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One prepared office database per run; each test gets a copy."""
-    path = tmp_path_factory.mktemp("office") / "template.sqlite"
-    prepare_office(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def office(office_template: Path, tmp_path: Path) -> Iterator[Office]:
-    """A prepared office on Wednesday 2026-11-25, 09:00 Beijing time."""
-    one = Office(copy_office(office_template, tmp_path), FrozenClock(at("2026-11-25T09:00:00")))
-    yield one
-    one.close()
 
 
 def dispatched(office: Office, unit: str = "sthj", **intake: str) -> commands.Started:

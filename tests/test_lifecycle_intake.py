@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from processes.clock import FrozenClock
@@ -12,26 +9,9 @@ from processes.errors import Conflict
 from tests.lifecycle_support import REPLY
 from tests.lifecycle_support import Office
 from tests.lifecycle_support import at
-from tests.lifecycle_support import copy_office
 from tests.lifecycle_support import prepare_office
 
 DISPATCH = {"request_type": "complaint", "urgency": "normal", "triage_result": "dispatch"}
-
-
-@pytest.fixture(scope="session")
-def office_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One prepared office database per run; each test gets a copy."""
-    path = tmp_path_factory.mktemp("office") / "template.sqlite"
-    prepare_office(f"sqlite:///{path}")
-    return path
-
-
-@pytest.fixture
-def office(office_template: Path, tmp_path: Path) -> Iterator[Office]:
-    """A prepared office on a Wednesday morning (2026-11-25 09:00 Beijing time)."""
-    one = Office(copy_office(office_template, tmp_path), FrozenClock(at("2026-11-25T09:00:00")))
-    yield one
-    one.close()
 
 
 def test_phone_call_triage_dispatch_reply_review_callback_publish_archive(office: Office) -> None:
