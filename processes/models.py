@@ -285,5 +285,8 @@ class OutboxMessage(Base):
 
 
 
-# Reference data and case deadlines live in their own module; importing it registers their tables on Base.
+# Accounts, the audit trail, reference data and case deadlines live in their own modules; importing them registers
+# their tables on Base.
+from processes import account_models as _account_models  # noqa: E402, F401
+from processes import audit_models as _audit_models  # noqa: E402, F401
 from processes import reference_models as _reference_models  # noqa: E402, F401

@@ -17,6 +17,7 @@ from processes.casedata import FREE_TEXT_FIELDS
 from processes.casedata import REQUESTER_FIELDS
 from processes.engine.bundle import lint_cycles
 from processes.layout.check import layout_problem
+from processes.roles import BUSINESS_ROLES as ROLE_CODES
 from processes.runtime import Runtime
 
 BPMN_ROOT = Path(__file__).resolve().parent.parent / "bpmn"
@@ -26,11 +27,6 @@ NS = {
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
-# Role codes a task may name as candidate_role (domain.md §3); the security issue makes them canonical.
-ROLE_CODES = frozenset({
-    "operator", "transcriber", "dispatcher", "handler", "township_reporter", "inspector", "callback", "supervisor",
-    "duty_leader", "leader",
-})
 TASK_TAGS = ("userTask", "manualTask", "serviceTask", "scriptTask", "sendTask", "receiveTask", "businessRuleTask",
              "callActivity", "subProcess")
 FLOW_NODE_TAGS = (*TASK_TAGS, "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent",

@@ -87,6 +87,7 @@ def test_init_writes_secrets_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert "wrote" in run(runner, "init").output
     config = (tmp_path / "config.py").read_text()
     assert re.search(r"SECRET_KEY = '[0-9a-f]{64}'", config)
+    assert re.search(r"AUDIT_HMAC_KEY = '[0-9a-f]{64}'", config)
     assert (tmp_path / "config.py").stat().st_mode & 0o777 == 0o600
     second = runner.invoke(cli, ["init"])
     assert second.exit_code == 1 and "exists" in second.output
@@ -95,6 +96,9 @@ def test_init_writes_secrets_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("HOTLINE_ENV", "production")
     app = create_app()  # a production server starts with the generated secret
     assert app.config["SECRET_KEY"] in config
+    from webapp.config import audit_key
+
+    assert audit_key(app) == (app.config["AUDIT_HMAC_KEY"].encode(), None)  # and the sealer with its key
 
 
 def test_production_cli_commands_need_no_secret(tmp_path: Path, bundle_dir: Path) -> None:

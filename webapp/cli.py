@@ -19,6 +19,7 @@ from processes import migrate
 from processes.engine import parse_bundle
 from webapp import create_app
 from webapp import runtime_of
+from webapp.cli_support import audited
 from webapp.cli_support import friendly_errors
 from webapp.config import check_required_settings
 
@@ -103,12 +104,15 @@ def bundle_dirs(paths: tuple[str, ...]) -> list[Path]:
 @friendly_errors
 def deploy_command(paths: tuple[str, ...], key: str | None, publish: bool, actor: str | None) -> None:
     """Deploy BPMN bundles: changed content becomes a new version, identical content is a no-op."""
-    rt = runtime_of(current_app)
+    rt, who = runtime_of(current_app), actor or str(current_app.config["CLI_ACTOR"])
     for folder in bundle_dirs(paths):
-        with rt.write() as session, session.begin():
+        with audited("definition.deploy", actor=who, object_type="process_definition",
+                     object_id=key or folder.name) as note, rt.write() as session, session.begin():
             result = definitions.deploy(
                 session, key or folder.name, definitions.read_bundle_dir(folder), operators=rt.handlers,
-                actor=actor or current_app.config["CLI_ACTOR"], now=rt.clock(), publish=publish)
+                actor=who, now=rt.clock(), publish=publish)
+            note.after = {"version": result.version, "status": result.status, "created": result.created}
+            note.write(session)  # in the deployment's transaction
         state = "new version" if result.created else "unchanged"
         click.echo(f"{result.key}: version {result.version} ({state}, {result.status})")
 
@@ -141,22 +145,27 @@ def versions_command(key: str | None) -> None:
 @friendly_errors
 def publish_command(key: str, version: int, actor: str | None) -> None:
     """Publish a deployed version for new cases."""
-    rt = runtime_of(current_app)
-    with rt.write() as session, session.begin():
-        definitions.publish_version(session, key, version, actor=actor or current_app.config["CLI_ACTOR"],
-                                    now=rt.clock())
+    rt, who = runtime_of(current_app), actor or str(current_app.config["CLI_ACTOR"])
+    with audited("definition.publish", actor=who, object_type="process_definition",
+                 object_id=f"{key} v{version}") as note, rt.write() as session, session.begin():
+        definitions.publish_version(session, key, version, actor=who, now=rt.clock())
+        note.write(session)  # in the publication's transaction
     click.echo(f"{key} v{version} published")
 
 
+from webapp import cli_audit  # noqa: E402
 from webapp import cli_cases  # noqa: E402  (registers case commands on `cli`)
 from webapp import cli_layout  # noqa: E402
 from webapp import cli_ref  # noqa: E402
+from webapp import cli_users  # noqa: E402
 from webapp import demo  # noqa: E402
 from webapp import scheduler  # noqa: E402
 
+cli_audit.register(cli)
 cli_cases.register(cli)
 cli_cases.register_outbox(cli)
 cli_layout.register(cli)
 cli_ref.register(cli)
+cli_users.register(cli)
 demo.register(cli)
 scheduler.register(cli)

@@ -15,6 +15,7 @@ from processes import commands
 from processes import queries
 from processes.runtime import Runtime
 from webapp import runtime_of
+from webapp.cli_support import audited
 from webapp.cli_support import friendly_errors
 
 
@@ -66,10 +67,14 @@ def register(cli: FlaskGroup) -> None:
     def start_command(key: str, data: str, channel: str | None, actor: str | None) -> None:
         """Start an instance of a published process (with --channel: register a case first)."""
         values = _json(data)
-        if channel:
-            started = commands.open_case(_rt(), key, values, actor=_actor(actor), channel=channel)
-        else:
-            started = commands.start(_rt(), key, values, actor=_actor(actor))
+        with audited("case.open" if channel else "instance.start", actor=_actor(actor),
+                     object_type="process_instance", process=key, channel=channel, fields=sorted(values)) as note:
+            if channel:
+                started = commands.open_case(_rt(), key, values, actor=_actor(actor), channel=channel)
+            else:
+                started = commands.start(_rt(), key, values, actor=_actor(actor))
+            note.object_id, note.after = started.instance_id, {"status": started.status,
+                                                                "case_number": started.case_number}
         click.echo(f"instance {started.instance_id} {started.status}"
                    + (f" case {started.case_number}" if started.case_number else ""))
 
@@ -100,7 +105,12 @@ def register(cli: FlaskGroup) -> None:
     @friendly_errors
     def complete_command(instance_id: str, task_id: str, data: str, actor: str | None) -> None:
         """Complete a human task with form data."""
-        status = commands.complete_task(_rt(), instance_id, task_id, _json(data), actor=_actor(actor))
+        with audited("task.complete", actor=_actor(actor), object_type="human_task", object_id=task_id,
+                     instance_id=instance_id) as note:
+            values = _json(data)
+            note.detail["fields"] = sorted(values)  # names only: values may be personal
+            status = commands.complete_task(_rt(), instance_id, task_id, values, actor=_actor(actor))
+            note.after = {"instance_status": status}
         click.echo(f"completed; instance {status}")
 
     @cli.command("claim")
@@ -114,12 +124,15 @@ def register(cli: FlaskGroup) -> None:
                       assignee: str | None) -> None:
         """Claim, release or assign a task."""
         rt, who = _rt(), _actor(actor)
-        if release:
-            commands.unclaim(rt, instance_id, task_id, actor=who)
-        elif assignee:
-            commands.assign(rt, instance_id, task_id, assignee, actor=who)
-        else:
-            commands.claim(rt, instance_id, task_id, actor=who)
+        action = "task.release" if release else "task.assign" if assignee else "task.claim"
+        with audited(action, actor=who, object_type="human_task", object_id=task_id, instance_id=instance_id,
+                     assignee=None if release else assignee or who):
+            if release:
+                commands.unclaim(rt, instance_id, task_id, actor=who)
+            elif assignee:
+                commands.assign(rt, instance_id, task_id, assignee, actor=who)
+            else:
+                commands.claim(rt, instance_id, task_id, actor=who)
         click.echo("ok")
 
     @cli.command("message")
@@ -133,14 +146,20 @@ def register(cli: FlaskGroup) -> None:
     def message_command(name: str, case_id: str | None, instance_id: str | None, correlation: str | None,
                         data: str, actor: str | None) -> None:
         """Deliver a message to a waiting case."""
-        pair = None
-        if correlation:
-            key, sep, value = correlation.partition("=")
-            if not sep:
-                raise click.BadParameter("use name=value", param_hint="--correlation")
-            pair = (key, value)
-        target = commands.deliver_message(_rt(), name, _json(data), actor=_actor(actor), case_id=case_id,
-                                          instance_id=instance_id, correlation=pair)
+        with audited("message.deliver", actor=_actor(actor), object_type="process_instance", message=name,
+                     case_id=case_id) as note:
+            pair = None
+            if correlation:
+                key, sep, value = correlation.partition("=")
+                if not sep:
+                    raise click.BadParameter("use name=value", param_hint="--correlation")
+                pair = (key, value)
+                note.detail["correlation"] = key  # the key's name; its value may be personal
+            payload = _json(data)
+            note.detail["fields"] = sorted(payload)
+            target = commands.deliver_message(_rt(), name, payload, actor=_actor(actor), case_id=case_id,
+                                              instance_id=instance_id, correlation=pair)
+            note.object_id = target
         click.echo(f"delivered to {target}")
 
     @cli.group("timers")
@@ -151,7 +170,10 @@ def register(cli: FlaskGroup) -> None:
     @friendly_errors
     def timers_fire() -> None:
         """Fire every timer and retry that is due now."""
-        click.echo(f"ran {commands.fire_due_timers(_rt())} instance(s)")
+        with audited("timers.fire", actor=str(current_app.config["CLI_ACTOR"])) as note:
+            count = commands.fire_due_timers(_rt())
+            note.after = {"instances": count}
+        click.echo(f"ran {count} instance(s)")
 
     @timers_group.command("list")
     def timers_list() -> None:
@@ -173,9 +195,14 @@ def register(cli: FlaskGroup) -> None:
     def reschedule_command(instance_id: str, shift: str | None, due: tuple[str, ...], reason: str,
                            actor: str | None) -> None:
         """Move the waiting timers of a case and record why."""
-        new_due = {k: _iso(v) for k, _, v in (d.partition("=") for d in due)} or None
-        count = commands.reschedule_timers(_rt(), instance_id, actor=_actor(actor), reason=reason,
-                                           new_due=new_due, shift=_duration(shift) if shift else None)
+        # The reason is free text and stays in the case history; the audit row names what moved.
+        with audited("timers.reschedule", actor=_actor(actor), object_type="process_instance",
+                     object_id=instance_id, shift=shift) as note:
+            new_due = {k: _iso(v) for k, _, v in (d.partition("=") for d in due)} or None
+            note.detail["timers"] = sorted(new_due or {})
+            count = commands.reschedule_timers(_rt(), instance_id, actor=_actor(actor), reason=reason,
+                                               new_due=new_due, shift=_duration(shift) if shift else None)
+            note.after = {"rescheduled": count}
         click.echo(f"rescheduled {count} timer(s)")
 
     @cli.group("instance")
@@ -200,7 +227,11 @@ def register(cli: FlaskGroup) -> None:
     @friendly_errors
     def instance_retry(instance_id: str, actor: str | None) -> None:
         """Retry the failed step of an instance in error."""
-        click.echo(f"instance {commands.retry_instance(_rt(), instance_id, actor=_actor(actor))}")
+        with audited("instance.retry", actor=_actor(actor), object_type="process_instance",
+                     object_id=instance_id) as note:
+            status = commands.retry_instance(_rt(), instance_id, actor=_actor(actor))
+            note.after = {"status": status}
+        click.echo(f"instance {status}")
 
 
 def _status_command(group: click.Group, name: str, fn: Any) -> None:
@@ -210,7 +241,8 @@ def _status_command(group: click.Group, name: str, fn: Any) -> None:
     @click.option("--actor")
     @friendly_errors
     def command(instance_id: str, reason: str, actor: str | None) -> None:
-        fn(_rt(), instance_id, actor=_actor(actor), reason=reason)
+        with audited(f"instance.{name}", actor=_actor(actor), object_type="process_instance", object_id=instance_id):
+            fn(_rt(), instance_id, actor=_actor(actor), reason=reason)
         click.echo(f"{name}: ok")
 
     command.__doc__ = f"{name.capitalize()} an instance, with a reason."
@@ -246,7 +278,9 @@ def register_outbox(cli: FlaskGroup) -> None:
     @click.argument("message_id", type=int)
     def outbox_resend(message_id: int) -> None:
         """Queue a failed message again."""
-        outbox.resend(_rt(), message_id)
+        with audited("outbox.resend", actor=str(current_app.config["CLI_ACTOR"]), object_type="outbox",
+                     object_id=str(message_id)):
+            outbox.resend(_rt(), message_id)
         click.echo("queued")
 
     @cli.command("incidents")

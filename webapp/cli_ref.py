@@ -18,6 +18,7 @@ from handlers.reference.store import export
 from handlers.reference.store import load
 from processes.runtime import Runtime
 from webapp import runtime_of
+from webapp.cli_support import audited
 
 INVALID_INPUT = 2  # the exit status of refused files, like click's usage errors
 
@@ -55,11 +56,14 @@ def register(cli: FlaskGroup) -> None:
         """Fill empty reference tables from the CSV files and load 2004-2026 holidays from chinesecalendar."""
         folder = Path(directory) if directory else Path(current_app.root_path).parent / "reference"
         rt = _rt()
-        try:
-            with rt.write() as session, session.begin():
-                lines = seed_all(session, folder, actor=_actor(actor), now=rt.clock())
-        except ImportRejected as exc:
-            _refuse(str(folder), exc)
+        with audited("reference.seed", actor=_actor(actor), object_type="reference") as note:
+            try:
+                with rt.write() as session, session.begin():
+                    lines = seed_all(session, folder, actor=_actor(actor), now=rt.clock())
+                    note.write(session)  # in the seeding's transaction
+            except ImportRejected as exc:
+                note.error = "ImportRejected"
+                _refuse(str(folder), exc)
         for line in lines:
             click.echo(line)
 
@@ -76,17 +80,25 @@ def register(cli: FlaskGroup) -> None:
         with click.open_file(file, encoding="utf-8-sig") as handle:
             text = handle.read()
         rt = _rt()
-        try:
-            with rt.write() as session, session.begin():
-                loaded = load(session, kind, text, actor=_actor(actor), now=rt.clock(), year=year, notice=notice,
-                              dry_run=dry_run)
-        except ImportRejected as exc:
-            _refuse(file, exc)
+        with audited("reference.import", actor=_actor(actor), object_type="reference", object_id=kind,
+                     year=year, skip=dry_run) as note:  # a dry run writes nothing, not even an audit row
+            try:
+                with rt.write() as session, session.begin():
+                    loaded = load(session, kind, text, actor=_actor(actor), now=rt.clock(), year=year,
+                                  notice=notice, dry_run=dry_run)
+                    note.detail["summary"] = loaded.summary
+                    if not dry_run:  # in the import's transaction: the data and its audit row commit together
+                        note.write(session)
+            except ImportRejected as exc:
+                note.error, note.detail["errors"] = "ImportRejected", len(exc.errors)
+                _refuse(file, exc)
         click.echo(f"{'would load' if dry_run else 'loaded'} {loaded.summary}")
         if dry_run or kind not in DEADLINE_KINDS:
             return
-        report = reschedule_open_deadlines(rt, reason=f"参考数据变更: {kind} {loaded.summary}"[:500],
-                                           actor=_actor(actor))
+        with audited("deadlines.reschedule", actor=_actor(actor), object_type="reference", object_id=kind) as note:
+            report = reschedule_open_deadlines(rt, reason=f"参考数据变更: {kind} {loaded.summary}"[:500],
+                                               actor=_actor(actor))
+            note.after = {"cases": report.cases, "problems": len(report.problems)}
         for problem in report.problems:
             click.echo(f"not rescheduled: {problem}", err=True)
         click.echo(f"{report.cases} open cases rescheduled")

@@ -4,13 +4,22 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 from typing import TypeVar
 from typing import cast
 
 import click
+from flask import current_app
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
+from processes import audit
 from processes.errors import RuntimeErrorBase
+from webapp import runtime_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,3 +35,54 @@ def friendly_errors(fn: F) -> F:
             raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 
     return cast(F, wrapper)
+
+
+@dataclass
+class AuditNote:
+    """The audit row of one command: written in the change's transaction (`write`), else right after it."""
+
+    action: str
+    actor: str
+    object_type: str | None = None
+    object_id: str | None = None
+    after: dict[str, Any] | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None  # the cause to record when the command fails (default: the exception's type)
+    written: bool = False
+
+    def write(self, conn: Connection | Session, result: str = "success") -> None:
+        """Insert the row in the caller's transaction."""
+        audit.record(conn, action=self.action, actor=self.actor, result=result, at=runtime_of(current_app).clock(),
+                     object_type=self.object_type, object_id=self.object_id, after=self.after,
+                     detail={"via": "cli", **self.detail} | ({"error": self.error} if self.error else {}))
+        self.written = True
+
+    def write_alone(self, result: str) -> None:
+        """Insert the row in a transaction of its own (the command ran its own, or failed)."""
+        try:
+            with runtime_of(current_app).write() as session, session.begin():
+                self.write(session, result)
+        except audit.AuditRefused:
+            # The command already ran (or failed), so its row must exist: drop the summaries that were refused.
+            self.after, self.detail = None, {"summary": "refused: held personal data"}
+            with runtime_of(current_app).write() as session, session.begin():
+                self.write(session, result)
+
+
+@contextmanager
+def audited(action: str, *, actor: str, object_type: str | None = None, object_id: str | None = None,
+            skip: bool = False, **detail: Any) -> Iterator[AuditNote]:
+    """Audit one CLI command: success after it (unless the body wrote the row itself), failure when it raises.
+
+    Failures record the error's type, never its message, which may quote input. `skip` audits nothing (dry runs).
+    """
+    note = AuditNote(action, actor, object_type, object_id, detail=dict(detail), written=skip)
+    try:
+        yield note
+    except Exception as exc:
+        note.error = note.error or type(exc).__name__
+        if not skip:
+            note.write_alone("failure")
+        raise
+    if not note.written:
+        note.write_alone("success")

@@ -52,6 +52,36 @@ class DefaultConfig:
     OUTBOX_SWEEP_SECONDS = 5.0
     #: Actor name recorded for commands run from the command line.
     CLI_ACTOR = "cli"
+    #: HMAC key (≥ 32 random characters, hex) that seals the audit chain (审计链); keep it outside the database and
+    #: its backups. Written by `hotline init`. In production sealing and verifying refuse to run without it; in
+    #: development a fixed, public development key is used with a warning (chains sealed with it prove nothing).
+    AUDIT_HMAC_KEY: str | None = None
+    #: Days audit records stay online; `hotline audit purge` refuses younger records and any value under 180
+    #: (网络安全法 art. 21: network logs are kept at least six months).
+    AUDIT_RETENTION_DAYS = 180
+    #: Seconds between runs of the audit sealer in each scheduler process.
+    AUDIT_SEAL_SECONDS = 60.0
+    #: Shortest password accepted (密码策略, AUTH-02); at least 8. Passwords need 3 of 4 character classes below
+    #: 20 characters; up to 128 are accepted; common passwords, the username and the last few are refused.
+    PASSWORD_MIN_LENGTH = 12
+    #: How many previous passwords (the current one included) a new password must differ from.
+    PASSWORD_HISTORY = 5
+    #: Days after which a password must be changed at the next login (等保 periodic change, AUTH-03); 0: never.
+    PASSWORD_MAX_AGE_DAYS = 90
+    #: Failed logins within LOGIN_FAILURE_WINDOW_MINUTES that lock an account (AUTH-04).
+    LOGIN_MAX_FAILURES = 5
+    #: Minutes within which failed logins are counted towards a lock.
+    LOGIN_FAILURE_WINDOW_MINUTES = 15
+    #: Minutes an account stays locked; even the right password is refused meanwhile (`hotline users unlock`).
+    LOGIN_LOCKOUT_MINUTES = 30
+    #: argon2id passes of password hashes (AUTH-07). The three ARGON2_* defaults are RFC 9106's second
+    #: (low-memory) profile; time a hash on the server before raising them. After a change each password is
+    #: rehashed at its owner's next login.
+    ARGON2_TIME_COST = 3
+    #: argon2id memory per hash, in KiB (64 MiB by default; each concurrent login holds this much).
+    ARGON2_MEMORY_KIB = 65536
+    #: argon2id lanes (threads) per hash.
+    ARGON2_PARALLELISM = 4
 
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
@@ -72,3 +102,17 @@ def check_required_settings(app: Flask) -> None:
     secret = app.config.get("SECRET_KEY") or ""
     if len(str(secret)) < 32 or "dev" in str(secret).lower():
         raise ConfigError("SECRET_KEY is missing or too short; run `hotline init` or set HOTLINE_SECRET_KEY")
+
+
+DEV_AUDIT_KEY = "hotline-flow development audit key, public, proves nothing"
+
+
+def audit_key(app: Flask) -> tuple[bytes, str | None]:
+    """Return the audit chain's HMAC key and a warning when it is the development key (production needs one)."""
+    key = str(app.config.get("AUDIT_HMAC_KEY") or "")
+    if app.config.get("ENV") == "production" and (len(key) < 32 or key == DEV_AUDIT_KEY):
+        raise ConfigError("AUDIT_HMAC_KEY is missing or too short; run `hotline init` or set HOTLINE_AUDIT_HMAC_KEY")
+    if key:
+        return key.encode(), None
+    return DEV_AUDIT_KEY.encode(), ("AUDIT_HMAC_KEY is not set: using the public development key; "
+                                    "a chain sealed with it proves nothing (run `hotline init`)")

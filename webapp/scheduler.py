@@ -20,10 +20,13 @@ from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy.exc import SQLAlchemyError
 
+from processes import audit
 from processes import jobs
 from processes import outbox
 from processes.wakeup import wakeup_for
 from webapp import runtime_of
+from webapp.config import ConfigError
+from webapp.config import audit_key
 
 log = logging.getLogger("hotline.scheduler")
 
@@ -78,6 +81,12 @@ def _periodic_jobs(app: Flask, state: SchedulerState) -> BackgroundScheduler:
     periodic.add_job(_in_app, "interval", seconds=float(app.config["OUTBOX_SWEEP_SECONDS"]),
                      args=[app, lambda: outbox.deliver_due(rt, adapters, state.owner, lease=lease)],
                      id="outbox", replace_existing=True, next_run_time=started)
+    key, warning = audit_key(app)  # production without a key stops here, at start, not once a minute
+    if warning:
+        log.warning(warning)
+    periodic.add_job(_in_app, "interval", seconds=float(app.config["AUDIT_SEAL_SECONDS"]),
+                     args=[app, lambda: audit.seal(rt.db, key, clock=rt.clock)], id="audit_seal",
+                     replace_existing=True, next_run_time=started)
     retention = timedelta(days=float(app.config["JOB_RETENTION_DAYS"]))
     periodic.add_job(_in_app, "cron", hour=3, minute=17, args=[app, lambda: jobs.purge_finished(
         rt, older_than=retention)], id="retention", replace_existing=True)
@@ -100,6 +109,10 @@ def register(cli: FlaskGroup) -> None:
     def scheduler_command(once: bool, owner: str | None) -> None:
         """Run a scheduler process: timers, retries, periodic jobs (定时调度)."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
+        try:
+            audit_key(app)  # the sealer job needs the key: say so in one line, before anything starts
+        except ConfigError as exc:
+            raise click.ClickException(str(exc)) from exc
         state = SchedulerState(owner or f"{socket.gethostname()}:{os.getpid()}")
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: state.stop.set())

@@ -1,0 +1,152 @@
+"""`hotline audit` commands: seal, verify, purge and export the audit trail (审计日志：封存、校验、清理、导出)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Mapping
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup
+
+from processes import audit
+from processes.audit import HASHED
+from processes.audit import AuditRefused
+from processes.audit_chain import purge
+from processes.audit_chain import rows_between
+from processes.audit_chain import verify
+from processes.runtime import Runtime
+from webapp import runtime_of
+from webapp.cli_support import audited
+from webapp.config import ConfigError
+from webapp.config import audit_key
+
+EXPORT_COLUMNS = (*HASHED, "seq", "chain_hash", "sealed_at")
+# A cell starting with one of these is a formula to Excel and WPS (CSV injection); a leading ' makes it text.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _rt() -> Runtime:
+    """Return the runtime of the current app."""
+    return runtime_of(current_app)
+
+
+def _key() -> bytes:
+    """Return the HMAC key, saying so on standard error when it is the development key."""
+    try:
+        key, warning = audit_key(current_app)
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    return key
+
+
+def _when(text: str, *, end: bool = False) -> datetime:
+    """Parse a date (a whole UTC day; with `end`, the day after it) or an ISO time with a zone."""
+    try:
+        if len(text) == 10:
+            start = datetime.combine(date.fromisoformat(text), time(), UTC)
+            return start + timedelta(days=1) if end else start
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO date or time: {text}") from exc
+    if value.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2026-12-01T00:00:00+08:00")
+    return value
+
+
+def _anchor(text: str | None) -> tuple[int, str] | None:
+    """Parse SEQ:HASH."""
+    if text is None:
+        return None
+    seq, sep, value = text.partition(":")
+    if not sep or not seq.isdigit() or len(value) != 64:
+        raise click.BadParameter("use SEQ:HASH as printed by `hotline audit verify`", param_hint="--anchor")
+    return int(seq), value.lower()
+
+
+def cell(value: Any) -> str:
+    """Render one CSV cell for auditors: JSON for summaries, ISO UTC for times, formulas neutralised."""
+    if value is None:
+        text = ""
+    elif isinstance(value, datetime):
+        text = value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    elif isinstance(value, Mapping | list):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    else:
+        text = str(value)
+    return "'" + text if text.startswith(FORMULA_START) else text
+
+
+def register(cli: FlaskGroup) -> None:
+    """Add the `audit` command group to the `hotline` group."""
+
+    @cli.group("audit")
+    def audit_group() -> None:
+        """Audit trail (审计日志): seal, verify, purge, export."""
+
+    @audit_group.command("seal")
+    def seal_command() -> None:
+        """Chain every unsealed record into the HMAC hash chain (the scheduler does this every minute)."""
+        rt = _rt()
+        click.echo(f"sealed {audit.seal(rt.db, _key(), clock=rt.clock)} record(s)")
+
+    @audit_group.command("verify")
+    @click.option("--anchor", help="SEQ:HASH of the head anchored outside the database (catches a rewound head).")
+    def verify_command(anchor: str | None) -> None:
+        """Check the chain: exit 0 when intact, 1 when a record was edited, deleted, inserted, reordered or cut off."""
+        report = verify(_rt().db, _key(), anchor=_anchor(anchor))
+        click.echo(f"unsealed: {report.unsealed} record(s) not yet sealed")
+        if report.problem is not None:
+            click.echo(f"BROKEN: {report.problem}")
+            raise click.exceptions.Exit(1)
+        click.echo(f"intact: {report.checked} sealed record(s), seq {report.first_seq}..{report.last_seq}; "
+                   f"head {report.head_seq}:{report.head_hash}")
+
+    @audit_group.command("purge")
+    @click.option("--before", "before", required=True, help="Delete sealed records before this date (UTC) or time.")
+    @click.option("--actor")
+    def purge_command(before: str, actor: str | None) -> None:
+        """Delete sealed records older than the retention period, keeping the rest verifiable from a checkpoint."""
+        rt, who = _rt(), actor or str(current_app.config["CLI_ACTOR"])
+        cutoff = _when(before)
+        with audited("audit.purge", actor=who, object_type="audit_log") as note:
+            try:
+                result = purge(rt.db, _key(), cutoff, now=rt.clock(), actor=who,
+                               retention_days=int(current_app.config["AUDIT_RETENTION_DAYS"]))
+            except AuditRefused as exc:
+                note.error = "AuditRefused"
+                raise click.ClickException(str(exc)) from exc
+            note.written = True  # the purge audited itself in its own transaction
+        click.echo(f"purged {result.deleted} record(s); the chain now starts after seq {result.checkpoint_seq}")
+
+    @audit_group.command("export")
+    @click.option("--from", "start", required=True, help="First day (UTC) or time, included.")
+    @click.option("--to", "end", required=True, help="Last day (UTC), included, or a time, excluded.")
+    @click.option("--output", default="-", help="CSV file (UTF-8 with BOM, for Excel); default standard output.")
+    @click.option("--actor")
+    def export_command(start: str, end: str, output: str, actor: str | None) -> None:
+        """Export audit records as CSV for auditors (cells that look like formulas are neutralised)."""
+        rt, who = _rt(), actor or str(current_app.config["CLI_ACTOR"])
+        first, last = _when(start), _when(end, end=True)
+        with audited("audit.export", actor=who, object_type="audit_log", start=first.isoformat(),
+                     end=last.isoformat()) as note, click.open_file(
+                output, "w", encoding="utf-8-sig" if output != "-" else None) as handle:
+            writer = csv.writer(handle)
+            writer.writerow(EXPORT_COLUMNS)
+            count = 0
+            with rt.db.connect() as conn, conn.begin():
+                for row in rows_between(conn, first, last):
+                    writer.writerow([cell(row[name]) for name in EXPORT_COLUMNS])
+                    count += 1
+            note.detail["rows"] = count
+        if output != "-":
+            click.echo(f"wrote {count} record(s) to {output}")
