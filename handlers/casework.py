@@ -53,10 +53,10 @@ def find_duplicates(ctx: HandlerContext) -> dict[str, Any]:
     matches = []
     if case.upstream_order_id:
         matches.append(Case.upstream_order_id == case.upstream_order_id)
-    phone = ctx.session.scalar(sa.select(Requester.phone).where(Requester.id == case.requester_id)) \
+    index = ctx.session.scalar(sa.select(Requester.phone_index).where(Requester.id == case.requester_id)) \
         if case.requester_id else None
-    if phone:
-        same_phone = sa.select(Requester.id).where(Requester.phone == phone)
+    if index:  # the blind index: equal phones give equal indexes, the number itself stays encrypted
+        same_phone = sa.select(Requester.id).where(Requester.phone_index == index)
         matches.append(Case.requester_id.in_(same_phone))
     if not matches:
         return {"count": 0, "numbers": []}

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from processes import pii
 from processes.errors import FormDataInvalid
 from processes.models import Case
 from processes.models import CaseText
@@ -140,7 +141,8 @@ def store_personal(session: Session, case_id: str | None, split: SplitData, *, t
             for k, v in split.free_text.items()])
 
 
-def _store_requester(session: Session, case_id: str, values: dict[str, Any], now: datetime) -> None:
+def _store_requester(session: Session, case_id: str, plain: dict[str, Any], now: datetime) -> None:
+    values = encrypt_requester(plain)
     requester_id = session.scalar(sa.select(Case.requester_id).where(Case.id == case_id))
     if requester_id is None:
         requester = Requester(created_at=now, **values)
@@ -149,3 +151,22 @@ def _store_requester(session: Session, case_id: str, values: dict[str, Any], now
         session.execute(sa.update(Case).where(Case.id == case_id).values(requester_id=requester.id))
     else:
         session.execute(sa.update(Requester).where(Requester.id == requester_id).values(**values))
+
+
+ENCRYPTED_FIELDS = ("name", "phone", "id_number", "address")
+
+
+def encrypt_requester(plain: dict[str, Any]) -> dict[str, Any]:
+    """Encrypt the personal columns of requester values and add the phone's blind index and last four digits."""
+    cipher = pii.cipher()
+    values = {k: cipher.encrypt(k, str(v)) if k in ENCRYPTED_FIELDS and v is not None else v for k, v in plain.items()}
+    if "phone" in plain:
+        values["phone_index"] = cipher.phone_index(plain["phone"])
+        values["phone_last4"] = pii.last4(plain["phone"])
+    return values
+
+
+def read_requester(requester: Requester) -> dict[str, str | None]:
+    """Decrypt a requester's personal columns (callers mask them unless the reader may see them)."""
+    cipher = pii.cipher()
+    return {field: cipher.decrypt(field, getattr(requester, field)) for field in ENCRYPTED_FIELDS}

@@ -88,10 +88,13 @@ class Requester(Base):
     __tablename__ = "requester"
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
-    name: Mapped[str | None] = mapped_column(sa.String(200))
-    phone: Mapped[str | None] = mapped_column(sa.String(64))
-    id_number: Mapped[str | None] = mapped_column(sa.String(64))
-    address: Mapped[str | None] = mapped_column(sa.String(500))
+    # name, phone, id_number and address hold AES-GCM ciphertext (processes/pii.py), never plain text
+    name: Mapped[str | None] = mapped_column(sa.Text)
+    phone: Mapped[str | None] = mapped_column(sa.Text)
+    id_number: Mapped[str | None] = mapped_column(sa.Text)
+    address: Mapped[str | None] = mapped_column(sa.Text)
+    phone_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # keyed blind index, exact search
+    phone_last4: Mapped[str | None] = mapped_column(sa.String(4), index=True)  # 尾号 search
     caller_type: Mapped[str] = mapped_column(sa.String(16), default="person")  # person / enterprise
     created_at: Mapped[datetime]
 

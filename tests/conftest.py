@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from processes import pii
 from processes.clock import FrozenClock
 from processes.runtime import Runtime
 from tests.lifecycle_support import Office
@@ -116,3 +117,11 @@ def office(office_template: Path, tmp_path: Path) -> Iterator[Office]:
     one = Office(copy_office(office_template, tmp_path), FrozenClock(at("2026-11-25T09:00:00")))
     yield one
     one.close()
+
+
+@pytest.fixture(autouse=True)
+def development_pii_key() -> Iterator[None]:
+    """Every test starts and ends with the development personal-data key (create_app sets it per process)."""
+    pii.configure(None, production=False)
+    yield
+    pii.configure(None, production=False)

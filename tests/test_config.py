@@ -41,8 +41,14 @@ def test_production_server_refuses_to_start_without_a_real_secret(monkeypatch: p
 
 def test_production_server_starts_with_a_generated_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_ENV", "production")
-    app = create_app({"SECRET_KEY": "a3" * 32})
+    app = create_app({"SECRET_KEY": "a3" * 32, "PII_ENCRYPTION_KEY": "b4" * 32})
     assert app.config["ENV"] == "production"
+
+
+def test_production_server_refuses_to_start_without_the_personal_data_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOTLINE_ENV", "production")
+    with pytest.raises(ConfigError, match="PII_ENCRYPTION_KEY"):
+        create_app({"SECRET_KEY": "a3" * 32, "PII_ENCRYPTION_KEY": None})
 
 
 def test_cli_app_needs_no_secret_in_production(monkeypatch: pytest.MonkeyPatch) -> None:

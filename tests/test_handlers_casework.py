@@ -21,6 +21,7 @@ from handlers import casework
 from handlers import deadline_lookup
 from handlers import notify
 from handlers import reports
+from processes.casedata import encrypt_requester
 from processes.db import create_db_engine
 from processes.models import Case
 from processes.models import OutboxMessage
@@ -36,7 +37,7 @@ def session(db_url: str) -> Iterator[Session]:
     """A session on a fresh database with one case `c1` of requester `r1`, upstream order UP-1."""
     engine = create_db_engine(db_url)
     with Session(engine) as session:
-        session.add_all([Requester(id=f"r{i}", phone=phone, created_at=NOW)
+        session.add_all([Requester(id=f"r{i}", created_at=NOW, **encrypt_requester({"phone": phone}))
                          for i, phone in ((1, "13800000001"), (2, "13800000001"), (3, "13900000003"))])
         session.flush()
         add(session, "c1", requester_id="r1", upstream_order_id="UP-1")

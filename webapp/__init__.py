@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 import handlers
+from processes import pii
 from processes.clock import system_clock
 from processes.db import create_db_engine
 from processes.outbox import SpoolAdapter
@@ -25,6 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     if serving:
         check_required_settings(app)  # fail fast: a production server never starts without its secret
+    pii.configure(app.config.get("PII_ENCRYPTION_KEY"), production=app.config.get("ENV") == "production")
     app.extensions["hotline.runtime"] = build_runtime(app)
     # Delivery adapters by channel; '*' catches the rest. The default spool keeps messages in the app for the
     # office to read; a real gateway implements processes.outbox.Adapter and is wired in here.

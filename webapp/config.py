@@ -56,6 +56,10 @@ class DefaultConfig:
     #: its backups. Written by `hotline init`. In production sealing and verifying refuse to run without it; in
     #: development a fixed, public development key is used with a warning (chains sealed with it prove nothing).
     AUDIT_HMAC_KEY: str | None = None
+    #: AES-256-GCM key (64 hex characters) for requester name, phone, ID number and address (个人信息加密) and the
+    #: phone blind index. Written by `hotline init`; keep it outside the database and its backups. Production
+    #: refuses to serve without it, and any command touching personal data fails; development uses a public key.
+    PII_ENCRYPTION_KEY: str | None = None
     #: Days audit records stay online; `hotline audit purge` refuses younger records and any value under 180
     #: (网络安全法 art. 21: network logs are kept at least six months).
     AUDIT_RETENTION_DAYS = 180
@@ -102,6 +106,8 @@ def check_required_settings(app: Flask) -> None:
     secret = app.config.get("SECRET_KEY") or ""
     if len(str(secret)) < 32 or "dev" in str(secret).lower():
         raise ConfigError("SECRET_KEY is missing or too short; run `hotline init` or set HOTLINE_SECRET_KEY")
+    if len(str(app.config.get("PII_ENCRYPTION_KEY") or "")) != 64:
+        raise ConfigError("PII_ENCRYPTION_KEY is missing or not 64 hex characters; run `hotline init`")
 
 
 DEV_AUDIT_KEY = "hotline-flow development audit key, public, proves nothing"
