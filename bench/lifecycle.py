@@ -94,16 +94,14 @@ def persisted_runner(url: str) -> Runner:
     from handlers import REGISTRY
     from processes import commands
     from processes.db import create_db_engine
-    from processes.models import HumanTask
+    from processes.queries import open_task_ids
     from processes.runtime import Runtime
 
     rt = Runtime(create_db_engine(url), REGISTRY)
 
     def first_open_task(instance_id: str) -> str:
-        with rt.read() as session:  # what a worklist does: one indexed SELECT on the projection
-            ids = session.scalars(sa.select(HumanTask.id).where(
-                HumanTask.instance_id == instance_id, HumanTask.status == "open")).all()
-        return str(ids[0])
+        with rt.reader.connect() as conn:  # what a worklist does: one indexed SELECT on the projection
+            return open_task_ids(conn, instance_id)[0]
 
     def run_case(latencies: list[float]) -> None:
         begin = time.perf_counter()

@@ -7,16 +7,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from processes import engine
+from processes.casedata import SplitData
 from processes.casedata import split_data
 from processes.casedata import store_personal
-from processes.definitions import published_definition
 from processes.engine import runtime as wfops
 from processes.errors import Conflict
 from processes.errors import FormDataInvalid
@@ -25,12 +27,18 @@ from processes.errors import NotFound
 from processes.errors import TaskNotReady
 from processes.models import Case
 from processes.models import InstanceCorrelation
+from processes.models import ProcessDefinition
 from processes.models import ProcessInstance
+from processes.models import new_id
 from processes.projections import Projection
 from processes.runtime import CommandContext
 from processes.runtime import Runtime
+from processes.statements import fetch
 
 RESERVED = frozenset({"case_id", "instance_id"})
+_PUBLISHED = sa.select(ProcessDefinition.id, ProcessDefinition.version).where(
+    ProcessDefinition.key == sa.bindparam("key"), ProcessDefinition.status == "published")
+_CASE = sa.select(Case.id).where(Case.id == sa.bindparam("id"))
 CASE_ROUTING = ("channel", "request_type", "urgency", "township", "category", "lead_department",
                 "upstream_order_id")
 
@@ -58,8 +66,8 @@ def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: 
                 session.add(case)
                 session.flush()
                 store_personal(session, case.id, split, task_id=None, actor=actor, now=now)
-                started, version, workflow = _start(rt, session, process_key, split.routing, actor=actor,
-                                                    case_id=case.id, fields=split.field_names())
+                started, version, workflow = _start(rt, session.connection(), session, process_key, split,
+                                                    actor=actor, case_id=case.id)
             rt.workflows.put(started.instance_id, version, workflow)
             return Started(started.instance_id, case.id, case.number, started.status)
         except IntegrityError:
@@ -89,35 +97,41 @@ def start(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: str,
           case_id: str | None = None) -> Started:
     """Start an instance of the published version of a process with routing data."""
     split = split_data(data, RESERVED)
-    with rt.write() as session, session.begin():
-        if case_id is not None and session.get(Case, case_id) is None:
+    with rt.writer.connect() as conn, conn.begin():
+        if case_id is not None and conn.execute(_CASE, {"id": case_id}).first() is None:
             raise NotFound(f"case {case_id} not found")
-        store_personal(session, case_id, split, task_id=None, actor=actor, now=rt.clock())
-        started, version, workflow = _start(rt, session, process_key, split.routing, actor=actor,
-                                            case_id=case_id, fields=split.field_names())
+        started, version, workflow = _start(rt, conn, None, process_key, split, actor=actor, case_id=case_id)
     rt.workflows.put(started.instance_id, version, workflow)  # cached only after the commit
     return started
 
 
-def _start(rt: Runtime, session: Session, process_key: str, routing: Mapping[str, Any], *, actor: str,
-           case_id: str | None, fields: list[str]) -> tuple[Started, int, Any]:
-    definition = published_definition(session, process_key)
-    spec, subprocess_specs = rt.specs.get(session, definition.id)
+def _start(rt: Runtime, conn: Connection, session: Session | None, process_key: str, split: SplitData, *,
+           actor: str, case_id: str | None) -> tuple[Started, int, Any]:
+    """Insert and run a new instance on the caller's transaction (its ORM session, if it has one)."""
     now = rt.clock()
-    row = ProcessInstance(definition_id=definition.id, process_key=process_key, case_id=case_id,
-                          status="running", version=0, snapshot="", projection="{}", created_at=now, updated_at=now)
-    session.add(row)
-    session.flush()
-    data = {**routing, "case_id": case_id, "instance_id": row.id}
-    ctx = CommandContext(session.connection(), row, None, actor, now, Projection(), _session=session)
-    ctx.record("started", fields=fields, version=definition.version)
-    with engine.engine_clock(rt.clock):
-        script_engine = rt.script_engine(ctx)
-        try:
-            ctx.workflow = wfops.new_workflow(spec, subprocess_specs, data, script_engine)
-        except (engine.EngineError, engine.EngineStepLimit) as exc:
-            raise InvalidState(f"the process failed at its first step: {exc}") from exc
-    version = rt.save(ctx)
+    row = SimpleNamespace(id=new_id(), definition_id=None, process_key=process_key, case_id=case_id,
+                          status="running", version=0, projection="{}")
+    ctx = CommandContext(conn, row, None, actor, now, Projection(), new=True, _session=session)
+    try:
+        if session is None and split.has_personal():  # a case being opened has stored them already
+            store_personal(ctx.session, case_id, split, task_id=None, actor=actor, now=now)
+        found = fetch(conn, _PUBLISHED, {"key": process_key})
+        if not found:
+            raise NotFound(f"process {process_key!r} has no published version")
+        definition = found[0]
+        row.definition_id = definition.id
+        spec, subprocess_specs = rt.specs.get(conn, definition.id)
+        ctx.record("started", fields=split.field_names(), version=definition.version)
+        data = {**split.routing, "case_id": case_id, "instance_id": row.id}
+        with engine.engine_clock(rt.clock):
+            try:
+                ctx.workflow = wfops.new_workflow(spec, subprocess_specs, data, rt.script_engine(ctx))
+            except (engine.EngineError, engine.EngineStepLimit) as exc:
+                raise InvalidState(f"the process failed at its first step: {exc}") from exc
+        version = rt.save(ctx)
+    finally:
+        if session is None:
+            ctx.close()
     return Started(row.id, case_id, None, str(ctx.saved_status)), version, ctx.workflow
 
 

@@ -53,10 +53,14 @@ def writer_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=bind, expire_on_commit=False)
 
 
+def reader_engine(engine: Engine) -> Engine:
+    """Return the engine variant for queries (autocommit on PostgreSQL: no BEGIN/ROLLBACK round trips)."""
+    return engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
+
+
 def reader_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    """Return a session factory for queries (autocommit on PostgreSQL: no BEGIN/ROLLBACK round trips)."""
-    bind = engine.execution_options(isolation_level="AUTOCOMMIT") if engine.dialect.name == "postgresql" else engine
-    return sessionmaker(bind=bind, expire_on_commit=False)
+    """Return a session factory for queries."""
+    return sessionmaker(bind=reader_engine(engine), expire_on_commit=False)
 
 
 def sqlite_url_for(path: Path) -> str:

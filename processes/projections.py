@@ -12,12 +12,12 @@ from typing import Any
 from typing import cast
 
 import sqlalchemy as sa
-from sqlalchemy import Connection
 
 from processes.engine import OpenTask
 from processes.engine import PendingTimer
 from processes.models import HumanTask
 from processes.models import TimerJob
+from processes.statements import Writes
 
 URGENCY_PRIORITY = {"normal": 0, "一般": 0, "urgent": 1, "紧急": 1, "critical": 2, "特急": 2}
 ACTIVE_JOB = ("pending", "claimed")
@@ -92,41 +92,36 @@ def describe_task(task: OpenTask, timers: list[PendingTimer]) -> dict[str, Any]:
 
 HUMAN_TASK = cast(sa.Table, HumanTask.__table__)
 TIMER_JOB = cast(sa.Table, TimerJob.__table__)
-# Hot-path statements are built once: SQLAlchemy memoizes their cache keys, so executing them costs little.
+# Hot-path statements are built once: processes.statements compiles each once and merges a command's writes.
 _FINISH_TASK = HUMAN_TASK.update().where(HUMAN_TASK.c.id == sa.bindparam("tid")).values(
     status=sa.bindparam("st"), completed_at=sa.bindparam("at"), completed_by=sa.bindparam("by"))
+_NEW_TASK = HUMAN_TASK.insert()
 _CHANGE_TASK = HUMAN_TASK.update().where(HUMAN_TASK.c.id == sa.bindparam("tid")).values(
     due_at=sa.bindparam("due"), assignee=sa.bindparam("who"))
 _ACTIVE_TIMER = sa.and_(TIMER_JOB.c.instance_id == sa.bindparam("iid"), TIMER_JOB.c.task_id == sa.bindparam("tid"),
                         TIMER_JOB.c.kind == "timer",
                         # spelled out, not IN (...): an expanding IN cannot be used with executemany
                         sa.or_(TIMER_JOB.c.status == "pending", TIMER_JOB.c.status == "claimed"))
+_NEW_TIMER = TIMER_JOB.insert()
 _END_TIMER = TIMER_JOB.update().where(_ACTIVE_TIMER).values(
     status=sa.bindparam("st"), lease_owner=None, lease_until=None, updated_at=sa.bindparam("at"))
 _MOVE_TIMER = TIMER_JOB.update().where(_ACTIVE_TIMER).values(
     due_at=sa.bindparam("due"), status="pending", lease_owner=None, lease_until=None, updated_at=sa.bindparam("at"))
 
 
-def _rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]] | dict[str, Any]:
-    """One row as a plain execute, several as executemany (the batch path costs more for a single row)."""
-    return rows[0] if len(rows) == 1 else rows
-
-
-def write_tasks(conn: Connection, *, instance_id: str, case_id: str | None, old: Projection,
+def write_tasks(writes: Writes, *, instance_id: str, case_id: str | None, old: Projection,
                 new_tasks: dict[str, dict[str, Any]], finished: Mapping[str, tuple[str, str | None]],
                 now: datetime) -> None:
     """Insert new human tasks, close finished ones, update changed deadlines and assignees."""
     added = [k for k in new_tasks if k not in old.tasks]
     if added:
-        conn.execute(HUMAN_TASK.insert(), _rows([_task_row(k, new_tasks[k], instance_id, case_id, now)
-                                                 for k in added]))
+        writes.add(_NEW_TASK, [_task_row(k, new_tasks[k], instance_id, case_id, now) for k in added])
     if finished:
-        conn.execute(_FINISH_TASK, _rows([{"tid": k, "st": st, "at": now, "by": by}
-                                          for k, (st, by) in finished.items()]))
+        writes.add(_FINISH_TASK, [{"tid": k, "st": st, "at": now, "by": by} for k, (st, by) in finished.items()])
     changed = [{"tid": k, "due": _parse_due(d.get("d")), "who": d.get("a")} for k, d in new_tasks.items()
                if k in old.tasks and (old.tasks[k].get("d"), old.tasks[k].get("a")) != (d.get("d"), d.get("a"))]
     if changed:
-        conn.execute(_CHANGE_TASK, _rows(changed))
+        writes.add(_CHANGE_TASK, changed)
 
 
 def _task_row(task_id: str, desc: dict[str, Any], instance_id: str, case_id: str | None,
@@ -139,28 +134,28 @@ def _task_row(task_id: str, desc: dict[str, Any], instance_id: str, case_id: str
     }
 
 
-def write_timers(conn: Connection, *, instance_id: str, old: Projection, timers: list[PendingTimer],
+def write_timers(writes: Writes, *, instance_id: str, old: Projection, timers: list[PendingTimer],
                  fired: set[str], now: datetime) -> dict[str, list[str]]:
     """Keep one pending job row per waiting timer with its exact due time; return the new timer map."""
     new = {t.task_id: [t.due.isoformat(), t.bpmn_id] for t in timers}
     added = [t for t in timers if t.task_id not in old.timers]
     if added:
-        conn.execute(TIMER_JOB.insert(), [{
+        writes.add(_NEW_TIMER, [{
             "instance_id": instance_id, "task_id": t.task_id, "kind": "timer", "bpmn_id": t.bpmn_id,
             "timer_kind": t.kind, "due_at": t.due, "status": "pending", "attempts": 0, "lease_owner": None,
             "lease_until": None, "last_error": None, "created_at": now, "updated_at": now} for t in added])
     gone = old.timers.keys() - new.keys()
     if gone:
-        conn.execute(_END_TIMER, [{"iid": instance_id, "tid": k, "st": "done" if k in fired else "cancelled",
-                                   "at": now} for k in gone])
+        writes.add(_END_TIMER, [{"iid": instance_id, "tid": k, "st": "done" if k in fired else "cancelled",
+                                 "at": now} for k in gone])
     moved = [{"iid": instance_id, "tid": t.task_id, "due": t.due, "at": now} for t in timers
              if t.task_id in old.timers and old.timers[t.task_id][0] != new[t.task_id][0]]
     if moved:
-        conn.execute(_MOVE_TIMER, moved)
+        writes.add(_MOVE_TIMER, moved)
     return new
 
 
-def write_retry(conn: Connection, *, instance_id: str, proj: Projection, status: str, error: str | None,
+def write_retry(writes: Writes, *, instance_id: str, proj: Projection, status: str, error: str | None,
                 backoff: list[float], now: datetime) -> datetime | None:
     """Schedule, advance or close the retry job of an instance whose service task failed.
 
@@ -175,8 +170,9 @@ def write_retry(conn: Connection, *, instance_id: str, proj: Projection, status:
                                        TimerJob.status.in_((*ACTIVE_JOB, "failed")))
     if status != "error":
         if proj.retry_attempts:
-            conn.execute(active.values(status="cancelled" if status == "terminated" else "done",
-                                          lease_owner=None, lease_until=None, updated_at=now))
+            closed = active.values(status="cancelled" if status == "terminated" else "done", lease_owner=None,
+                                   lease_until=None, updated_at=now)
+            writes.call(lambda conn: conn.execute(closed))
         proj.retry_attempts, proj.retry_due = 0, None
         return None
     attempt = proj.retry_attempts
@@ -184,10 +180,8 @@ def write_retry(conn: Connection, *, instance_id: str, proj: Projection, status:
     due = now + timedelta(seconds=backoff[min(attempt, len(backoff) - 1)])
     values = {"status": "failed" if exhausted else "pending", "due_at": due, "attempts": attempt + 1,
               "last_error": (error or "")[:2000], "lease_owner": None, "lease_until": None, "updated_at": now}
-    if attempt == 0:
-        conn.execute(sa.insert(TimerJob).values(instance_id=instance_id, task_id="", kind="retry",
-                                                   bpmn_id="", created_at=now, **values))
-    else:
-        conn.execute(active.values(**values))
+    job = (sa.insert(TimerJob).values(instance_id=instance_id, task_id="", kind="retry", bpmn_id="", created_at=now,
+                                      **values) if attempt == 0 else active.values(**values))
+    writes.call(lambda conn: conn.execute(job))
     proj.retry_attempts, proj.retry_due = attempt + 1, None if exhausted else due.isoformat()
     return None if exhausted else due

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,11 +20,11 @@ from sqlalchemy.orm import Session
 from processes import engine
 from processes.clock import Clock
 from processes.clock import system_clock
+from processes.db import reader_engine
 from processes.db import reader_sessionmaker
 from processes.db import writer_sessionmaker
 from processes.definitions import SpecCache
 from processes.engine import runtime as wfops
-from processes.errors import Conflict
 from processes.errors import InvalidState
 from processes.errors import NotFound
 from processes.handler_api import HandlerContext
@@ -40,6 +38,9 @@ from processes.projections import describe_task
 from processes.projections import write_retry
 from processes.projections import write_tasks
 from processes.projections import write_timers
+from processes.statements import Writes
+from processes.statements import fetch
+from processes.workflow_cache import WorkflowCache
 
 T = TypeVar("T")
 _INSTANCE = cast(sa.Table, ProcessInstance.__table__)
@@ -54,8 +55,13 @@ _SAVE = _INSTANCE.update().where(
     snapshot=sa.bindparam("b_snapshot"), projection=sa.bindparam("b_projection"), status=sa.bindparam("b_status"),
     version=sa.bindparam("b_version"), next_due_at=sa.bindparam("b_next_due_at"), error=sa.bindparam("b_error"),
     updated_at=sa.bindparam("b_updated_at"))
+_CREATE = _INSTANCE.insert()
 _HISTORY = cast(sa.Table, HistoryEvent.__table__).insert()
+LOST_RACE = "the case was changed by someone else; reload and try again"
 _NOTIFY = sa.select(sa.func.pg_notify("hotline_jobs", ""))
+_CORRELATIONS = cast(sa.Table, InstanceCorrelation.__table__)
+_DROP_CORRELATIONS = _CORRELATIONS.delete()
+_CORRELATION = _CORRELATIONS.insert()
 
 
 @dataclass(frozen=True)
@@ -67,36 +73,6 @@ class CommandOutcome(Generic[T]):
     version: int
 ACTIVE = ("running", "waiting")
 DEFAULT_BACKOFF = [60.0, 300.0, 900.0, 3600.0, 14400.0]  # 1/5/15/60/240 min, then an incident
-
-
-class WorkflowCache:
-    """Deserialized workflows by (instance id, version); taken out for a command, put back only after commit."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._items: OrderedDict[str, tuple[int, Any]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def take(self, instance_id: str, version: int) -> Any:
-        """Remove and return the cached workflow if it is at this version."""
-        with self._lock:
-            item = self._items.pop(instance_id, None)
-        return item[1] if item is not None and item[0] == version else None
-
-    def put(self, instance_id: str, version: int, workflow: Any) -> None:
-        """Cache a committed workflow."""
-        if self.size <= 0:
-            return
-        with self._lock:
-            self._items[instance_id] = (version, workflow)
-            self._items.move_to_end(instance_id)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
-
-    def drop(self, instance_id: str) -> None:
-        """Forget an instance (after any error)."""
-        with self._lock:
-            self._items.pop(instance_id, None)
 
 
 @dataclass
@@ -113,8 +89,10 @@ class CommandContext:
     completed_by_actor: set[str] = field(default_factory=set)
     status: str | None = None  # set by suspend / terminate / resume
     failed: str | None = None
-    after_save: list[Callable[[Connection], None]] = field(default_factory=list)  # more writes, same transaction
+    after_save: list[Callable[[Connection], object]] = field(default_factory=list)  # more writes, same transaction
     saved_status: str | None = None
+    new: bool = False  # a start: the instance row is inserted, not updated
+    writes: Writes = field(default_factory=Writes)  # sent together when the history is written
     _session: Session | None = None
 
     @property
@@ -154,6 +132,7 @@ class Runtime:
         self.write = writer_sessionmaker(db)
         self.writer = db.execution_options(sqlite_immediate=True) if db.dialect.name == "sqlite" else db
         self.read = reader_sessionmaker(db)
+        self.reader = reader_engine(db)  # Core queries without ORM objects
         self.specs = SpecCache()
         self.workflows = WorkflowCache(cache_size)
         self.environment = engine.RestrictedEnvironment()
@@ -186,9 +165,10 @@ class Runtime:
         """Run one command and return its value with the instance's new status and version."""
         try:
             with self.writer.connect() as conn, conn.begin():
-                row = conn.execute(_LOCK, {"id": instance_id}).one_or_none()
-                if row is None:
+                found = fetch(conn, _LOCK, {"id": instance_id})
+                if not found:
                     raise NotFound(f"instance {instance_id} not found")
+                row = found[0]
                 if row.status not in allowed:
                     raise InvalidState(f"instance is {row.status}")
                 ctx = CommandContext(conn, row, self._workflow(conn, row), actor, self.clock(),
@@ -237,28 +217,30 @@ class Runtime:
             if task_id in proj.tasks and desc["a"] is None:
                 desc["a"] = proj.tasks[task_id].get("a")  # a claim survives engine steps
         finished = {tid: self._finish_state(wf, tid, ctx) for tid in proj.tasks.keys() - tasks.keys()}
-        fired = {tid for tid in proj.timers.keys() - {t.task_id for t in timers}
-                 if self._timer_completed(wf, tid)}
+        fired = {tid for tid in proj.timers.keys() - {t.task_id for t in timers} if self._timer_completed(wf, tid)}
         self._record_fires(ctx, fired, timers)
-        write_tasks(ctx.conn, instance_id=row.id, case_id=row.case_id, old=proj, new_tasks=tasks,
+        writes, version = ctx.writes, int(row.version) + 1
+        write_tasks(writes, instance_id=row.id, case_id=row.case_id, old=proj, new_tasks=tasks,
                     finished=finished, now=ctx.now)
-        timer_map = write_timers(ctx.conn, instance_id=row.id, old=proj, timers=timers, fired=fired, now=ctx.now)
-        retry_due = write_retry(ctx.conn, instance_id=row.id, proj=proj, status=status,
+        timer_map = write_timers(writes, instance_id=row.id, old=proj, timers=timers, fired=fired, now=ctx.now)
+        retry_due = write_retry(writes, instance_id=row.id, proj=proj, status=status,
                                 error=error, backoff=self.retry_backoff, now=ctx.now)
-        self._write_correlations(ctx)
+        self._write_correlations(ctx, writes)
         if status == "completed" and row.status != "completed":
             ctx.record("completed")
         if retry_due is not None or any(v != proj.timers.get(k) for k, v in timer_map.items()):
-            self._notify_scheduler(ctx.conn)
+            self._notify_scheduler(ctx.conn, writes)
         proj.tasks, proj.timers = tasks, timer_map
         dues = [t.due for t in timers] + ([retry_due] if retry_due else [])
-        version = int(row.version) + 1
-        updated = ctx.conn.execute(_SAVE, {
-            "b_id": row.id, "b_old": row.version, "b_snapshot": engine.dump_workflow(wf),
-            "b_projection": proj.dumps(), "b_status": status, "b_version": version,
-            "b_next_due_at": min(dues) if dues else None, "b_error": error, "b_updated_at": ctx.now})
-        if updated.rowcount != 1:
-            raise Conflict("the case was changed by someone else; reload and try again")
+        values = {"snapshot": engine.dump_workflow(wf), "projection": proj.dumps(), "status": status,
+                  "version": version, "next_due_at": min(dues) if dues else None, "error": error,
+                  "updated_at": ctx.now}
+        if ctx.new:  # first in line: the projection rows refer to the instance row
+            writes.add(_CREATE, {"id": row.id, "definition_id": row.definition_id, "process_key": row.process_key,
+                                 "case_id": row.case_id, "created_at": ctx.now, **values}, first=True)
+        else:
+            writes.add(_SAVE, {"b_id": row.id, "b_old": row.version, **{f"b_{k}": v for k, v in values.items()}},
+                       conflict=LOST_RACE, first=True)
         self._write_history(ctx)
         for write in ctx.after_save:
             write(ctx.conn)
@@ -276,10 +258,10 @@ class Runtime:
                        dedupe_key=f"timer:{tid}@{old[tid][0]}")
 
     @staticmethod
-    def _notify_scheduler(conn: Connection) -> None:
+    def _notify_scheduler(conn: Connection, writes: Writes) -> None:
         """Wake sleeping schedulers when this transaction commits new or moved due times (PostgreSQL)."""
         if conn.dialect.name == "postgresql":
-            conn.execute(_NOTIFY)
+            writes.add(_NOTIFY, {})
 
     @staticmethod
     def _finish_state(wf: Any, task_id: str, ctx: CommandContext) -> tuple[str, str | None]:
@@ -292,18 +274,24 @@ class Runtime:
     def _timer_completed(wf: Any, task_id: str) -> bool:
         return wfops.task_state(wf, task_id) == "COMPLETED"
 
-    def _write_correlations(self, ctx: CommandContext) -> None:
+    @staticmethod
+    def _write_correlations(ctx: CommandContext, writes: Writes) -> None:
         current = wfops.correlations(ctx.workflow)
         if current == ctx.projection.correlations:
             return
-        ctx.conn.execute(sa.delete(InstanceCorrelation).where(InstanceCorrelation.instance_id == ctx.row.id))
-        if current:
-            ctx.conn.execute(sa.insert(InstanceCorrelation), [
-                {"instance_id": ctx.row.id, "name": k[:64], "value": v[:200]} for k, v in current.items()])
+        rows = [{"instance_id": ctx.row.id, "name": k[:64], "value": v[:200]} for k, v in current.items()]
+        drop = _DROP_CORRELATIONS.where(_CORRELATIONS.c.instance_id == ctx.row.id)
+        writes.call(lambda conn: conn.execute(drop))  # replaced rows: not in a merged statement with their inserts
+        if rows:
+            writes.call(lambda conn: conn.execute(_CORRELATION, rows))
         ctx.projection.correlations = current
 
-    def _write_history(self, ctx: CommandContext) -> None:
+    @staticmethod
+    def _write_history(ctx: CommandContext) -> None:
+        """Queue the history events and send every write of the command (one round trip on PostgreSQL)."""
         if ctx.history:
-            rows = [{"instance_id": ctx.row.id, "case_id": ctx.row.case_id, "at": ctx.now, "actor": ctx.actor, **event}
-                    for event in ctx.history]
-            ctx.conn.execute(_HISTORY, rows[0] if len(rows) == 1 else rows)
+            ctx.writes.add(_HISTORY, [{"instance_id": ctx.row.id, "case_id": ctx.row.case_id, "at": ctx.now,
+                                       "actor": ctx.actor, **event} for event in ctx.history])
+        if ctx._session is not None:
+            ctx._session.flush()  # pending ORM writes of handlers go before ours
+        ctx.writes.send(ctx.conn)
