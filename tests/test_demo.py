@@ -6,6 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from processes.roles import ROLE_CODES
 from webapp.cli import cli
 
 
@@ -19,7 +20,14 @@ def test_demo_deploys_seeds_and_shows_tasks_without_personal_data(tmp_path: Path
                      "剩余", "every_period"):
         assert expected in first.output
     assert "138123" not in first.output and "张三" not in first.output
+    lines = (tmp_path / "demo-users.txt").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 20 and oct((tmp_path / "demo-users.txt").stat().st_mode & 0o777) == "0o600"
+    assert {role for line in lines for role in line.split("\t")[1].split(",")} == set(ROLE_CODES)
+    for line in lines:  # every role has an account, and each password is printed once
+        user, _, password = line.split("\t")
+        assert f"{user}" in first.output and password in first.output
     assert (tmp_path / "hotline.sqlite").exists()
     again = runner.invoke(cli, ["demo", "--no-scheduler"], catch_exceptions=False)
     assert "opened 0 sample case(s)" in again.output and "started the weekly" not in again.output
+    assert "demo accounts exist" in again.output and lines[0].split("\t")[2] not in again.output
     assert again.output.count("DT2") == first.output.count("DT2")

@@ -23,6 +23,9 @@ from processes.models import ProcessInstance
 from processes.runtime import Runtime
 from webapp import runtime_of
 from webapp.cli import bundle_dirs
+from webapp.demo_users import PASSWORD_FILE
+from webapp.demo_users import print_users
+from webapp.demo_users import seed_users
 
 REPLY = {"reply_action": "reply", "claim_true": True, "solved": True, "contacted": True,
          "reply_text": "已责令施工单位夜间停工并现场复查", "contact_record": "电话联系诉求人，告知处理情况",
@@ -117,6 +120,7 @@ def run_demo(app: Flask) -> None:
             result = definitions.deploy(session, folder.name, definitions.read_bundle_dir(folder), actor="demo",
                                         operators=rt.handlers, now=rt.clock(), publish=True)
         click.echo(f"deployed {result.key} v{result.version}")
+    print_users(seed_users(app, rt), Path(app.instance_path) / PASSWORD_FILE)
     click.echo(f"opened {seed(rt)} sample case(s) in {app.config['DATABASE_URL']}")
     start_upward_report(rt)
     show(rt)
