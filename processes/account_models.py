@@ -38,7 +38,13 @@ class AppUser(Base):
     locked_until: Mapped[datetime | None]
     # Bumped by logout-all, disabling, password and role removal; a session holding an older value is void.
     session_epoch: Mapped[int] = mapped_column(default=0)
-    totp_secret: Mapped[str | None] = mapped_column(sa.String(255))  # second factor (encrypted at rest later)
+    # Second factor (TOTP, 动态口令): the secret encrypted with the personal-data key (field name "totp"); it is in
+    # use once confirmed. The last accepted time step stops a code being used twice; failures lock like passwords.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(255))
+    totp_confirmed_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    totp_failed_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    totp_first_failed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     created_by: Mapped[str] = mapped_column(sa.String(64))
 
@@ -81,3 +87,22 @@ class LoginAttempt(Base):
     source_ip: Mapped[str | None] = mapped_column(sa.String(45))
     success: Mapped[bool]
     reason: Mapped[str] = mapped_column(sa.String(32))
+
+
+class UserSession(Base):
+    """One web session (会话) opened by a login: the server-side record that logout ends, so an old cookie is void.
+
+    The id is the SHA-256 of the random token kept in the signed session cookie (the token itself is never stored);
+    the same hash is the `session_hash` of audit rows. Disabling, a password change and "end all sessions" also
+    move the user's `session_epoch`, which voids every session at once.
+    """
+
+    __tablename__ = "user_session"
+    __table_args__ = (sa.Index("ix_user_session_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(sa.ForeignKey("app_user.id"))
+    created_at: Mapped[datetime]
+    source_ip: Mapped[str | None] = mapped_column(sa.String(45))
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(sa.String(32))  # logout / end_all / password_change

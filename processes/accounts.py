@@ -236,8 +236,9 @@ def enable_user(session: Session, user: AppUser) -> None:
 
 
 def unlock_user(session: Session, user: AppUser) -> None:
-    """Lift a lockout and forget the failures counted so far."""
+    """Lift a lockout and forget the failures counted so far (passwords and second-factor codes)."""
     user.locked_until, user.failed_count, user.first_failed_at = None, 0, None
+    user.totp_failed_count, user.totp_first_failed_at = 0, None
 
 
 def end_sessions(session: Session, user: AppUser) -> None:

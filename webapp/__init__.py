@@ -31,7 +31,27 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
     # Delivery adapters by channel; '*' catches the rest. The default spool keeps messages in the app for the
     # office to read; a real gateway implements processes.outbox.Adapter and is wired in here.
     app.extensions["hotline.outbox_adapters"] = {"*": SpoolAdapter()}
+    init_web(app)
     return app
+
+
+def init_web(app: Flask) -> None:
+    """Bind the extensions, security hooks and blueprints (one per area) to the app."""
+    from webapp import auth
+    from webapp import errors
+    from webapp import home
+    from webapp import security
+    from webapp.auth import guard
+    from webapp.extensions import csrf
+    from webapp.extensions import login_manager
+
+    csrf.init_app(app)  # first: a request without a valid token goes no further
+    login_manager.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    guard.init_app(app)  # session checks, the permission table, forced password change, second factor
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
 
 
 def build_runtime(app: Flask) -> Runtime:

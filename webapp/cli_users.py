@@ -9,6 +9,7 @@ from flask import current_app
 from flask.cli import FlaskGroup
 
 from processes import accounts
+from processes import totp
 from processes.passwords import policy_from_config
 from processes.roles import ROLES
 from webapp import runtime_of
@@ -144,3 +145,18 @@ def register(cli: FlaskGroup) -> None:
             note.object_id = user.username
             note.write(session)
         click.echo(f"unlocked {user.username}")
+
+    @users_group.command("reset-totp")
+    @click.argument("username")
+    @click.option("--actor")
+    @friendly_errors
+    def reset_totp_command(username: str, actor: str | None) -> None:
+        """Remove a user's second factor (动态口令, e.g. a lost phone) and end their sessions; they enrol again."""
+        rt = runtime_of(current_app)
+        with audited("user.reset_totp", actor=_actor(actor), object_type="app_user") as note, \
+                rt.write() as session, session.begin():
+            user = accounts.get_user(session, username)
+            totp.reset(user)
+            note.object_id = user.username
+            note.write(session)
+        click.echo(f"second factor of {user.username} removed; its sessions are ended")

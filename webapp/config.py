@@ -87,6 +87,49 @@ class DefaultConfig:
     #: argon2id lanes (threads) per hash.
     ARGON2_PARALLELISM = 4
 
+    # --- Web sessions and sign-in (AUTH-04..06); every time is checked on the server with the runtime's clock.
+    #: Minutes without activity after which a session ends (AUTH-05). Requests with the header
+    #: `X-Background-Refresh: 1` (page polling) do not count as activity.
+    SESSION_IDLE_MINUTES = 30
+    #: Idle minutes for holders of SESSION_PRIVILEGED_ROLES (administrators and supervisors).
+    SESSION_IDLE_MINUTES_PRIVILEGED = 15
+    #: Roles whose sessions get the shorter idle timeout.
+    SESSION_PRIVILEGED_ROLES: ClassVar[list[str]] = ["sysadmin", "secadmin", "auditor", "supervisor"]
+    #: Hours after login at which a session ends however active it is (one shift).
+    SESSION_ABSOLUTE_HOURS = 12
+    #: Name of the session cookie; production uses the `__Host-` prefix (Secure, path /, no domain).
+    SESSION_COOKIE_NAME = "hotline_session"
+    #: The session cookie is HttpOnly and SameSite=Lax; it is also Secure whenever ENV is "production".
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    #: Lifetime of CSRF tokens in seconds (Flask-WTF; AC-05): at least one 12-hour shift, so a form left open
+    #: during a long call still submits.
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+    #: Largest request body in bytes (CFG-03); attachment uploads check their own, smaller limits.
+    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    #: Largest non-file form field in bytes, and most multipart parts per request (CFG-03).
+    MAX_FORM_MEMORY_SIZE = 512 * 1024
+    MAX_FORM_PARTS = 1000
+    #: Failed logins from one source IP within LOGIN_RATE_WINDOW_MINUTES after which POST /auth/login answers
+    #: 429 (AUTH-04). Counted in the database (`login_attempt` by source IP), so it holds across app nodes.
+    LOGIN_RATE_LIMIT = 20
+    #: Minutes of the per-IP login window.
+    LOGIN_RATE_WINDOW_MINUTES = 10
+    #: Roles that must use the second factor (TOTP); they are sent to enrolment until it is done (AUTH-06).
+    TOTP_REQUIRED_ROLES: ClassVar[list[str]] = ["sysadmin", "secadmin", "auditor"]
+    #: Issuer name authenticator apps show next to the account.
+    TOTP_ISSUER = "洞头12345热线"
+    #: Minutes between a correct password and the code of the second factor before the login starts over.
+    TOTP_PENDING_MINUTES = 5
+    #: Reverse proxies in front of the app whose X-Forwarded-For / -Proto are trusted (0: none, direct).
+    #: Behind one nginx, 1. Source IPs in audit rows and login limits come from the trusted hop only.
+    TRUSTED_PROXY_HOPS = 0
+    #: Strict-Transport-Security max-age sent on HTTPS requests (or when PREFERRED_URL_SCHEME is "https").
+    HSTS_SECONDS = 31_536_000
+    #: Flask's scheme for external URLs; "https" behind TLS also turns on HSTS for every response.
+    PREFERRED_URL_SCHEME = "http"
+
 
 def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
     """Apply defaults, instance config, HOTLINE_* environment variables and the test config, in that order."""
@@ -97,6 +140,10 @@ def load_config(app: Flask, test_config: dict[str, Any] | None) -> None:
         app.config.update(test_config)
     if not app.config.get("DATABASE_URL"):
         app.config["DATABASE_URL"] = f"sqlite:///{Path(app.instance_path) / 'hotline.sqlite'}"
+    if app.config.get("ENV") == "production":  # cookies only over TLS, with the __Host- prefix
+        app.config["SESSION_COOKIE_SECURE"] = True
+        if not str(app.config["SESSION_COOKIE_NAME"]).startswith("__Host-"):
+            app.config["SESSION_COOKIE_NAME"] = "__Host-" + str(app.config["SESSION_COOKIE_NAME"])
 
 
 def check_required_settings(app: Flask) -> None:

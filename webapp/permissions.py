@@ -1,0 +1,92 @@
+"""The one permission table (权限表, AC-01): every endpoint and who may call it, enforced before every request.
+
+Deny by default: an endpoint missing from RULES answers 403, and tests/test_routes_permissions.py fails for it.
+A rule is PUBLIC (anyone, signed in or not), AUTHENTICATED (any signed-in user) or a set of role codes from
+`processes.roles` (a user holding any of them may call it). Object rules (which cases a department sees) are
+checked by the views on top of this table.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import request
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+
+from processes.roles import ROLE_CODES
+from webapp import messages
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+Rule = str | frozenset[str]
+
+RULES: dict[str, Rule] = {
+    "static": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.totp_verify": PUBLIC,  # the second step of a login in progress; the view checks that state itself
+    "auth.logout": AUTHENTICATED,
+    "auth.end_all": AUTHENTICATED,
+    "auth.history": AUTHENTICATED,
+    "auth.change_password": AUTHENTICATED,
+    "auth.totp_setup": AUTHENTICATED,
+    "auth.totp_confirm": AUTHENTICATED,
+    "home.index": AUTHENTICATED,
+}
+
+
+def check_rules(rules: dict[str, Rule]) -> None:
+    """Refuse a table naming a role that does not exist (a typo would silently lock everybody out)."""
+    for endpoint, rule in rules.items():
+        if isinstance(rule, frozenset) and not rule <= ROLE_CODES:
+            raise ValueError(f"{endpoint}: unknown roles {sorted(rule - ROLE_CODES)}")
+        if isinstance(rule, str) and rule not in (PUBLIC, AUTHENTICATED):
+            raise ValueError(f"{endpoint}: rule must be {PUBLIC!r}, {AUTHENTICATED!r} or a set of roles")
+
+
+def allowed(rule: Rule | None, *, signed_in: bool, roles: frozenset[str]) -> bool:
+    """Return whether a caller may use an endpoint with this rule (None: no rule, never)."""
+    if rule is None:
+        return False
+    if rule == PUBLIC:
+        return True
+    if not signed_in:
+        return False
+    return rule == AUTHENTICATED or bool(isinstance(rule, frozenset) and rule & roles)
+
+
+def wants_json() -> bool:
+    """Return whether the client asked for JSON rather than a page."""
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return request.is_json or best == "application/json"
+
+
+def to_login() -> ResponseReturnValue:
+    """Answer an anonymous caller: pages go to the login form (with a local `next`), anything else gets 401."""
+    if request.method in ("GET", "HEAD") and not wants_json():
+        flash(messages.LOGIN_REQUIRED, "info")
+        return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    abort(401)
+
+
+def enforce() -> ResponseReturnValue | None:
+    """Before every request: apply the endpoint's rule (unknown routes are left to the 404 handler)."""
+    endpoint = request.endpoint
+    if endpoint is None:
+        return None
+    rule = RULES.get(endpoint)
+    signed_in = bool(current_user.is_authenticated)
+    if rule is not None and rule != PUBLIC and not signed_in:
+        return to_login()
+    if not allowed(rule, signed_in=signed_in, roles=current_user.roles if signed_in else frozenset()):
+        abort(403)
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Check the table and enforce it before every request."""
+    check_rules(RULES)
+    app.before_request(enforce)
