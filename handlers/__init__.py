@@ -2,7 +2,6 @@
 
 from handlers import cases as _cases  # noqa: F401  (registers its handlers)
 from handlers import casework as _casework  # noqa: F401
-from handlers import deadline_lookup as _deadline_lookup  # noqa: F401
 from handlers import deadlines as _deadlines  # noqa: F401
 from handlers import notify as _notify  # noqa: F401
 from handlers import reports as _reports  # noqa: F401

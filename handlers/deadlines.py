@@ -64,6 +64,12 @@ class Deadline:
         }
 
 
+def from_row(row: CaseDeadline) -> Deadline:
+    """The stored deadline of a stage as computed earlier."""
+    return Deadline(row.start_at, row.due_at, row.warn_at, row.notice_at, row.capped, row.calendar_warning, row.rule,
+                    row.extension_days)
+
+
 def _iso(moment: datetime) -> str:
     """Format a moment as ISO 8601 in Asia/Shanghai time."""
     return moment.astimezone(workdays.SHANGHAI).isoformat()
@@ -204,3 +210,13 @@ def extend_handler(ctx: HandlerContext, days: int, unit: str | None = None) -> d
     _set_case_deadline(ctx, deadline.due)
     return {**deadline.result(), "granted": granted, "extension_max": limit}
 
+
+
+@handler("deadline.current", label_zh="沿用原办理时限", params={"stage": "环节", "unit": "承办单位"})
+def current_handler(ctx: HandlerContext, stage: str, unit: str | None = None) -> dict[str, Any]:
+    """Return a stage's stored deadline, as deadline.compute returned it (答复发回修改 keeps the old deadline)."""
+    row = ctx.session.scalar(sa.select(CaseDeadline).where(
+        CaseDeadline.instance_id == ctx.instance_id, CaseDeadline.stage == stage, CaseDeadline.unit == _unit(unit)))
+    if row is None:
+        raise HandlerError(f"no {stage} deadline was computed for {unit or 'the case'}")
+    return from_row(row).result()

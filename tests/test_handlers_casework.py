@@ -18,7 +18,7 @@ from handlers import HandlerContext
 from handlers import HandlerError
 from handlers import cases
 from handlers import casework
-from handlers import deadline_lookup
+from handlers import deadlines
 from handlers import notify
 from handlers import reports
 from processes.casedata import encrypt_requester
@@ -246,15 +246,15 @@ def test_deadline_current_returns_the_stored_row_in_shanghai_time(session: Sessi
     session.add_all([deadline_row("i1", "handle", "", due), deadline_row("i1", "handle", "D01", due + DAY),
                      deadline_row("other", "sign_for", "", due)])
     session.flush()
-    assert deadline_lookup.current(ctx(session), "handle") == {
+    assert deadlines.current_handler(ctx(session), "handle") == {
         "due": "2026-12-02T23:59:59+08:00", "warn_at": "2026-12-02T17:59:59+08:00", "notice_at": None,
         "capped": True, "calendar_warning": "no 2027 notice", "rule": "handle/*/*/*: 5 workdays",
         "start": "2026-11-25T09:00:00+08:00", "extension_days": 2}
-    assert deadline_lookup.current(ctx(session), "handle", "D01")["due"] == "2026-12-03T23:59:59+08:00"
+    assert deadlines.current_handler(ctx(session), "handle", "D01")["due"] == "2026-12-03T23:59:59+08:00"
     with pytest.raises(HandlerError, match="no handle deadline was computed for D02"):
-        deadline_lookup.current(ctx(session), "handle", "D02")
+        deadlines.current_handler(ctx(session), "handle", "D02")
     with pytest.raises(HandlerError, match="no sign_for deadline was computed for the case"):
-        deadline_lookup.current(ctx(session), "sign_for")  # only another instance has one
+        deadlines.current_handler(ctx(session), "sign_for")  # only another instance has one
 
 
 def test_outbox_send_stores_the_body_in_the_payload(session: Session) -> None:

@@ -6,10 +6,7 @@ import csv
 import json
 from collections.abc import Mapping
 from datetime import UTC
-from datetime import date
 from datetime import datetime
-from datetime import time
-from datetime import timedelta
 from typing import Any
 
 import click
@@ -25,6 +22,7 @@ from processes.audit_chain import verify
 from processes.runtime import Runtime
 from webapp import runtime_of
 from webapp.cli_support import audited
+from webapp.cli_support import parse_when
 from webapp.config import ConfigError
 from webapp.config import audit_key
 
@@ -47,20 +45,6 @@ def _key() -> bytes:
     if warning:
         click.echo(f"warning: {warning}", err=True)
     return key
-
-
-def _when(text: str, *, end: bool = False) -> datetime:
-    """Parse a date (a whole UTC day; with `end`, the day after it) or an ISO time with a zone."""
-    try:
-        if len(text) == 10:
-            start = datetime.combine(date.fromisoformat(text), time(), UTC)
-            return start + timedelta(days=1) if end else start
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise click.BadParameter(f"not an ISO date or time: {text}") from exc
-    if value.tzinfo is None:
-        raise click.BadParameter("give a time zone, e.g. 2026-12-01T00:00:00+08:00")
-    return value
 
 
 def _anchor(text: str | None) -> tuple[int, str] | None:
@@ -117,7 +101,7 @@ def register(cli: FlaskGroup) -> None:
     def purge_command(before: str, actor: str | None) -> None:
         """Delete sealed records older than the retention period, keeping the rest verifiable from a checkpoint."""
         rt, who = _rt(), actor or str(current_app.config["CLI_ACTOR"])
-        cutoff = _when(before)
+        cutoff = parse_when(before, dates=True)
         with audited("audit.purge", actor=who, object_type="audit_log") as note:
             try:
                 result = purge(rt.db, _key(), cutoff, now=rt.clock(), actor=who,
@@ -136,7 +120,7 @@ def register(cli: FlaskGroup) -> None:
     def export_command(start: str, end: str, output: str, actor: str | None) -> None:
         """Export audit records as CSV for auditors (cells that look like formulas are neutralised)."""
         rt, who = _rt(), actor or str(current_app.config["CLI_ACTOR"])
-        first, last = _when(start), _when(end, end=True)
+        first, last = parse_when(start, dates=True), parse_when(end, end=True, dates=True)
         with audited("audit.export", actor=who, object_type="audit_log", start=first.isoformat(),
                      end=last.isoformat()) as note, click.open_file(
                 output, "w", encoding="utf-8-sig" if output != "-" else None) as handle:

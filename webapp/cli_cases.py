@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
@@ -17,6 +16,7 @@ from processes.runtime import Runtime
 from webapp import runtime_of
 from webapp.cli_support import audited
 from webapp.cli_support import friendly_errors
+from webapp.cli_support import parse_when
 
 
 def _rt() -> Runtime:
@@ -35,16 +35,6 @@ def _json(text: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise click.BadParameter("must be a JSON object")
     return data
-
-
-def _iso(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise click.BadParameter(f"not ISO 8601: {text}") from exc
-    if value.tzinfo is None:
-        raise click.BadParameter("give a time zone, e.g. 2026-12-01T17:00:00+08:00")
-    return value
 
 
 def _duration(text: str) -> timedelta:
@@ -198,7 +188,7 @@ def register(cli: FlaskGroup) -> None:
         # The reason is free text and stays in the case history; the audit row names what moved.
         with audited("timers.reschedule", actor=_actor(actor), object_type="process_instance",
                      object_id=instance_id, shift=shift) as note:
-            new_due = {k: _iso(v) for k, _, v in (d.partition("=") for d in due)} or None
+            new_due = {k: parse_when(v) for k, _, v in (d.partition("=") for d in due)} or None
             note.detail["timers"] = sorted(new_due or {})
             count = commands.reschedule_timers(_rt(), instance_id, actor=_actor(actor), reason=reason,
                                                new_due=new_due, shift=_duration(shift) if shift else None)

@@ -8,6 +8,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import UTC
+from datetime import date
+from datetime import datetime
+from datetime import time
+from datetime import timedelta
 from typing import Any
 from typing import TypeVar
 from typing import cast
@@ -86,3 +91,17 @@ def audited(action: str, *, actor: str, object_type: str | None = None, object_i
         raise
     if not note.written:
         note.write_alone("success")
+
+
+def parse_when(text: str, *, end: bool = False, dates: bool = False) -> datetime:
+    """Parse an ISO time with a zone; with `dates`, also a bare date (a whole UTC day; with `end`, the day after)."""
+    try:
+        if dates and len(text) == 10:
+            start = datetime.combine(date.fromisoformat(text), time(), UTC)
+            return start + timedelta(days=1) if end else start
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO {'date or ' if dates else ''}time: {text}") from exc
+    if value.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2026-12-01T17:00:00+08:00")
+    return value

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 import click
 from flask import current_app
 from flask.cli import FlaskGroup
+from sqlalchemy.orm import Session
 
 from processes import accounts
 from processes import totp
+from processes.account_models import AppUser
 from processes.passwords import policy_from_config
 from processes.roles import ROLES
 from webapp import runtime_of
@@ -93,20 +96,32 @@ def register(cli: FlaskGroup) -> None:
             click.echo(f"{user.username:<20} {user.real_name or '-':<12} {user.department or '-':<10} "
                        f"{','.join(sorted(held)):<30} {'; '.join(state)}")
 
-    @users_group.command("disable")
-    @click.argument("username")
-    @click.option("--actor")
-    @friendly_errors
-    def disable_command(username: str, actor: str | None) -> None:
-        """Disable an account and end its sessions."""
-        rt = runtime_of(current_app)
-        with audited("user.disable", actor=_actor(actor), object_type="app_user") as note, \
-                rt.write() as session, session.begin():
-            user = accounts.get_user(session, username)
-            accounts.disable_user(session, user)
-            note.object_id = user.username
-            note.write(session)
-        click.echo(f"disabled {user.username}; its sessions are ended")
+    def account_action(name: str, action: str, change: Callable[[Session, AppUser], None], done: str,
+                       summary: str) -> None:
+        """Register `users NAME USERNAME`: one audited change to one account, in one transaction."""
+
+        @users_group.command(name, help=summary)
+        @click.argument("username")
+        @click.option("--actor")
+        @friendly_errors
+        def command(username: str, actor: str | None) -> None:
+            rt = runtime_of(current_app)
+            with audited(action, actor=_actor(actor), object_type="app_user") as note, \
+                    rt.write() as session, session.begin():
+                user = accounts.get_user(session, username)
+                change(session, user)
+                note.object_id = user.username
+                note.write(session)
+            click.echo(done.format(user.username))
+
+    account_action("disable", "user.disable", accounts.disable_user, "disabled {}; its sessions are ended",
+                   "Disable an account and end its sessions.")
+    account_action("unlock", "user.unlock", accounts.unlock_user, "unlocked {}",
+                   "Lift a lockout after failed logins.")
+    account_action("reset-totp", "user.reset_totp", lambda _session, user: totp.reset(user),
+                   "second factor of {} removed; its sessions are ended",
+                   "Remove a user's second factor (动态口令, e.g. a lost phone) and end their sessions; "
+                   "they enrol again.")
 
     @users_group.command("roles")
     @click.argument("username")
@@ -130,33 +145,3 @@ def register(cli: FlaskGroup) -> None:
             note.object_id, note.after = user.username, {"roles_before": before, "roles": sorted(held)}
             note.write(session)
         click.echo(f"{user.username}: {', '.join(sorted(held))}")
-
-    @users_group.command("unlock")
-    @click.argument("username")
-    @click.option("--actor")
-    @friendly_errors
-    def unlock_command(username: str, actor: str | None) -> None:
-        """Lift a lockout after failed logins."""
-        rt = runtime_of(current_app)
-        with audited("user.unlock", actor=_actor(actor), object_type="app_user") as note, \
-                rt.write() as session, session.begin():
-            user = accounts.get_user(session, username)
-            accounts.unlock_user(session, user)
-            note.object_id = user.username
-            note.write(session)
-        click.echo(f"unlocked {user.username}")
-
-    @users_group.command("reset-totp")
-    @click.argument("username")
-    @click.option("--actor")
-    @friendly_errors
-    def reset_totp_command(username: str, actor: str | None) -> None:
-        """Remove a user's second factor (动态口令, e.g. a lost phone) and end their sessions; they enrol again."""
-        rt = runtime_of(current_app)
-        with audited("user.reset_totp", actor=_actor(actor), object_type="app_user") as note, \
-                rt.write() as session, session.begin():
-            user = accounts.get_user(session, username)
-            totp.reset(user)
-            note.object_id = user.username
-            note.write(session)
-        click.echo(f"second factor of {user.username} removed; its sessions are ended")
