@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from processes import engine
+from processes import forms
 from processes.casedata import SplitData
 from processes.casedata import split_data
 from processes.casedata import store_personal
@@ -76,7 +77,9 @@ def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: 
 
 
 def _case_routing(routing: Mapping[str, Any]) -> dict[str, Any]:
-    values = {k: routing[k] for k in CASE_ROUTING if k in routing and k != "channel"}
+    values: dict[str, Any] = {k: routing[k] for k in CASE_ROUTING if k in routing and k != "channel"}
+    if routing.get("confidential") is True:
+        values["flags"] = {"confidential": True}  # 举报人保密: units never see this requester
     deadline = routing.get("upstream_deadline")
     if isinstance(deadline, str):
         try:
@@ -146,6 +149,8 @@ def complete_task(rt: Runtime, instance_id: str, task_id: str, data: Mapping[str
             raise TaskNotReady("this task was already completed or is no longer open")
         if desc.get("a") and desc["a"] != actor and not force:
             raise Conflict(f"task is claimed by {desc['a']}")
+        if desc.get("f"):
+            forms.check(forms.schema_for(ctx.conn, ctx.row.definition_id, desc["f"]), data)
         if split.has_personal():
             store_personal(ctx.session, ctx.row.case_id, split, task_id=task_id, actor=actor, now=ctx.now)
         ctx.completed_by_actor.add(task_id)

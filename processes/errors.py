@@ -46,9 +46,11 @@ class UploadRejected(DefinitionInvalid):
 class FormDataInvalid(RuntimeErrorBase):
     """Form data that cannot enter a workflow: bad names, types or sizes (400)."""
 
-    def __init__(self, message: str, *, field: str | None = None) -> None:
+    def __init__(self, message: str, *, field: str | None = None, errors: dict[str, str] | None = None) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
+        # Every field's problem at once (field name -> message), for forms that show them beside the fields.
+        self.errors = errors if errors is not None else ({field: message} if field else {})
 
 
 class ScriptRejected(PermissionError):
