@@ -45,6 +45,9 @@ def init_web(app: Flask) -> None:
     from webapp.extensions import csrf
     from webapp.extensions import login_manager
 
+    # `_()` in templates works before Flask-Babel is bound (webapp.i18n replaces these callables when it is).
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]  # added by the extension
     csrf.init_app(app)  # first: a request without a valid token goes no further
     login_manager.init_app(app)
     security.init_app(app)

@@ -9,7 +9,10 @@ from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from processes.errors import FormDataInvalid
+from processes.errors import RuntimeErrorBase
 from webapp import messages
+from webapp.casework import runtime_message
 from webapp.permissions import wants_json
 
 
@@ -31,8 +34,16 @@ def csrf_error(_error: CSRFError) -> ResponseReturnValue:
     return _answer(400, messages.CSRF_FAILED)
 
 
+def runtime_error(error: RuntimeErrorBase) -> ResponseReturnValue:
+    """Answer a runtime error a view did not handle itself with its status (409 for lost races) and message."""
+    if wants_json() and isinstance(error, FormDataInvalid):
+        return jsonify({"error": runtime_message(error), "fields": error.errors, "status": 400}), 400
+    return _answer(error.http_status, runtime_message(error))
+
+
 def init_app(app: Flask) -> None:
-    """Register the handlers for the 4xx errors users can meet."""
+    """Register the handlers for the 4xx errors users can meet, and for runtime errors."""
     app.register_error_handler(CSRFError, csrf_error)
+    app.register_error_handler(RuntimeErrorBase, runtime_error)
     for status in messages.ERRORS:
         app.register_error_handler(status, http_error)

@@ -1,0 +1,61 @@
+"""What every case screen needs: the current user as a `Viewer`, audit rows for requests, runtime error messages."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from flask_login import current_user
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from processes import audit
+from processes.access import Viewer
+from processes.errors import Conflict
+from processes.errors import FormDataInvalid
+from processes.errors import InvalidState
+from processes.errors import NotFound
+from processes.errors import RuntimeErrorBase
+from processes.errors import TaskNotReady
+from webapp.context import audit_context
+from webapp.context import now
+
+# What the office reads when a command cannot go through (the runtime's own messages are English, for logs).
+TASK_TAKEN = "该任务已由他人办理或已不在待办中，请刷新待办列表。"
+CASE_CHANGED = "该工单刚被他人修改，请刷新页面后重试。"
+CLAIMED_BY_OTHER = "该任务已被 {who} 认领，您不能办理。"
+NOT_FOUND = "工单或任务不存在，或您无权查看。"
+BAD_STATE = "工单当前状态不允许此操作。"
+FORM_INVALID = "表单填写有误，请按提示修改。"
+
+
+def viewer() -> Viewer:
+    """Return the signed-in user as the object rules see them."""
+    return Viewer(current_user.username, current_user.roles, current_user.department)
+
+
+def record(db: Session | Connection, action: str, *, object_type: str, object_id: str | None,
+           result: str = "success", before: Mapping[str, Any] | None = None, after: Mapping[str, Any] | None = None,
+           **detail: Any) -> None:
+    """Write the audit row of what the signed-in user did, in the caller's transaction (no personal values)."""
+    audit.record(db, action=action, actor=current_user.username, role=current_user.role_label or None,
+                 result=result, at=now(), object_type=object_type, object_id=object_id, before=before, after=after,
+                 detail=detail or None, **audit_context(current_user.session_hash))
+
+
+def runtime_message(error: RuntimeErrorBase) -> str:
+    """Return the Chinese sentence for a runtime error shown to a user."""
+    if isinstance(error, TaskNotReady):
+        return TASK_TAKEN
+    if isinstance(error, InvalidState):
+        return BAD_STATE
+    if isinstance(error, Conflict):
+        text = str(error)
+        if text.startswith("task is claimed by "):
+            return CLAIMED_BY_OTHER.format(who=text.removeprefix("task is claimed by "))
+        return CASE_CHANGED
+    if isinstance(error, NotFound):
+        return NOT_FOUND
+    if isinstance(error, FormDataInvalid):
+        return FORM_INVALID
+    return str(error) if not str(error).isascii() else FORM_INVALID
