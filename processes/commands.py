@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,6 +37,7 @@ from processes.runtime import CommandContext
 from processes.runtime import Runtime
 from processes.statements import fetch
 
+Also = Callable[[Connection], object]  # more writes in a command's own transaction
 RESERVED = frozenset({"case_id", "instance_id"})
 _PUBLISHED = sa.select(ProcessDefinition.id, ProcessDefinition.version).where(
     ProcessDefinition.key == sa.bindparam("key"), ProcessDefinition.status == "published")
@@ -55,8 +57,11 @@ class Started:
 
 
 def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: str,
-              channel: str) -> Started:
-    """Register a case (登记工单) with its personal data in the case tables and start its process."""
+              channel: str, also: Callable[[Connection, str], object] | None = None) -> Started:
+    """Register a case (登记工单) with its personal data in the case tables and start its process.
+
+    `also(conn, case_number)` adds writes (the caller's audit row) to the registration's own transaction.
+    """
     split = split_data(data, RESERVED)
     for attempt in range(5):
         try:
@@ -69,6 +74,8 @@ def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: 
                 store_personal(session, case.id, split, task_id=None, actor=actor, now=now)
                 started, version, workflow = _start(rt, session.connection(), session, process_key, split,
                                                     actor=actor, case_id=case.id)
+                if also is not None:
+                    also(session.connection(), case.number)
             rt.workflows.put(started.instance_id, version, workflow)
             return Started(started.instance_id, case.id, case.number, started.status)
         except IntegrityError:
@@ -139,8 +146,11 @@ def _start(rt: Runtime, conn: Connection, session: Session | None, process_key: 
 
 
 def complete_task(rt: Runtime, instance_id: str, task_id: str, data: Mapping[str, Any], *, actor: str,
-                  force: bool = False) -> str:
-    """Complete an open human task with form data (办理); return the instance status."""
+                  force: bool = False, also: Also | None = None) -> str:
+    """Complete an open human task with form data (办理); return the instance status.
+
+    `also` adds writes (the caller's audit row) to the command's own transaction: both commit or neither.
+    """
     split = split_data(data, RESERVED)
 
     def mutate(ctx: CommandContext) -> str:
@@ -154,51 +164,13 @@ def complete_task(rt: Runtime, instance_id: str, task_id: str, data: Mapping[str
         if split.has_personal():
             store_personal(ctx.session, ctx.row.case_id, split, task_id=task_id, actor=actor, now=ctx.now)
         ctx.completed_by_actor.add(task_id)
+        if also is not None:
+            ctx.after_save.append(also)
         ctx.record("task_completed", task_id=task_id, bpmn_id=desc.get("b"), fields=split.field_names())
         wfops.complete_task(ctx.workflow, task_id, split.routing)
         return "ok"
 
     return rt.run(instance_id, actor, mutate).status
-
-
-def claim(rt: Runtime, instance_id: str, task_id: str, *, actor: str) -> None:
-    """Claim an open task for yourself (认领); someone else's claim is a Conflict."""
-    _set_assignee(rt, instance_id, task_id, actor=actor, assignee=actor, only_if_free=True, kind="claimed")
-
-
-def unclaim(rt: Runtime, instance_id: str, task_id: str, *, actor: str) -> None:
-    """Give a claimed task back to the group (退回待领)."""
-    _set_assignee(rt, instance_id, task_id, actor=actor, assignee=None, only_if_free=False, kind="unclaimed")
-
-
-def assign(rt: Runtime, instance_id: str, task_id: str, assignee: str, *, actor: str) -> None:
-    """Assign or hand over a task to a named user (指派/转交)."""
-    _set_assignee(rt, instance_id, task_id, actor=actor, assignee=assignee, only_if_free=False, kind="assigned")
-
-
-def _set_assignee(rt: Runtime, instance_id: str, task_id: str, *, actor: str, assignee: str | None,
-                  only_if_free: bool, kind: str) -> None:
-    from processes.models import HistoryEvent
-    from processes.models import HumanTask
-
-    with rt.write() as session, session.begin():
-        row = session.execute(sa.select(ProcessInstance.projection, ProcessInstance.case_id, ProcessInstance.status)
-                              .where(ProcessInstance.id == instance_id).with_for_update()).one_or_none()
-        if row is None:
-            raise NotFound(f"instance {instance_id} not found")
-        proj = Projection.loads(row.projection)
-        desc = proj.tasks.get(task_id)
-        if desc is None or row.status not in ("running", "waiting"):
-            raise TaskNotReady("this task is no longer open")
-        if only_if_free and desc.get("a") not in (None, actor):
-            raise Conflict(f"task is already claimed by {desc['a']}")
-        desc["a"] = assignee
-        session.execute(sa.update(ProcessInstance).where(ProcessInstance.id == instance_id)
-                        .values(projection=proj.dumps()))
-        session.execute(sa.update(HumanTask).where(HumanTask.id == task_id).values(assignee=assignee))
-        session.execute(sa.insert(HistoryEvent).values(
-            instance_id=instance_id, case_id=row.case_id, at=rt.clock(), actor=actor, kind=kind, task_id=task_id,
-            bpmn_id=desc.get("b"), fields=[], detail={"assignee": assignee} if kind == "assigned" else {}))
 
 
 def deliver_message(rt: Runtime, name: str, payload: Mapping[str, Any], *, actor: str,

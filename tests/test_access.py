@@ -6,6 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from processes import access
+from processes import assignment
 from processes import commands
 from processes import disclosure
 from processes.access import Viewer
@@ -92,7 +93,7 @@ def test_task_reach_is_role_and_unit_and_claims_are_respected(office: Office) ->
         assert access.workable_task(db, unit("sthj"), sign.id) is not None
         assert access.workable_task(db, unit("zjj"), sign.id) is None
         assert access.workable_task(db, OPERATOR, sign.id) is None
-    commands.claim(office.rt, sign.instance_id, sign.id, actor="h-sthj")
+    assignment.claim(office.rt, sign.instance_id, sign.id, actor="h-sthj")
     with office.rt.read() as db:
         claimed = db.get(HumanTask, sign.id)
     assert claimed is not None
@@ -115,7 +116,7 @@ def test_requester_is_masked_by_default_and_full_while_holding_a_contact_task(of
         assert not shown.may_reveal
         assert disclosure.requester_view(db, unit("sthj"), row).mode == "masked"  # not holding the task yet
     sign = office.task(case, "sign_for")
-    commands.claim(office.rt, sign.instance_id, sign.id, actor="h-sthj")
+    assignment.claim(office.rt, sign.instance_id, sign.id, actor="h-sthj")
     with office.rt.read() as db:
         row = db.get(Case, case.case_id)
         assert row is not None
@@ -128,7 +129,7 @@ def test_requester_is_masked_by_default_and_full_while_holding_a_contact_task(of
 def test_a_confidential_requester_is_hidden_from_units_even_while_they_hold_the_task(office: Office) -> None:
     case = dispatched(office, "sthj", confidential=True)
     sign = office.task(case, "sign_for")
-    commands.claim(office.rt, sign.instance_id, sign.id, actor="h-sthj")
+    assignment.claim(office.rt, sign.instance_id, sign.id, actor="h-sthj")
     with office.rt.read() as db:
         row = db.get(Case, case.case_id)
         assert row is not None and access.is_confidential(row)

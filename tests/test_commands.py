@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+from processes import assignment
 from processes import commands
 from processes.casedata import read_requester
 from processes.clock import FrozenClock
@@ -48,7 +49,7 @@ def test_case_lifecycle_projects_tasks_timers_and_history(runtime: Runtime, cloc
 
     clock.advance(hours=2)
     assert commands.fire_due_timers(runtime) == 1
-    commands.claim(runtime, started.instance_id, task.id, actor="h1")
+    assignment.claim(runtime, started.instance_id, task.id, actor="h1")
     with pytest.raises(Conflict):
         commands.complete_task(runtime, started.instance_id, task.id, {}, actor="h2")
     commands.complete_task(runtime, started.instance_id, task.id, {"signed": True, "reply_text": "已联系"},

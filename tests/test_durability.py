@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from processes import assignment
 from processes import commands
 from processes import definitions
 from processes import engine
@@ -435,7 +436,7 @@ def test_suspended_case_refuses_work_and_timers_until_resumed(runtime: Runtime, 
     with pytest.raises(InvalidState):
         commands.complete_task(runtime, iid, sign_for, {}, actor="h1")
     with pytest.raises(TaskNotReady):
-        commands.claim(runtime, iid, sign_for, actor="h1")
+        assignment.claim(runtime, iid, sign_for, actor="h1")
     with pytest.raises(InvalidState):
         commands.suspend(runtime, iid, actor="sup", reason="again")
     clock.advance(hours=2)

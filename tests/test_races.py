@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
+from processes import assignment
 from processes import commands
 from processes.clock import FrozenClock
 from processes.errors import Conflict
@@ -310,7 +311,7 @@ def test_forced_interleaving_second_writer_waits_then_conflicts(runtime: Runtime
     trace = SqlTrace(runtime, "second")
     with trace.installed():
         action = (lambda: commands.complete_task(runtime, iid, task, {"approved": False}, actor="u2")) \
-            if second == "complete" else (lambda: commands.assign(runtime, iid, task, "u3", actor="boss"))
+            if second == "complete" else (lambda: assignment.assign(runtime, iid, task, "u3", actor="boss"))
         second_thread, out2, done2 = run_in_thread("second", action)
         assert trace.sent.wait(WAIT)  # thread 2 asked for the lock ...
         if backend(runtime) == "postgresql":

@@ -10,6 +10,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
+from processes import assignment
 from processes import commands
 from processes import queries
 from processes.runtime import Runtime
@@ -118,11 +119,11 @@ def register(cli: FlaskGroup) -> None:
         with audited(action, actor=who, object_type="human_task", object_id=task_id, instance_id=instance_id,
                      assignee=None if release else assignee or who):
             if release:
-                commands.unclaim(rt, instance_id, task_id, actor=who)
+                assignment.unclaim(rt, instance_id, task_id, actor=who)
             elif assignee:
-                commands.assign(rt, instance_id, task_id, assignee, actor=who)
+                assignment.assign(rt, instance_id, task_id, assignee, actor=who)
             else:
-                commands.claim(rt, instance_id, task_id, actor=who)
+                assignment.claim(rt, instance_id, task_id, actor=who)
         click.echo("ok")
 
     @cli.command("message")
