@@ -17,8 +17,11 @@ How the chain works (security.md AUD-02, S5.2):
 * The head row names the last sealed (seq, hash), so `processes.audit_chain.verify` sees a truncated tail. Whoever
   can write the table can rewind the head as well, so its value is also anchored outside the database (verify
   takes an anchor). A row is protected once sealed; until then (at most a sealer interval) it is not.
-* Retention (`processes.audit_chain.purge`) deletes a sealed prefix of the chain and keeps the last purged
-  (seq, hash) in the head as the checkpoint the remaining rows verify from.
+* Retention (`processes.audit_chain.purge`) first writes a sealed prefix of the chain to an archive file
+  (`processes.audit_archive`), then deletes it and keeps the last purged (seq, hash) in the head as the checkpoint
+  the remaining rows verify from. `processes.audit_anchor` appends the head to a file outside the database daily.
+* Database triggers (migration 0010) refuse any other UPDATE or DELETE, even by the table owner; only dropping
+  them (DDL, which the app role cannot do) gets past, and then the chain still shows the change.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from processes.clock import Clock
 from processes.clock import system_clock
 
 GENESIS = hashlib.sha256(b"hotline-flow audit chain v1").hexdigest()
-RESULTS = ("success", "failure", "denied")
+RESULTS = ("success", "failure", "denied", "alert")  # alert: a security alert, e.g. a third session
 MAX_TEXT = 500  # summaries hold names and short values; longer text is content, which stays in the case tables
 _LOCK_ID = 0x4155_4449_5431  # the chain's advisory lock on PostgreSQL
 _LOG = cast(sa.Table, AuditLog.__table__)
@@ -117,7 +120,7 @@ def record(conn: Connection | Session, *, action: str, actor: str, result: str =
     :param conn: the connection or session of the change being audited, so both commit or roll back together
     :param action: what happened, e.g. ``task.complete`` (NOT NULL)
     :param actor: who did it: a user name or ``system:timer``, ``cli`` …
-    :param result: ``success``, ``failure`` or ``denied``
+    :param result: ``success``, ``failure``, ``denied`` or ``alert``
     :param before: summary before the change: field names and non-personal values only
     :param after: summary after the change, likewise
     :raises AuditRefused: a value looks like a full phone or ID number, or is not a short JSON value

@@ -1,4 +1,5 @@
-"""Check and trim the audit chain (审计链校验与保留): verify every sealed row, purge old ones behind a checkpoint."""
+"""Check and trim the audit chain (审计链校验与保留): verify every sealed row, archive and purge old ones behind a
+checkpoint."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from typing import cast
 
@@ -23,13 +25,16 @@ from processes.audit import locked_head
 from processes.audit import parsed
 from processes.audit import read_head
 from processes.audit import record
+from processes.audit_archive import write_archive
 from processes.audit_models import AuditChainHead
 from processes.audit_models import AuditLog
+from processes.audit_models import AuditPurgeGate
 
 MIN_RETENTION_DAYS = 180  # 网络安全法 art. 21: network logs are kept at least six months
 PAGE = 10_000
 _LOG = cast(sa.Table, AuditLog.__table__)
 _HEAD = cast(sa.Table, AuditChainHead.__table__)
+_GATE = cast(sa.Table, AuditPurgeGate.__table__)
 Row = Mapping[Any, Any]
 
 
@@ -149,19 +154,31 @@ def _tail_problem(last: int, value: str, head_seq: int, head_hash: str, checkpoi
 
 @dataclass(frozen=True)
 class PurgeResult:
-    """How many rows a purge deleted and the checkpoint the chain now starts from."""
+    """How many rows a purge deleted, the checkpoint the chain now starts from and the archive that holds them."""
 
     deleted: int
     checkpoint_seq: int
+    archive: Path | None = None
+    archive_sha256: str | None = None
 
 
-def purge(engine: Engine, key: bytes, older_than: datetime, *, now: datetime, actor: str,
+def _gate(conn: Connection, *, opened: bool) -> None:
+    """Open or close the purge gate the delete triggers check, inside this transaction only."""
+    postgres = conn.dialect.name == "postgresql"
+    txid = sa.func.txid_current() if postgres else sa.literal(0)  # SQLite: one writer, no transaction ids
+    if opened:
+        conn.execute(_GATE.insert().from_select(["txid"], sa.select(txid)))
+    else:
+        conn.execute(_GATE.delete().where(_GATE.c.txid == sa.select(txid).scalar_subquery()))
+
+
+def purge(engine: Engine, key: bytes, older_than: datetime, *, now: datetime, actor: str, archive_dir: Path,
           retention_days: int = MIN_RETENTION_DAYS) -> PurgeResult:
-    """Delete the sealed prefix of the chain older than `older_than`, leaving a checkpoint it verifies from.
+    """Archive, then delete the sealed prefix of the chain older than `older_than`, leaving a checkpoint.
 
-    Refuses a cutoff younger than the retention period, a period under 180 days, and a broken prefix (purging
-    it would destroy the evidence). Rows older than the cutoff sealed after a younger row stay: the chain is
-    trimmed in seq order only. The purge is itself audited, in its own transaction.
+    Refuses a cutoff younger than the retention period, a period under 180 days, a broken prefix (purging
+    it would destroy the evidence) and an archive that cannot be written. Rows older than the cutoff sealed after
+    a younger row stay: the chain is trimmed in seq order only. The purge audits itself in its own transaction.
     """
     if retention_days < MIN_RETENTION_DAYS:
         raise AuditRefused(f"audit records are kept at least {MIN_RETENTION_DAYS} days, not {retention_days}")
@@ -180,13 +197,20 @@ def purge(engine: Engine, key: bytes, older_than: datetime, *, now: datetime, ac
             problem = Problem("truncated", last + 1, None, f"chain ends at seq {last} before seq {through}")
         if problem is not None:
             raise AuditRefused(f"not purging a broken chain: {problem}")
+        # The archive is complete and on disk before anything is deleted; if it fails, nothing is.
+        archive = write_archive(archive_dir, _sealed(conn, head.checkpoint_seq, through),
+                                first_seq=head.checkpoint_seq + 1, through_seq=through,
+                                previous_hash=head.checkpoint_hash, last_hash=value, now=now)
+        _gate(conn, opened=True)
         deleted = conn.execute(_LOG.delete().where(_LOG.c.seq > head.checkpoint_seq, _LOG.c.seq <= through))
         conn.execute(_HEAD.update().where(_HEAD.c.id == 1).values(
             checkpoint_seq=through, checkpoint_hash=value, checkpoint_at=now))
+        _gate(conn, opened=False)
         count = int(getattr(deleted, "rowcount", 0) or 0)
         record(conn, action="audit.purge", actor=actor, at=now, object_type="audit_log",
-               detail={"older_than": older_than.isoformat(), "through_seq": through, "deleted": count})
-    return PurgeResult(count, through)
+               detail={"older_than": older_than.isoformat(), "through_seq": through, "deleted": count,
+                       "archive": archive.path.name, "archive_sha256": archive.sha256})
+    return PurgeResult(count, through, archive.path, archive.sha256)
 
 
 def rows_between(conn: Connection, start: datetime, end: datetime) -> Iterator[Row]:

@@ -1,6 +1,7 @@
 """Tables of the audit trail (审计日志): one row per audited event, and the head of its hash chain.
 
-Imported at the end of `processes.models`, so Alembic sees both tables; `processes.audit` writes and seals them.
+Imported at the end of `processes.models`, so Alembic sees the tables; `processes.audit` writes and seals them.
+Database triggers (migration 0010) refuse every UPDATE and DELETE except sealing and purging.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ class AuditLog(Base):
         # The sealer's work list, in id order: stays tiny however long the sealed chain grows.
         sa.Index("ix_audit_log_unsealed", "id", postgresql_where=sa.text("seq IS NULL"),
                  sqlite_where=sa.text("seq IS NULL")),
-        sa.CheckConstraint("result IN ('success', 'failure', 'denied')", name="result"),
+        sa.CheckConstraint("result IN ('success', 'failure', 'denied', 'alert')", name="result"),
         {"sqlite_autoincrement": True},  # never reuse the id of a deleted row
     )
 
@@ -47,7 +48,7 @@ class AuditLog(Base):
     object_id: Mapped[str | None] = mapped_column(sa.String(64))
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
-    result: Mapped[str] = mapped_column(sa.String(8))  # success / failure / denied
+    result: Mapped[str] = mapped_column(sa.String(8))  # success / failure / denied / alert
     request_id: Mapped[str | None] = mapped_column(sa.String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     # Seal: position in the chain (consecutive from 1), HMAC chain value (hex) and when it was sealed.
@@ -73,3 +74,15 @@ class AuditChainHead(Base):
     checkpoint_seq: Mapped[int] = mapped_column(sa.BigInteger)  # last purged seq, 0 when nothing was purged
     checkpoint_hash: Mapped[str] = mapped_column(sa.String(64))
     checkpoint_at: Mapped[datetime | None]
+
+
+class AuditPurgeGate(Base):
+    """Open while `hotline audit purge` deletes (审计清理闸门): the delete triggers let rows go only then.
+
+    The purge inserts its row and removes it again inside its own transaction, so no other transaction ever sees
+    the gate open; on PostgreSQL the row also names that transaction's id. The app role gets no rights on it.
+    """
+
+    __tablename__ = "audit_purge_gate"
+
+    txid: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)

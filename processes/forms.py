@@ -30,6 +30,8 @@ REQUIRED = "此项必填"
 CHOOSE = "请从列表中选择"
 BAD_FORMAT = "格式不正确"
 UNKNOWN = "表单中没有这一项"
+# A channel bundle's start form (登记表单): the fields its intake screen asks for; no task references it.
+INTAKE_FORM = "intake.schema.json"
 
 
 def schema_for(conn: Connection, definition_id: int, form_name: str) -> dict[str, Any] | None:

@@ -292,4 +292,5 @@ class OutboxMessage(Base):
 # their tables on Base.
 from processes import account_models as _account_models  # noqa: E402, F401
 from processes import audit_models as _audit_models  # noqa: E402, F401
+from processes import draft_models as _draft_models  # noqa: E402, F401
 from processes import reference_models as _reference_models  # noqa: E402, F401

@@ -72,12 +72,21 @@ class PiiCipher:
             raise PiiKeyError(f"{field}: cannot decrypt (wrong key or altered value)") from exc
         return plain.decode("utf-8")
 
+    def key_id(self) -> str:
+        """Return a short public name of the key (an HMAC of a constant): says which key, reveals nothing of it."""
+        return self._subkey(b"key-id").hex()[:32]
+
     def phone_index(self, phone: str | None) -> str | None:
         """Keyed blind index of a phone number (digits only, +86 dropped) for exact lookup."""
         digits = normalise_phone(phone)
         if not digits:
             return None
         return hmac.new(self._subkey(b"phone-index"), digits.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def is_encrypted(stored: str | None) -> bool:
+    """Return whether a stored value is ciphertext of this format (plain rows from before encryption are not)."""
+    return stored is not None and stored.startswith(PREFIX)
 
 
 def normalise_phone(phone: str | None) -> str:

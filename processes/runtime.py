@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from processes import command_hooks
 from processes import engine
 from processes.clock import Clock
 from processes.clock import system_clock
@@ -244,6 +245,7 @@ class Runtime:
         self._write_history(ctx)
         for write in ctx.after_save:
             write(ctx.conn)
+        command_hooks.run_before_commit(ctx.conn, command_hooks.CommandSummary(str(row.id), row.case_id, status))
         ctx.saved_status = status
         return version
 

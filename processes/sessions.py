@@ -12,11 +12,14 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from processes import accounts
+from processes import audit
+from processes import outbox
 from processes.account_models import AppUser
 from processes.account_models import LoginAttempt
 from processes.account_models import UserSession
@@ -83,3 +86,35 @@ def record_attempt(session: Session, user: AppUser, *, now: datetime, source_ip:
     """Record a login step after the password (the second factor) in the user's login history."""
     session.add(LoginAttempt(at=now, username_key=user.username_key, user_id=user.id, source_ip=source_ip,
                              success=ok, reason=reason[:32]))
+
+
+def open_count(session: Session, user: AppUser, *, since: datetime) -> int:
+    """Count the user's sessions still open and opened since a time (older ones are past the absolute timeout).
+
+    Sessions left to time out while idle stay open rows until then, so the count errs towards more sessions.
+    """
+    return int(session.scalar(sa.select(sa.func.count()).select_from(UserSession).where(
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None), UserSession.created_at >= since)) or 0)
+
+
+def alert_concurrent(session: Session, user: AppUser, *, count: int, limit: int, now: datetime, role: str | None,
+                     session_hash: str, source_ip: str | None, request_id: str | None) -> None:
+    """Record a login that opened more than `limit` concurrent sessions (S3.5): an audit alert and a notice to the
+    security administrators in the outbox, both in the login's transaction. The login itself goes ahead."""
+    detail = {"open_sessions": count, "limit": limit}
+    audit.record(session, action="session.concurrent_alert", actor=user.username, role=role, result="alert",
+                 at=now, object_type="app_user", object_id=user.id, source_ip=source_ip,
+                 session_hash=session_hash, request_id=request_id, detail=detail)
+    outbox.enqueue(session, channel="internal", kind="security.concurrent_sessions", now=now,
+                   key=f"concurrent-sessions:{session_hash}",
+                   payload={"to_role": "secadmin", "user_id": user.id, "username": user.username, **detail})
+
+
+def purge_ended(session: Session, *, now: datetime, retention: timedelta, absolute: timedelta) -> int:
+    """Delete session rows ended, or past the absolute timeout, longer than `retention` ago (PII-05); return how
+    many. Their hashes stay in audit rows, which are kept and purged on their own schedule."""
+    cutoff = now - retention
+    done = session.execute(sa.delete(UserSession).where(sa.or_(
+        UserSession.ended_at < cutoff,
+        sa.and_(UserSession.ended_at.is_(None), UserSession.created_at < cutoff - absolute))))
+    return int(getattr(done, "rowcount", 0) or 0)

@@ -27,6 +27,7 @@ from processes.audit_chain import verify
 from processes.audit_models import AuditChainHead
 from processes.audit_models import AuditLog
 from processes.db import create_db_engine
+from tests.audit_support import unguarded
 from tests.support import truncate_all
 from webapp import create_app
 from webapp.cli import cli
@@ -122,7 +123,12 @@ def test_tampering_is_reported_where_it_happened(engine: Engine) -> None:
     report = verify(engine, KEY)
     assert report.intact and (report.checked, report.last_seq, report.head_seq, report.unsealed) == (
         10_000, 10_000, 10_000, 0)
+    with unguarded(engine):  # an attacker with DDL rights drops the triggers first (test_audit_guard.py)
+        tamper_and_detect(engine)
 
+
+def tamper_and_detect(engine: Engine) -> None:
+    """Edit, delete, insert, reorder and truncate sealed rows; verify reports each where it happened."""
     execute(engine, LOG.update().where(by_seq(5000)).values(action="task.cancel"))  # edit
     found = problem(engine)
     assert (found.kind, found.seq) == ("edited", 5000)
@@ -235,29 +241,33 @@ def test_a_lower_id_committed_after_sealing_is_sealed_later_and_inserts_never_wa
         engine.dispose()
 
 
-def test_purge_keeps_the_chain_verifiable_and_refuses_young_records(engine: Engine) -> None:
-    now = T0 + timedelta(days=400)
+def test_purge_keeps_the_chain_verifiable_and_refuses_young_records(engine: Engine, tmp_path: Path) -> None:
+    now, archive = T0 + timedelta(days=400), tmp_path / "archive"
     add_rows(engine, 400, step=timedelta(days=1))
     seal(engine, KEY)
     with pytest.raises(AuditRefused, match="younger than 180 days"):
-        purge(engine, KEY, now - timedelta(days=179), now=now, actor="admin")
+        purge(engine, KEY, now - timedelta(days=179), now=now, actor="admin", archive_dir=archive)
     with pytest.raises(AuditRefused, match="at least 180"):
-        purge(engine, KEY, now - timedelta(days=300), now=now, actor="admin", retention_days=90)
+        purge(engine, KEY, now - timedelta(days=300), now=now, actor="admin", retention_days=90,
+              archive_dir=archive)
 
-    execute(engine, LOG.update().where(by_seq(150)).values(actor="mallory"))
-    with pytest.raises(AuditRefused, match="broken chain"):  # purging would destroy the evidence
-        purge(engine, KEY, now - timedelta(days=200), now=now, actor="admin")
-    execute(engine, LOG.update().where(by_seq(150)).values(actor="user2"))
+    with unguarded(engine):
+        execute(engine, LOG.update().where(by_seq(150)).values(actor="mallory"))
+        with pytest.raises(AuditRefused, match="broken chain"):  # purging would destroy the evidence
+            purge(engine, KEY, now - timedelta(days=200), now=now, actor="admin", archive_dir=archive)
+        execute(engine, LOG.update().where(by_seq(150)).values(actor="user2"))
+    assert not archive.exists()  # nothing archived for refused purges
 
-    result = purge(engine, KEY, now - timedelta(days=200), now=now, actor="admin")
+    result = purge(engine, KEY, now - timedelta(days=200), now=now, actor="admin", archive_dir=archive)
     assert (result.deleted, result.checkpoint_seq) == (200, 200)
     report = verify(engine, KEY)
     assert report.intact and (report.first_seq, report.checked, report.unsealed) == (201, 200, 1)
     assert seal(engine, KEY) == 1  # the purge's own audit row
     assert verify(engine, KEY).intact
-    assert purge(engine, KEY, now - timedelta(days=200), now=now, actor="admin").deleted == 0
-    execute(engine, LOG.delete().where(by_seq(201)))
-    assert (problem(engine).kind, problem(engine).seq) == ("deleted", 201)
+    assert purge(engine, KEY, now - timedelta(days=200), now=now, actor="admin", archive_dir=archive).deleted == 0
+    with unguarded(engine):
+        execute(engine, LOG.delete().where(by_seq(201)))
+        assert (problem(engine).kind, problem(engine).seq) == ("deleted", 201)
 
 
 def test_the_key_is_required_in_production_and_fixed_in_development(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -292,8 +302,9 @@ def test_cli_seal_verify_purge_export_and_command_audit(db_url: str, engine: Eng
         ("instance.suspend", "failure"), ("reference.import", "success"), ("deadlines.reschedule", "success")]
     assert rows[0].object_id == missing and rows[0].detail["error"] == "NotFound" and rows[1].actor == "admin"
 
-    execute(engine, LOG.update().where(by_seq(7)).values(result="failure"))
-    broken = runner.invoke(cli, ["audit", "verify"])
+    with unguarded(engine):
+        execute(engine, LOG.update().where(by_seq(7)).values(result="failure"))
+        broken = runner.invoke(cli, ["audit", "verify"])
     assert broken.exit_code == 1 and "BROKEN: edited at seq 7 (id 7)" in broken.output
     assert "unsealed: 3 record(s)" in broken.output
     young = runner.invoke(cli, ["audit", "purge", "--before", datetime.now(UTC).date().isoformat()])

@@ -6,12 +6,15 @@ import re
 from collections.abc import Iterator
 
 import pytest
+import sqlalchemy as sa
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
 from processes import accounts
 from processes import totp
+from processes.account_models import AppUser
+from processes.account_models import UserSession
 from processes.clock import FrozenClock
 from processes.passwords import AccountPolicy
 from processes.passwords import check
@@ -29,11 +32,13 @@ from tests.web_support import user_row
 from tests.web_support import web_app
 from webapp import create_app
 from webapp import messages
+from webapp import permissions
+from webapp import runtime_of
 from webapp.auth.guard import ENROL_EXEMPT
 from webapp.cli import cli
 from webapp.security import CSP
 
-FAILED = messages.LOGIN_FAILED
+FAILED = str(messages.LOGIN_FAILED)  # messages are lazy (translated per request)
 
 
 @pytest.fixture
@@ -95,7 +100,7 @@ def test_next_redirects_only_to_local_paths(app: Flask) -> None:
 def test_posts_without_a_csrf_token_are_refused(app: Flask, client: FlaskClient) -> None:
     add_user(app, "zhaolei")
     refused = client.post("/auth/login", data={"username": "zhaolei", "password": PASSWORD})
-    assert refused.status_code == 400 and messages.CSRF_FAILED in refused.get_data(as_text=True)
+    assert refused.status_code == 400 and str(messages.CSRF_FAILED) in refused.get_data(as_text=True)
     assert login(client, "zhaolei").status_code == 302
     for path in ("/auth/logout", "/auth/sessions/end-all", "/auth/change-password", "/auth/totp/setup"):
         assert client.post(path, data={}).status_code == 400, path
@@ -141,6 +146,10 @@ def test_idle_and_absolute_timeouts_with_a_frozen_clock(app: Flask, clock: Froze
     assert page(op) and page(sup)
     clock.advance(minutes=16)  # 16 min since the supervisor's last request: over the 15-minute limit
     assert location(sup.get("/")) == "/auth/login"
+    with runtime_of(app).read() as db:  # the server-side row ends too: it no longer counts as a live session
+        rows = db.execute(sa.select(UserSession.end_reason).join(AppUser, AppUser.id == UserSession.user_id)
+                          .where(AppUser.username == "super1")).scalars().all()
+    assert rows == ["timeout"]
     assert page(op)  # 16 minutes is within an operator's 30
     clock.advance(minutes=31)
     assert location(op.get("/")) == "/auth/login"
@@ -150,7 +159,7 @@ def test_idle_and_absolute_timeouts_with_a_frozen_clock(app: Flask, clock: Froze
         assert page(op)
     clock.advance(minutes=25)  # 12 h 5 min after login
     response = op.get("/", follow_redirects=True)
-    assert response.request.path == "/auth/login" and messages.SESSION_EXPIRED in response.get_data(as_text=True)
+    assert response.request.path == "/auth/login" and str(messages.SESSION_EXPIRED) in response.get_data(as_text=True)
 
 
 def test_background_refreshes_do_not_count_as_activity(app: Flask, client: FlaskClient, clock: FrozenClock) -> None:
@@ -163,13 +172,18 @@ def test_background_refreshes_do_not_count_as_activity(app: Flask, client: Flask
     assert location(client.get("/", headers={"X-Background-Refresh": "1"})) == "/auth/login"
 
 
-def _gated_everywhere(app: Flask, client: FlaskClient, target: str, exempt: frozenset[str]) -> None:
-    """Every route but the exempt ones sends pages to `target` and refuses other methods with 403."""
+def _gated_everywhere(app: Flask, client: FlaskClient, target: str, exempt: frozenset[str],
+                      roles: frozenset[str] = frozenset({"operator"})) -> None:
+    """Every route but the exempt ones sends pages to `target` and refuses other methods with 403; routes the
+    user's roles may not call at all are refused with 403 first (the permission table runs before these checks)."""
     for rule in app.url_map.iter_rules():
         if rule.endpoint in exempt or rule.arguments:
             continue
+        denied = not permissions.allowed(permissions.RULES.get(rule.endpoint), signed_in=True, roles=roles)
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            if method == "GET":
+            if denied:
+                assert client.open(rule.rule, method=method, data={"csrf_token": token(client)}).status_code == 403
+            elif method == "GET":
                 response = client.get(rule.rule)
                 assert response.status_code == 302 and location(response) == target, rule
                 assert client.get(rule.rule, headers={"Accept": "application/json"}).status_code == 403, rule
@@ -183,10 +197,11 @@ def test_forced_password_change_at_first_login_and_after_90_days(app: Flask, clo
     first = app.test_client()
     assert location(login(first, "newbie")) == "/"
     _gated_everywhere(app, first, "/auth/change-password", frozenset({"static", "auth.change_password",
-                                                                     "auth.logout", "auth.login", "auth.totp_verify"}))
+                                                                     "auth.logout", "auth.login", "auth.totp_verify",
+                                                                     "i18n.set_language"}))
     assert "请先修改密码" in first.get("/", follow_redirects=True).get_data(as_text=True)
     mismatch = post(first, "/auth/change-password", {"old": PASSWORD, "new": NEW_PASSWORD, "confirm": "other"})
-    assert mismatch.status_code == 400 and messages.PASSWORD_MISMATCH in mismatch.get_data(as_text=True)
+    assert mismatch.status_code == 400 and str(messages.PASSWORD_MISMATCH) in mismatch.get_data(as_text=True)
     weak = post(first, "/auth/change-password", {"old": PASSWORD, "new": "newbie2026!A", "confirm": "newbie2026!A"})
     assert weak.status_code == 400 and "不得包含用户名" in weak.get_data(as_text=True)
     done = post(first, "/auth/change-password", {"old": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD})
@@ -196,7 +211,8 @@ def test_forced_password_change_at_first_login_and_after_90_days(app: Flask, clo
     old = app.test_client()
     assert location(login(old, "veteran")) == "/"
     _gated_everywhere(app, old, "/auth/change-password", frozenset({"static", "auth.change_password",
-                                                                   "auth.logout", "auth.login", "auth.totp_verify"}))
+                                                                   "auth.logout", "auth.login", "auth.totp_verify",
+                                                                   "i18n.set_language"}))
 
 
 def test_password_change_ends_other_sessions_and_keeps_this_one(app: Flask) -> None:
@@ -206,7 +222,7 @@ def test_password_change_ends_other_sessions_and_keeps_this_one(app: Flask) -> N
     login(elsewhere, "sunli")
     wrong = post(here, "/auth/change-password", {"old": "Not-the-0ld-one", "new": NEW_PASSWORD,
                                                  "confirm": NEW_PASSWORD})
-    assert messages.PASSWORD_OLD_WRONG in wrong.get_data(as_text=True)
+    assert str(messages.PASSWORD_OLD_WRONG) in wrong.get_data(as_text=True)
     post(here, "/auth/change-password", {"old": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD})
     assert page(here) and location(elsewhere.get("/")) == "/auth/login"
     assert location(login(elsewhere, "sunli", NEW_PASSWORD)) == "/"
@@ -215,8 +231,9 @@ def test_password_change_ends_other_sessions_and_keeps_this_one(app: Flask) -> N
 def test_administrators_must_enrol_a_second_factor_first(app: Flask, client: FlaskClient) -> None:
     add_user(app, "sysadmin1", "sysadmin")
     login(client, "sysadmin1")
-    _gated_everywhere(app, client, "/auth/totp/setup", ENROL_EXEMPT | {"auth.login", "auth.totp_verify"})
-    assert messages.TOTP_REQUIRED in client.get("/", follow_redirects=True).get_data(as_text=True)
+    _gated_everywhere(app, client, "/auth/totp/setup", ENROL_EXEMPT | {"auth.login", "auth.totp_verify"},
+                      frozenset({"sysadmin"}))
+    assert str(messages.TOTP_REQUIRED) in client.get("/", follow_redirects=True).get_data(as_text=True)
 
 
 def enrol(client: FlaskClient, clock: FrozenClock) -> str:
@@ -247,13 +264,13 @@ def test_totp_enrolment_verification_and_no_reuse(app: Flask, client: FlaskClien
     assert location(login(client, "mfauser")) == "/auth/totp"
     assert location(client.get("/")) == "/auth/login"  # not signed in before the code
     wrong = post(client, "/auth/totp", {"code": other_code(secret, clock)})
-    assert wrong.status_code == 200 and messages.TOTP_FAILED in wrong.get_data(as_text=True)
+    assert wrong.status_code == 200 and str(messages.TOTP_FAILED) in wrong.get_data(as_text=True)
     code = totp.code_at(secret, clock())
     assert location(post(client, "/auth/totp", {"code": code})) == "/" and page(client)
     post(client, "/auth/logout")
     login(client, "mfauser")
     reused = post(client, "/auth/totp", {"code": code})
-    assert messages.TOTP_FAILED in reused.get_data(as_text=True) and location(client.get("/")) == "/auth/login"
+    assert str(messages.TOTP_FAILED) in reused.get_data(as_text=True) and location(client.get("/")) == "/auth/login"
     assert [(r["result"], r["detail"]["reason"]) for r in audit_rows(app, "login.totp")] == [
         ("failure", "bad_code"), ("success", "ok"), ("failure", "reused")]
     assert [r["result"] for r in audit_rows(app, "totp.enrol")] == ["failure", "success"]
@@ -276,7 +293,7 @@ def test_five_wrong_codes_lock_the_account(app: Flask, client: FlaskClient, cloc
     assert location(login(client, "guessed")) == "/auth/totp"
     clock.advance(minutes=6)  # the code must follow the password within TOTP_PENDING_MINUTES
     late = post(client, "/auth/totp", {"code": totp.code_at(secret, clock())}, follow_redirects=True)
-    assert late.request.path == "/auth/login" and messages.TOTP_PENDING_EXPIRED in late.get_data(as_text=True)
+    assert late.request.path == "/auth/login" and str(messages.TOTP_PENDING_EXPIRED) in late.get_data(as_text=True)
     assert location(login(client, "guessed")) == "/auth/totp"
     assert location(post(client, "/auth/totp", {"code": totp.code_at(secret, clock())})) == "/"
     runner = CliRunner(env={"HOTLINE_DATABASE_URL": app.config["DATABASE_URL"]})
@@ -313,7 +330,10 @@ def test_security_headers_and_cookie_flags(app: Flask, client: FlaskClient) -> N
     with client.get("/static/css/app.css") as css:
         assert css.status_code == 200 and "no-store" not in css.headers.get("Cache-Control", "")
     html = client.get("/").get_data(as_text=True)
-    assert "<script" not in html and "style=" not in html and "://" not in html  # nothing inline, nothing external
+    scripts = re.findall(r"<script\b([^>]*)>([^<]*)</script>", html)  # only our own files, nothing inline
+    assert scripts and html.count("<script") == len(scripts)
+    assert all(attrs.startswith(' src="/static/') and not body.strip() for attrs, body in scripts)
+    assert "style=" not in html and "://" not in html  # no inline style, nothing external
     secure = client.get("/auth/login", base_url="https://localhost")
     assert secure.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
 

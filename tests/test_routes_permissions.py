@@ -10,6 +10,7 @@ import pytest
 from flask import Flask
 
 from processes.clock import FrozenClock
+from processes.reference_models import Department
 from tests.web_support import add_user
 from tests.web_support import location
 from tests.web_support import login
@@ -17,6 +18,7 @@ from tests.web_support import token
 from tests.web_support import web_app
 from webapp import create_app
 from webapp import permissions
+from webapp import runtime_of
 from webapp.permissions import AUTHENTICATED
 from webapp.permissions import PUBLIC
 from webapp.permissions import RULES
@@ -92,3 +94,64 @@ def test_allowed_follows_the_rule_kinds() -> None:
     assert permissions.allowed(frozenset({"operator", "callback"}), signed_in=True, roles=roles)
     assert not permissions.allowed(frozenset({"auditor"}), signed_in=True, roles=roles)
     assert not permissions.allowed(None, signed_in=True, roles=roles)
+
+
+def test_administration_and_audit_routes_follow_the_three_way_split() -> None:
+    accounts_by_sysadmin = {"admin.new_user", "admin.disable", "admin.enable"}
+    security_by_secadmin = {"admin.roles", "admin.unlock", "admin.reset_totp", "admin.end_sessions"}
+    for endpoint in accounts_by_sysadmin:
+        assert RULES[endpoint] == frozenset({"sysadmin"}), endpoint
+    for endpoint in security_by_secadmin:
+        assert RULES[endpoint] == frozenset({"secadmin"}), endpoint
+    for endpoint in ("admin.users", "admin.user"):
+        assert RULES[endpoint] == frozenset({"sysadmin", "secadmin"}), endpoint
+    audit_endpoints = {e for e in RULES if e.startswith("auditlog.")}
+    assert audit_endpoints == {"auditlog.index", "auditlog.detail", "auditlog.verify", "auditlog.export"}
+    assert all(RULES[e] == frozenset({"auditor"}) for e in audit_endpoints)  # read by auditors, nobody else
+    assert not any(isinstance(RULES[e], frozenset) and "auditor" in RULES[e] for e in RULES if e.startswith("admin."))
+
+
+def test_intake_and_search_go_to_the_roles_that_do_the_work() -> None:
+    """登记 per channel for the role that registers it; 工单查询 for case workers; export for leads (PII-03)."""
+    expected = {
+        "intake.phone": {"operator"}, "intake.visit": {"operator"}, "intake.platform": {"transcriber"},
+        "intake.township": {"township_reporter"}, "intake.police110": {"operator", "dispatcher"},
+        "intake.lookup": {"operator", "transcriber", "dispatcher"},
+        "search.export": {"supervisor", "duty_leader", "leader"},
+    }
+    for endpoint, roles in expected.items():
+        assert RULES[endpoint] == frozenset(roles), endpoint
+    search = RULES["search.index"]
+    assert isinstance(search, frozenset) and not search & {"analyst", "sysadmin", "secadmin", "auditor"}
+
+
+WORKSPACE = {"worklist.index", "worklist.rows", "worklist.claim", "worklist.unclaim", "worklist.handover",
+             "tasks.form", "tasks.submit", "cases.show", "cases.requester", "cases.reveal", "cases.attachment"}
+
+
+def test_workspace_routes_go_to_task_roles_and_case_roles(app: Flask) -> None:
+    """待办 and 办理 for the roles BPMN tasks name; 工单详情 also for towns; never administrators or analysts."""
+    task_roles = {"operator", "transcriber", "dispatcher", "handler", "inspector", "callback", "supervisor",
+                  "duty_leader", "leader"}
+    for endpoint in WORKSPACE:
+        expected = task_roles | ({"township_reporter"} if endpoint.startswith("cases.") else set())
+        assert RULES[endpoint] == frozenset(expected), endpoint
+    add_user(app, "an1", "analyst")
+    with runtime_of(app).write() as db, db.begin():
+        db.add(Department(code="luxi", name="鹿西乡", kind="township", active=True))
+    add_user(app, "rep1", "township_reporter", department="luxi")
+    analyst, reporter = app.test_client(), app.test_client()
+    login(analyst, "an1")
+    login(reporter, "rep1")
+    csrf = token(analyst)
+    uuid = "00000000-0000-4000-8000-000000000000"
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in WORKSPACE:
+            continue
+        path = rule.rule.replace("<task_id>", uuid).replace("<case_id>", uuid).replace("<attachment_id>", uuid)
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            refused = analyst.open(path, method=method, data={"csrf_token": csrf})
+            assert refused.status_code == 403, (rule.endpoint, method)
+            answer = reporter.open(path, method=method, data={"csrf_token": token(reporter)})
+            # a town's reporter opens cases (an unknown id is simply absent) but has no worklist
+            assert answer.status_code == (404 if rule.endpoint.startswith("cases.") else 403), (rule.endpoint, method)

@@ -37,10 +37,19 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
 
 def init_web(app: Flask) -> None:
     """Bind the extensions, security hooks and blueprints (one per area) to the app."""
+    from webapp import admin
+    from webapp import auditlog
     from webapp import auth
+    from webapp import cases
     from webapp import errors
     from webapp import home
+    from webapp import i18n
+    from webapp import intake
+    from webapp import nav
+    from webapp import search
     from webapp import security
+    from webapp import tasks
+    from webapp import worklist
     from webapp.auth import guard
     from webapp.extensions import csrf
     from webapp.extensions import login_manager
@@ -53,8 +62,17 @@ def init_web(app: Flask) -> None:
     security.init_app(app)
     errors.init_app(app)
     guard.init_app(app)  # session checks, the permission table, forced password change, second factor
+    i18n.init_app(app)  # page language (Chinese default, English) and POST /lang
+    nav.init_app(app)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    app.register_blueprint(admin.bp)  # user administration (三员: sysadmin, secadmin)
+    app.register_blueprint(auditlog.bp)  # audit log, auditors only
+    app.register_blueprint(intake.bp)  # 登记: one screen per channel
+    app.register_blueprint(search.bp)  # 工单查询 and its masked export
+    app.register_blueprint(worklist.bp)  # 待办: my, my group's and my unit's open tasks
+    app.register_blueprint(tasks.bp)  # 办理: a task's form, drafts and attachments
+    app.register_blueprint(cases.bp)  # 工单详情, reveal with a reason, attachment downloads
 
 
 def build_runtime(app: Flask) -> Runtime:

@@ -138,33 +138,28 @@ def versions_command(key: str | None) -> None:
                        f"{row.created_by} {row.created_at:%Y-%m-%d %H:%M}")
 
 
-@cli.command("publish")
-@click.argument("key")
-@click.argument("version", type=int)
-@click.option("--actor", default=None)
-@friendly_errors
-def publish_command(key: str, version: int, actor: str | None) -> None:
-    """Publish a deployed version for new cases."""
-    rt, who = runtime_of(current_app), actor or str(current_app.config["CLI_ACTOR"])
-    with audited("definition.publish", actor=who, object_type="process_definition",
-                 object_id=f"{key} v{version}") as note, rt.write() as session, session.begin():
-        definitions.publish_version(session, key, version, actor=who, now=rt.clock())
-        note.write(session)  # in the publication's transaction
-    click.echo(f"{key} v{version} published")
-
-
+from webapp import assets  # noqa: E402
 from webapp import cli_audit  # noqa: E402
 from webapp import cli_cases  # noqa: E402  (registers case commands on `cli`)
+from webapp import cli_dbrole  # noqa: E402
+from webapp import cli_handover  # noqa: E402
 from webapp import cli_layout  # noqa: E402
+from webapp import cli_pii  # noqa: E402
+from webapp import cli_publish  # noqa: E402
 from webapp import cli_ref  # noqa: E402
 from webapp import cli_users  # noqa: E402
 from webapp import demo  # noqa: E402
 from webapp import scheduler  # noqa: E402
 
+assets.register(cli)
 cli_audit.register(cli)
 cli_cases.register(cli)
 cli_cases.register_outbox(cli)
+cli_dbrole.register(cli)
+cli_handover.register(cli)
 cli_layout.register(cli)
+cli_pii.register(cli)
+cli_publish.register(cli)
 cli_ref.register(cli)
 cli_users.register(cli)
 demo.register(cli)

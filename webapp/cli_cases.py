@@ -15,6 +15,11 @@ from processes import commands
 from processes import queries
 from processes.runtime import Runtime
 from webapp import runtime_of
+from webapp.cli_command_audit import also
+from webapp.cli_command_audit import in_command
+from webapp.cli_command_audit import opened
+from webapp.cli_command_audit import rescheduled
+from webapp.cli_command_audit import status_after
 from webapp.cli_support import audited
 from webapp.cli_support import friendly_errors
 from webapp.cli_support import parse_when
@@ -59,13 +64,12 @@ def register(cli: FlaskGroup) -> None:
         """Start an instance of a published process (with --channel: register a case first)."""
         values = _json(data)
         with audited("case.open" if channel else "instance.start", actor=_actor(actor),
-                     object_type="process_instance", process=key, channel=channel, fields=sorted(values)) as note:
+                     object_type="process_instance", process=key, channel=channel,
+                     fields=sorted(values)) as note, in_command(note, opened):
             if channel:
                 started = commands.open_case(_rt(), key, values, actor=_actor(actor), channel=channel)
             else:
                 started = commands.start(_rt(), key, values, actor=_actor(actor))
-            note.object_id, note.after = started.instance_id, {"status": started.status,
-                                                                "case_number": started.case_number}
         click.echo(f"instance {started.instance_id} {started.status}"
                    + (f" case {started.case_number}" if started.case_number else ""))
 
@@ -100,8 +104,8 @@ def register(cli: FlaskGroup) -> None:
                      instance_id=instance_id) as note:
             values = _json(data)
             note.detail["fields"] = sorted(values)  # names only: values may be personal
-            status = commands.complete_task(_rt(), instance_id, task_id, values, actor=_actor(actor))
-            note.after = {"instance_status": status}
+            with in_command(note, lambda _conn, done: {"instance_status": done.status}):
+                status = commands.complete_task(_rt(), instance_id, task_id, values, actor=_actor(actor))
         click.echo(f"completed; instance {status}")
 
     @cli.command("claim")
@@ -117,13 +121,13 @@ def register(cli: FlaskGroup) -> None:
         rt, who = _rt(), _actor(actor)
         action = "task.release" if release else "task.assign" if assignee else "task.claim"
         with audited(action, actor=who, object_type="human_task", object_id=task_id, instance_id=instance_id,
-                     assignee=None if release else assignee or who):
+                     assignee=None if release else assignee or who) as note:
             if release:
-                assignment.unclaim(rt, instance_id, task_id, actor=who)
+                assignment.unclaim(rt, instance_id, task_id, actor=who, also=also(note))
             elif assignee:
-                assignment.assign(rt, instance_id, task_id, assignee, actor=who)
+                assignment.assign(rt, instance_id, task_id, assignee, actor=who, also=also(note))
             else:
-                assignment.claim(rt, instance_id, task_id, actor=who)
+                assignment.claim(rt, instance_id, task_id, actor=who, also=also(note))
         click.echo("ok")
 
     @cli.command("message")
@@ -148,9 +152,9 @@ def register(cli: FlaskGroup) -> None:
                 note.detail["correlation"] = key  # the key's name; its value may be personal
             payload = _json(data)
             note.detail["fields"] = sorted(payload)
-            target = commands.deliver_message(_rt(), name, payload, actor=_actor(actor), case_id=case_id,
-                                              instance_id=instance_id, correlation=pair)
-            note.object_id = target
+            with in_command(note, status_after):  # the row names the instance the message reached
+                target = commands.deliver_message(_rt(), name, payload, actor=_actor(actor), case_id=case_id,
+                                                  instance_id=instance_id, correlation=pair)
         click.echo(f"delivered to {target}")
 
     @cli.group("timers")
@@ -191,9 +195,9 @@ def register(cli: FlaskGroup) -> None:
                      object_id=instance_id, shift=shift) as note:
             new_due = {k: parse_when(v) for k, _, v in (d.partition("=") for d in due)} or None
             note.detail["timers"] = sorted(new_due or {})
-            count = commands.reschedule_timers(_rt(), instance_id, actor=_actor(actor), reason=reason,
-                                               new_due=new_due, shift=_duration(shift) if shift else None)
-            note.after = {"rescheduled": count}
+            with in_command(note, rescheduled):
+                count = commands.reschedule_timers(_rt(), instance_id, actor=_actor(actor), reason=reason,
+                                                   new_due=new_due, shift=_duration(shift) if shift else None)
         click.echo(f"rescheduled {count} timer(s)")
 
     @cli.group("instance")
@@ -219,9 +223,8 @@ def register(cli: FlaskGroup) -> None:
     def instance_retry(instance_id: str, actor: str | None) -> None:
         """Retry the failed step of an instance in error."""
         with audited("instance.retry", actor=_actor(actor), object_type="process_instance",
-                     object_id=instance_id) as note:
+                     object_id=instance_id) as note, in_command(note, status_after):
             status = commands.retry_instance(_rt(), instance_id, actor=_actor(actor))
-            note.after = {"status": status}
         click.echo(f"instance {status}")
 
 
@@ -232,12 +235,12 @@ def _status_command(group: click.Group, name: str, fn: Any) -> None:
     @click.option("--actor")
     @friendly_errors
     def command(instance_id: str, reason: str, actor: str | None) -> None:
-        with audited(f"instance.{name}", actor=_actor(actor), object_type="process_instance", object_id=instance_id):
+        with audited(f"instance.{name}", actor=_actor(actor), object_type="process_instance",
+                     object_id=instance_id) as note, in_command(note, status_after):
             fn(_rt(), instance_id, actor=_actor(actor), reason=reason)
         click.echo(f"{name}: ok")
 
     command.__doc__ = f"{name.capitalize()} an instance, with a reason."
-
 
 
 def register_outbox(cli: FlaskGroup) -> None:

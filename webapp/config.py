@@ -65,6 +65,13 @@ class DefaultConfig:
     AUDIT_RETENTION_DAYS = 180
     #: Seconds between runs of the audit sealer in each scheduler process.
     AUDIT_SEAL_SECONDS = 60.0
+    #: File the chain head is appended to daily by the scheduler and by `hotline audit anchor` (one JSON line:
+    #: seq, hash, UTC time; AUD-02). Default: instance/audit-anchors.jsonl. An anchor only helps where those who
+    #: can write the database cannot reach it: point this at other storage or copy the file off the machine.
+    AUDIT_ANCHOR_PATH: str | None = None
+    #: Folder `hotline audit purge` writes each archive to before it deletes anything (gzip JSON lines and a
+    #: .sha256 file; AUD-03). Default: instance/audit-archive. Back it up on separate media.
+    AUDIT_ARCHIVE_DIR: str | None = None
     #: Shortest password accepted (密码策略, AUTH-02); at least 8. Passwords need 3 of 4 character classes below
     #: 20 characters; up to 128 are accepted; common passwords, the username and the last few are refused.
     PASSWORD_MIN_LENGTH = 12
@@ -97,6 +104,12 @@ class DefaultConfig:
     SESSION_PRIVILEGED_ROLES: ClassVar[list[str]] = ["sysadmin", "secadmin", "auditor", "supervisor"]
     #: Hours after login at which a session ends however active it is (one shift).
     SESSION_ABSOLUTE_HOURS = 12
+    #: Open sessions one account may hold (S3.5). A login beyond it still goes ahead but raises an alert: audit
+    #: row `session.concurrent_alert` (result `alert`) and a notice to the security administrators in the outbox
+    #: (channel `internal`). 0 turns the check off.
+    MAX_CONCURRENT_SESSIONS = 2
+    #: Days ended or expired session rows are kept before the scheduler's nightly job deletes them (PII-05).
+    SESSION_RETENTION_DAYS = 30
     #: Name of the session cookie; production uses the `__Host-` prefix (Secure, path /, no domain).
     SESSION_COOKIE_NAME = "hotline_session"
     #: The session cookie is HttpOnly and SameSite=Lax; it is also Secure whenever ENV is "production".
@@ -106,11 +119,20 @@ class DefaultConfig:
     #: Lifetime of CSRF tokens in seconds (Flask-WTF; AC-05): at least one 12-hour shift, so a form left open
     #: during a long call still submits.
     WTF_CSRF_TIME_LIMIT = 12 * 3600
-    #: Largest request body in bytes (CFG-03); attachment uploads check their own, smaller limits.
-    MAX_CONTENT_LENGTH = 16 * 1024 * 1024
+    #: Largest request body in bytes (CFG-03): a task form with two attachments at ATTACHMENT_MAX_BYTES and its
+    #: text; a bigger request is refused with 413 before it is read. Keep it above ATTACHMENT_MAX_BYTES.
+    MAX_CONTENT_LENGTH = 41 * 1024 * 1024
     #: Largest non-file form field in bytes, and most multipart parts per request (CFG-03).
     MAX_FORM_MEMORY_SIZE = 512 * 1024
     MAX_FORM_PARTS = 1000
+    #: Largest attachment (附件: photo, document, recording) in bytes; a larger file is refused with 413 (the
+    #: request itself is bounded by MAX_CONTENT_LENGTH). Allowed kinds: jpg/png, pdf, doc/docx, xls/xlsx,
+    #: mp3/amr/wav, checked by extension and by content.
+    ATTACHMENT_MAX_BYTES = 20 * 1024 * 1024
+    #: Folder attachments are stored in, outside the static folder (files named by random id, never served
+    #: directly; downloads check the case is visible to the user). Default: instance/attachments. Back it up with
+    #: the database: the `attachment` table holds each file's SHA-256.
+    ATTACHMENT_DIR: str | None = None
     #: Failed logins from one source IP within LOGIN_RATE_WINDOW_MINUTES after which POST /auth/login answers
     #: 429 (AUTH-04). Counted in the database (`login_attempt` by source IP), so it holds across app nodes.
     LOGIN_RATE_LIMIT = 20
@@ -155,6 +177,16 @@ def check_required_settings(app: Flask) -> None:
         raise ConfigError("SECRET_KEY is missing or too short; run `hotline init` or set HOTLINE_SECRET_KEY")
     if len(str(app.config.get("PII_ENCRYPTION_KEY") or "")) != 64:
         raise ConfigError("PII_ENCRYPTION_KEY is missing or not 64 hex characters; run `hotline init`")
+
+
+def anchor_path(app: Flask) -> Path:
+    """Return the audit anchor file (AUDIT_ANCHOR_PATH, else in the instance folder)."""
+    return Path(app.config.get("AUDIT_ANCHOR_PATH") or Path(app.instance_path) / "audit-anchors.jsonl")
+
+
+def archive_dir(app: Flask) -> Path:
+    """Return the folder of audit archives (AUDIT_ARCHIVE_DIR, else in the instance folder)."""
+    return Path(app.config.get("AUDIT_ARCHIVE_DIR") or Path(app.instance_path) / "audit-archive")
 
 
 DEV_AUDIT_KEY = "hotline-flow development audit key, public, proves nothing"

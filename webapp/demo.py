@@ -1,7 +1,11 @@
-"""`hotline demo`: migrate, deploy bpmn/, open sample cases in different states, show open tasks and timers."""
+"""`hotline demo`: schema, diagrams, accounts and sample cases, then the web app and a scheduler process (演示)."""
 
 from __future__ import annotations
 
+import secrets
+import signal
+import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,6 +15,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 from flask.cli import FlaskGroup
+from werkzeug.serving import run_simple
 
 from handlers.reference.seed import seed_all
 from processes import commands
@@ -21,8 +26,10 @@ from processes.models import Case
 from processes.models import HumanTask
 from processes.models import ProcessInstance
 from processes.runtime import Runtime
+from webapp import create_app
 from webapp import runtime_of
 from webapp.cli import bundle_dirs
+from webapp.demo_users import DEMO_USERS
 from webapp.demo_users import PASSWORD_FILE
 from webapp.demo_users import print_users
 from webapp.demo_users import seed_users
@@ -30,6 +37,8 @@ from webapp.demo_users import seed_users
 REPLY = {"reply_action": "reply", "claim_true": True, "solved": True, "contacted": True,
          "reply_text": "已责令施工单位夜间停工并现场复查", "contact_record": "电话联系诉求人，告知处理情况",
          "public_reply": "经核查，已责令施工单位夜间停止作业。"}
+# The scheduler child: the same `hotline` command line, started with this interpreter (no PATH lookup).
+SCHEDULER = "from webapp.cli import cli; cli(prog_name='hotline')"
 DISPATCH = {"triage_result": "dispatch", "request_type": "complaint", "urgency": "normal"}
 
 # Sample cases (示例工单): process key, channel, intake data, then the steps already done, by BPMN task id.
@@ -126,23 +135,55 @@ def run_demo(app: Flask) -> None:
     show(rt)
 
 
+def serve(port: int) -> None:
+    """Run the scheduler in its own process and the development web server here, until Ctrl-C stops both."""
+    web = create_app()
+    if not web.config.get("SECRET_KEY"):  # no `hotline init` yet: a key for this run (sessions end with it)
+        web.config["SECRET_KEY"] = secrets.token_hex(32)
+    scheduler = subprocess.Popen([sys.executable, "-c", SCHEDULER, "scheduler", "--owner", "demo"])  # noqa: S603
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background (SIG_IGN)
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops both, like Ctrl-C
+    click.echo(f"\nscheduler running (pid {scheduler.pid}); web server at http://127.0.0.1:{port}/")
+    click.echo(f"sign in with a demo account ({', '.join(u for u, *_ in DEMO_USERS[:4])} …); passwords in "
+               f"{Path(web.instance_path) / PASSWORD_FILE}. Ctrl-C stops the server and the scheduler.\n")
+    try:
+        run_simple("127.0.0.1", port, web, threaded=True)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop(scheduler)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    """Turn SIGTERM into the same orderly stop as Ctrl-C."""
+    raise KeyboardInterrupt
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """Stop a child process: ask (SIGTERM), then insist after ten seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    click.echo(f"scheduler stopped (exit {process.returncode})")
+
+
 def register(cli: FlaskGroup) -> None:
     """Add the demo command."""
 
     @cli.command("demo")
-    @click.option("--scheduler/--no-scheduler", default=True, show_default=True,
-                  help="Keep running the scheduler afterwards so timers fire (Ctrl-C stops).")
-    def demo_command(scheduler: bool) -> None:
-        """Set up the demo: schema, diagrams, sample cases; then run the scheduler (演示)."""
+    @click.option("--serve/--no-serve", "--scheduler/--no-scheduler", "serve_after", default=True,
+                  show_default=True, help="After setting up, run the scheduler and the web server until Ctrl-C "
+                  "(--no-serve, or the older --no-scheduler, only sets up).")
+    @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
+                  help="Port of the web server on 127.0.0.1.")
+    def demo_command(serve_after: bool, port: int) -> None:
+        """Set up the demo (schema, diagrams, accounts, sample cases), then serve it with a scheduler (演示)."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         run_demo(app)
-        if scheduler:
-            from webapp.scheduler import SchedulerState
-            from webapp.scheduler import run_scheduler
-
-            click.echo("\nscheduler running (Ctrl-C to stop) …")
-            state = SchedulerState("demo")
-            try:
-                run_scheduler(app, state)
-            except KeyboardInterrupt:
-                state.stop.set()
+        if serve_after:
+            runtime_of(app).db.dispose()  # the seeding connections are not needed while serving
+            serve(port)

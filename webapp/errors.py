@@ -6,6 +6,7 @@ from flask import Flask
 from flask import jsonify
 from flask import render_template
 from flask.typing import ResponseReturnValue
+from flask_babel import LazyString
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -25,7 +26,9 @@ def _answer(status: int, message: str) -> ResponseReturnValue:
 def http_error(error: HTTPException) -> ResponseReturnValue:
     """Answer an HTTP error with its Chinese message (or the Chinese description a view gave)."""
     status = error.code or 500
-    described = error.description if error.description and not error.description.isascii() else None
+    # A view's own text: one of webapp.messages (lazy, English when the page is), or any Chinese sentence.
+    own = isinstance(error.description, LazyString) or not str(error.description or "").isascii()
+    described = error.description if error.description and own else None
     return _answer(status, described or messages.ERRORS.get(status, messages.ERRORS[400]))
 
 

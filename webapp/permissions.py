@@ -24,9 +24,15 @@ PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 Rule = str | frozenset[str]
 
+# Roles that BPMN user tasks name (candidate_role), and roles that may open cases (office, units, towns).
+TASK_ROLES = frozenset({"operator", "transcriber", "dispatcher", "handler", "inspector", "callback", "supervisor",
+                        "duty_leader", "leader"})
+CASE_ROLES = TASK_ROLES | {"township_reporter"}
+
 RULES: dict[str, Rule] = {
     "static": PUBLIC,
     "auth.login": PUBLIC,
+    "i18n.set_language": PUBLIC,  # the language switch, on the login page too
     "auth.totp_verify": PUBLIC,  # the second step of a login in progress; the view checks that state itself
     "auth.logout": AUTHENTICATED,
     "auth.end_all": AUTHENTICATED,
@@ -35,6 +41,49 @@ RULES: dict[str, Rule] = {
     "auth.totp_setup": AUTHENTICATED,
     "auth.totp_confirm": AUTHENTICATED,
     "home.index": AUTHENTICATED,
+    # User administration, split by 三员分立 (processes/account_admin.py): accounts by the system administrator,
+    # roles, unlocking, second factor and sessions by the security administrator.
+    "admin.users": frozenset({"sysadmin", "secadmin"}),
+    "admin.user": frozenset({"sysadmin", "secadmin"}),
+    "admin.new_user": frozenset({"sysadmin"}),
+    "admin.disable": frozenset({"sysadmin"}),
+    "admin.enable": frozenset({"sysadmin"}),
+    "admin.roles": frozenset({"secadmin"}),
+    "admin.unlock": frozenset({"secadmin"}),
+    "admin.reset_totp": frozenset({"secadmin"}),
+    "admin.end_sessions": frozenset({"secadmin"}),
+    # The audit trail is read by auditors only; no route changes it.
+    "auditlog.index": frozenset({"auditor"}),
+    "auditlog.detail": frozenset({"auditor"}),
+    "auditlog.verify": frozenset({"auditor"}),
+    "auditlog.export": frozenset({"auditor"}),
+    # Intake (登记), one screen per channel for the role that registers it; lookups by phone for office intake.
+    "intake.index": frozenset({"operator", "transcriber", "dispatcher", "township_reporter"}),
+    "intake.phone": frozenset({"operator"}),
+    "intake.visit": frozenset({"operator"}),
+    "intake.platform": frozenset({"transcriber"}),
+    "intake.township": frozenset({"township_reporter"}),
+    "intake.police110": frozenset({"operator", "dispatcher"}),
+    "intake.lookup": frozenset({"operator", "transcriber", "dispatcher"}),
+    "intake.registered": frozenset({"operator", "transcriber", "dispatcher", "township_reporter"}),
+    # Case search: the office, and units and towns within their reach (access.case_filter); export to leads only.
+    "search.index": frozenset({"operator", "transcriber", "dispatcher", "inspector", "callback", "supervisor",
+                               "duty_leader", "leader", "handler", "township_reporter"}),
+    "search.export": frozenset({"supervisor", "duty_leader", "leader"}),
+    # Workspace: the worklist and task forms for every role a BPMN task names (candidate_role); which tasks each
+    # user may touch is access.task_filter. Case pages for whoever may see cases (access.case_filter); a reveal
+    # is open to them all so that a refused one is answered and audited (disclosure.reveal decides).
+    "worklist.index": TASK_ROLES,
+    "worklist.rows": TASK_ROLES,
+    "worklist.claim": TASK_ROLES,
+    "worklist.unclaim": TASK_ROLES,
+    "worklist.handover": TASK_ROLES,
+    "tasks.form": TASK_ROLES,
+    "tasks.submit": TASK_ROLES,
+    "cases.show": CASE_ROLES,
+    "cases.requester": CASE_ROLES,
+    "cases.reveal": CASE_ROLES,
+    "cases.attachment": CASE_ROLES,
 }
 
 

@@ -21,11 +21,14 @@ from flask.cli import FlaskGroup
 from sqlalchemy.exc import SQLAlchemyError
 
 from processes import audit
+from processes import audit_anchor
 from processes import jobs
 from processes import outbox
+from processes import sessions
 from processes.wakeup import wakeup_for
 from webapp import runtime_of
 from webapp.config import ConfigError
+from webapp.config import anchor_path
 from webapp.config import audit_key
 
 log = logging.getLogger("hotline.scheduler")
@@ -87,11 +90,34 @@ def _periodic_jobs(app: Flask, state: SchedulerState) -> BackgroundScheduler:
     periodic.add_job(_in_app, "interval", seconds=float(app.config["AUDIT_SEAL_SECONDS"]),
                      args=[app, lambda: audit.seal(rt.db, key, clock=rt.clock)], id="audit_seal",
                      replace_existing=True, next_run_time=started)
-    retention = timedelta(days=float(app.config["JOB_RETENTION_DAYS"]))
-    periodic.add_job(_in_app, "cron", hour=3, minute=17, args=[app, lambda: jobs.purge_finished(
-        rt, older_than=retention)], id="retention", replace_existing=True)
+    periodic.add_job(_in_app, "cron", hour=3, minute=17, args=[app, lambda: nightly_retention(app)],
+                     id="retention", replace_existing=True)
+    periodic.add_job(_in_app, "cron", hour=0, minute=7, args=[app, lambda: daily_anchor(app, key)],
+                     id="audit_anchor", replace_existing=True)
     periodic.start()
     return periodic
+
+
+def nightly_retention(app: Flask) -> dict[str, int]:
+    """Delete finished job rows and old session rows (each after its retention period); return the counts."""
+    rt = runtime_of(app)
+    finished = jobs.purge_finished(rt, older_than=timedelta(days=float(app.config["JOB_RETENTION_DAYS"])))
+    now = rt.clock()
+    with rt.write() as session, session.begin():
+        ended = sessions.purge_ended(session, now=now,
+                                     retention=timedelta(days=float(app.config["SESSION_RETENTION_DAYS"])),
+                                     absolute=timedelta(hours=float(app.config["SESSION_ABSOLUTE_HOURS"])))
+        if ended:
+            audit.record(session, action="session.purge", actor=jobs.TIMER_ACTOR, at=now,
+                         object_type="user_session", detail={"deleted": ended})
+    return {"jobs": finished, "sessions": ended}
+
+
+def daily_anchor(app: Flask, key: bytes) -> None:
+    """Seal what is waiting, then append the chain head to the anchor file outside the database (AUD-02)."""
+    rt = runtime_of(app)
+    audit.seal(rt.db, key, clock=rt.clock)
+    audit_anchor.anchor(rt.db, anchor_path(app), now=rt.clock(), actor=jobs.TIMER_ACTOR)
 
 
 def _in_app(app: Flask, work: Any) -> None:

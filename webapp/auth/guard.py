@@ -19,17 +19,20 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from processes import passwords
+from processes import sessions
 from webapp import messages
 from webapp.auth.users import LOGIN_AT
 from webapp.auth.users import SEEN_AT
+from webapp.auth.users import current_token
 from webapp.auth.users import end_cookie_session
 from webapp.context import now
 from webapp.context import policy
+from webapp.context import runtime
 from webapp.permissions import wants_json
 
 BACKGROUND_HEADER = "X-Background-Refresh"
 # What a user who must change the password, or enrol the second factor first, may still reach.
-PASSWORD_EXEMPT = frozenset({"static", "auth.change_password", "auth.logout"})
+PASSWORD_EXEMPT = frozenset({"static", "auth.change_password", "auth.logout", "i18n.set_language"})
 ENROL_EXEMPT = PASSWORD_EXEMPT | {"auth.totp_setup", "auth.totp_confirm"}
 
 
@@ -54,11 +57,20 @@ def check_session() -> None:
     absolute = float(current_app.config["SESSION_ABSOLUTE_HOURS"]) * 3600
     if (not isinstance(login_at, float | int) or not isinstance(seen_at, float | int)
             or at - login_at > absolute or at - seen_at > idle_limit_seconds(current_user.roles)):
+        _close_row("timeout")  # the server-side row too, so it stops counting as a live session at once
         end_cookie_session()
         flash(messages.SESSION_EXPIRED, "info")
         return
     if request.headers.get(BACKGROUND_HEADER) != "1":
         session[SEEN_AT] = at
+
+
+def _close_row(reason: str) -> None:
+    """End the server-side row of this browser's session."""
+    token = current_token()
+    if token is not None:
+        with runtime().write() as db, db.begin():
+            sessions.end_session(db, token, now=now(), reason=reason)
 
 
 def _send_to(endpoint: str, message: str) -> ResponseReturnValue:

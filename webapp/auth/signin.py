@@ -19,6 +19,7 @@ from processes import sessions
 from processes.account_models import AppUser
 from webapp.context import audit_context
 from webapp.context import now
+from webapp.context import request_id
 from webapp.context import source_ip
 
 PENDING = "pending_login"  # session key of a login waiting for its second factor
@@ -70,9 +71,20 @@ def outcome(reason: str) -> str:
 
 
 def open_login(db: Session, user: AppUser) -> str:
-    """Open the server-side session of a completed login in the caller's transaction; return its token."""
+    """Open the server-side session of a completed login in the caller's transaction; return its token.
+
+    A login past MAX_CONCURRENT_SESSIONS open sessions raises an alert (audit row and a notice to the security
+    administrators, S3.5); the user is told nothing more than for any login.
+    """
     token = sessions.new_token()
-    sessions.open_session(db, user, token, now=now(), source_ip=source_ip())
+    key = sessions.open_session(db, user, token, now=now(), source_ip=source_ip())
+    limit = int(current_app.config["MAX_CONCURRENT_SESSIONS"])
+    since = now() - timedelta(hours=float(current_app.config["SESSION_ABSOLUTE_HOURS"]))
+    count = sessions.open_count(db, user, since=since) if limit > 0 else 0
+    if count > limit > 0:
+        sessions.alert_concurrent(db, user, count=count, limit=limit, now=now(), session_hash=key,
+                                  role=",".join(sorted(accounts.roles_of(db, user))) or None,
+                                  source_ip=source_ip(), request_id=request_id())
     return token
 
 

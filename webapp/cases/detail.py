@@ -1,0 +1,237 @@
+"""What the case page (工单详情) and the case panel beside a task form show, gathered in one read session.
+
+Everything here is read for one user who may see the case (`access.visible_case` passed): the requester through
+`disclosure.requester_view` (masked, in full for a contact task, or hidden when confidential), free text with phone
+and ID numbers masked unless the user holds a contact task, related cases as numbers and status only, linked only
+when the user may open them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask_babel import gettext
+from sqlalchemy.orm import Session
+
+from processes import access
+from processes import attachments
+from processes import disclosure
+from processes.access import Viewer
+from processes.disclosure import RequesterView
+from processes.draft_models import Attachment
+from processes.models import Case
+from processes.models import CaseText
+from processes.models import HistoryEvent
+from processes.models import HumanTask
+from processes.models import ProcessInstance
+from processes.models import Requester
+from processes.reference_models import CaseDeadline
+from processes.runtime import Runtime
+from webapp import labels
+from webapp.workspace import Countdown
+from webapp.workspace import countdown
+from webapp.workspace import local_time
+from webapp.workspace import mask_numbers
+from webapp.workspace import real_names
+from webapp.workspace import unit_names
+
+RELATED_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class DeadlineRow:
+    """One computed deadline (时限) of the case."""
+
+    stage: str
+    unit: str
+    due: str
+    countdown: Countdown
+    warn_at: str
+    calendar_warning: str | None
+    capped: bool
+    extension_days: int
+
+
+@dataclass(frozen=True)
+class TaskRow:
+    """One open task of the case, with its holder and deadline."""
+
+    id: str
+    name: str
+    unit: str
+    assignee: str
+    countdown: Countdown
+
+
+@dataclass(frozen=True)
+class Event:
+    """One line of the case's history (办理过程)."""
+
+    at: str
+    actor: str
+    what: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class TextRow:
+    """One free text a task recorded (答复, 退单理由 …)."""
+
+    label: str
+    value: str
+    at: str
+    by: str
+
+
+@dataclass(frozen=True)
+class RelatedCase:
+    """Another case linked to this one: number and status only, and its id when the user may open it."""
+
+    relation: str
+    number: str
+    status: str
+    case_id: str | None
+
+
+@dataclass
+class CaseView:
+    """Everything the case page shows for one user."""
+
+    case: Case
+    requester: RequesterView
+    masked: bool
+    title: str
+    content: str
+    location: str
+    township: str
+    lead: str
+    assisting: list[str]
+    countdown: Countdown
+    flags: list[str] = field(default_factory=list)
+    deadlines: list[DeadlineRow] = field(default_factory=list)
+    tasks: list[TaskRow] = field(default_factory=list)
+    texts: list[TextRow] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
+    related: list[RelatedCase] = field(default_factory=list)
+
+
+def summary(db: Session, viewer: Viewer, case: Case, now: datetime) -> CaseView:
+    """Return the case panel: the case's own fields, requester, deadline and attachments."""
+    shown = disclosure.requester_view(db, viewer, case)
+    masked = shown.mode != "contact"
+    units = unit_names(db)
+
+    def text(value: str | None) -> str:
+        return mask_numbers(value) if masked else value or ""
+
+    flags = [gettext(labels.FLAGS.get(name, name)) for name, value in sorted((case.flags or {}).items())
+             if value not in (None, False, "", 0)]
+    return CaseView(
+        case=case, requester=shown, masked=masked, title=text(case.title), content=text(case.content),
+        location=text(case.location), township=units.get(case.township or "", case.township or ""),
+        lead=units.get(case.lead_department or "", case.lead_department or ""),
+        assisting=[units.get(code, code) for code in case.assisting_departments or []],
+        countdown=countdown(case.deadline, now, case.warning_level), flags=flags,
+        attachments=attachments.of_case(db, case.id))
+
+
+def full(db: Session, rt: Runtime, viewer: Viewer, case: Case, now: datetime) -> CaseView:
+    """Return the whole case page: the panel plus deadlines, open tasks, texts, history and related cases."""
+    view = summary(db, viewer, case, now)
+    units = unit_names(db)
+    view.deadlines = _deadlines(db, case, now, units)
+    tasks = list(db.scalars(sa.select(HumanTask).where(HumanTask.case_id == case.id)))
+    rows = list(db.scalars(sa.select(HistoryEvent).where(HistoryEvent.case_id == case.id)
+                           .order_by(HistoryEvent.at, HistoryEvent.id)))
+    texts = list(db.scalars(sa.select(CaseText).where(CaseText.case_id == case.id)
+                            .order_by(CaseText.created_at, CaseText.id)))
+    names = real_names(db, [t.assignee for t in tasks] + [e.actor for e in rows] + [t.created_by for t in texts]
+                       + [str((e.detail or {}).get("assignee") or "") for e in rows])
+    view.tasks = [TaskRow(t.id, t.name, units.get(t.department or "", t.department or ""),
+                          names.get(t.assignee or "", ""), countdown(t.due_at, now, case.warning_level))
+                  for t in sorted(tasks, key=lambda t: (t.created_at, t.id)) if t.status == "open"]
+    view.texts = [TextRow(gettext(labels.TEXTS.get(t.field, t.field)),
+                          mask_numbers(t.value) if view.masked else t.value, local_time(t.created_at),
+                          names.get(t.created_by, t.created_by)) for t in texts]
+    elements = _element_names(db, rt, case.id)
+    task_names = {t.id: t.name for t in tasks}
+    view.events = [_event(e, names, task_names, elements) for e in rows]
+    view.related = _related(db, viewer, case, view.requester)
+    return view
+
+
+def _deadlines(db: Session, case: Case, now: datetime, units: dict[str, str]) -> list[DeadlineRow]:
+    rows = db.scalars(sa.select(CaseDeadline).where(CaseDeadline.case_id == case.id)
+                      .order_by(CaseDeadline.due_at, CaseDeadline.id))
+    return [DeadlineRow(gettext(labels.STAGES.get(d.stage, d.stage)), units.get(d.unit, d.unit),
+                        local_time(d.due_at), countdown(d.due_at, now, case.warning_level), local_time(d.warn_at),
+                        d.calendar_warning, d.capped, d.extension_days) for d in rows]
+
+
+def _element_names(db: Session, rt: Runtime, case_id: str) -> dict[str, str]:
+    """Return the Chinese names of the BPMN elements (tasks, timers) of the case's process versions."""
+    names: dict[str, str] = {}
+    definitions = set(db.scalars(sa.select(ProcessInstance.definition_id).where(ProcessInstance.case_id == case_id)))
+    for definition_id in definitions:
+        spec, subprocesses = rt.specs.get(db, definition_id)
+        for process in (spec, *subprocesses.values()):
+            for task_spec in process.task_specs.values():
+                bpmn_id, name = getattr(task_spec, "bpmn_id", None), getattr(task_spec, "bpmn_name", None)
+                if bpmn_id and name:
+                    names[str(bpmn_id)] = str(name)
+    return names
+
+
+def _event(row: HistoryEvent, names: dict[str, str], tasks: dict[str, str], elements: dict[str, str]) -> Event:
+    """Describe one history event in Chinese: what happened, to which task, by whom."""
+    what = gettext(labels.HISTORY.get(row.kind, row.kind))
+    element = tasks.get(row.task_id or "") or elements.get(row.bpmn_id or "") or ""
+    detail: dict[str, Any] = row.detail or {}
+    extra = f"「{element}」" if element else ""
+    if row.kind == "assigned" and detail.get("assignee"):
+        extra += " → " + names.get(str(detail["assignee"]), str(detail["assignee"]))
+    elif row.kind == "message_received" and detail.get("message"):
+        extra += str(detail["message"])
+    elif row.kind in ("error", "suspended", "terminated", "resumed") and detail.get("reason"):
+        extra += str(detail["reason"])[:200]
+    elif row.fields and row.kind in ("task_completed", "started"):
+        extra += " " + gettext("填写了 %(count)s 项", count=len(row.fields))
+    # reasons are typed by people: mask any number in them like the rest of the free text
+    return Event(local_time(row.at, "%Y-%m-%d %H:%M:%S"), names.get(row.actor, row.actor), what,
+                 mask_numbers(extra.strip()))
+
+
+def _related(db: Session, viewer: Viewer, case: Case, shown: RequesterView) -> list[RelatedCase]:
+    """Return the case this one joined, the cases that joined it and the requester's earlier cases."""
+    found: list[tuple[str, Case]] = []
+    if case.duplicate_of:
+        target = db.get(Case, case.duplicate_of)
+        if target is not None:
+            found.append((gettext("并入工单"), target))
+    merged = db.scalars(sa.select(Case).where(Case.duplicate_of == case.id).order_by(Case.created_at)
+                        .limit(RELATED_LIMIT))
+    found += [(gettext("并入本单的工单"), c) for c in merged]
+    if shown.mode != "shielded":  # a confidential requester's other cases would tell a unit who they are
+        found += [(gettext("诉求人此前来件"), c) for c in _earlier(db, case)]
+    ids = [c.id for _, c in found]
+    visible = set(db.scalars(sa.select(Case.id).where(Case.id.in_(ids), access.case_filter(viewer)))) if ids else set()
+    return [RelatedCase(relation, c.number, gettext(labels.STATUSES.get(c.status, c.status)),
+                        c.id if c.id in visible else None) for relation, c in found]
+
+
+def _earlier(db: Session, case: Case) -> list[Case]:
+    """Return earlier cases of the same requester, found by the phone's blind index (never by decrypting)."""
+    if case.requester_id is None:
+        return []
+    index = db.scalar(sa.select(Requester.phone_index).where(Requester.id == case.requester_id))
+    if not index:
+        return []
+    query = (sa.select(Case).join(Requester, Requester.id == Case.requester_id)
+             .where(Requester.phone_index == index, Case.id != case.id, Case.created_at <= case.created_at)
+             .order_by(Case.created_at.desc()).limit(RELATED_LIMIT))
+    return list(db.scalars(query))

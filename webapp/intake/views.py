@@ -1,0 +1,209 @@
+"""Intake screens (登记): one per channel, each starting its channel process with the bundle's start form."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort
+from flask import flash
+from flask import redirect
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_login import current_user
+from sqlalchemy import Connection
+
+from processes import access
+from processes import commands
+from processes import disclosure
+from processes import forms
+from processes.errors import FormDataInvalid
+from processes.errors import RuntimeErrorBase
+from processes.models import Case
+from processes.models import HumanTask
+from processes.upstream_order import parse_order
+from webapp import casework
+from webapp import labels
+from webapp.context import now
+from webapp.context import runtime
+from webapp.intake import bp
+from webapp.intake import direct
+from webapp.intake import formdata
+from webapp.intake import lookup as earlier
+from webapp.intake.channels import CHANNELS
+from webapp.intake.channels import Channel
+from webapp.messages import _l
+from webapp.permissions import RULES
+from webapp.permissions import allowed
+from webapp.workspace import local_time
+
+REGISTERED = _l("工单 {number} 已登记。")
+ANSWERED = _l("已直接答复，工单已办结（待挂网审核）。")
+ANSWER_KEPT = _l("直接答复的内容已随工单保存；需经初审（审核派单员）后才能办结。")
+NOT_DEPLOYED = _l("该渠道的流程尚未发布，暂不能登记。请联系系统管理员。")
+FIX_FIELDS = _l("表单填写有误，请按提示修改。")
+DIRECT_ANSWER_FORM = "direct_answer.schema.json"
+
+
+@bp.context_processor
+def helpers() -> dict[str, Any]:
+    """Give the intake templates Beijing times and the htmx lookup trigger."""
+    return {"local_time": local_time, "lookup_trigger": lookup_trigger}
+
+
+def lookup_trigger(fields: list[formdata.Field]) -> str:
+    """Return when the screen asks for earlier cases: typing the phone (500 ms pause), changing place or order."""
+    names = {f.name for f in fields}
+    triggers = ["load"]
+    if "requester_phone" in names:
+        triggers.append("input changed delay:500ms from:#f-requester_phone")
+    triggers += [f"change from:#f-{name}" for name in ("category", "township", "upstream_order_id") if name in names]
+    return ", ".join(triggers)
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    """Show the intake screens this user may open (登记入口)."""
+    shown = [c for c in CHANNELS.values()
+             if allowed(RULES.get(f"intake.{c.slug}"), signed_in=True, roles=current_user.roles)]
+    return render_template("intake/index.html", channels=shown)
+
+
+def _view(channel: Channel) -> Callable[[], ResponseReturnValue]:
+    def view() -> ResponseReturnValue:
+        return screen(channel)
+
+    view.__name__ = channel.slug
+    view.__doc__ = f"Register a case through the {channel.slug} channel ({channel.title})."
+    return view
+
+
+for _channel in CHANNELS.values():
+    bp.add_url_rule(f"/{_channel.slug}", endpoint=_channel.slug, view_func=_view(_channel), methods=["GET", "POST"])
+
+
+def screen(channel: Channel) -> ResponseReturnValue:
+    """Show a channel's form; parse a pasted order; or validate, register and answer directly."""
+    viewer = casework.viewer()
+    fixed = {"township": viewer.department or ""} if channel.own_township else {}
+    with runtime().read() as db:
+        schema = formdata.intake_schema(db, channel.process_key)
+        if schema is None:
+            return render_template("intake/form.html", channel=channel, fields=[], typed={}, errors={},
+                                   unavailable=NOT_DEPLOYED), 503
+        fields = formdata.fields_of(db, schema, fixed)
+        answer_schema = formdata.published_form(db, channel.process_key, DIRECT_ANSWER_FORM) \
+            if channel.direct_answer else None
+        townships = dict(formdata.options(db, "townships"))
+    page: dict[str, Any] = {"channel": channel, "fields": fields, "townships": townships,
+                            "answer_schema": answer_schema}
+    if request.method == "GET":
+        typed = {f.name: f.default for f in fields} | fixed
+        return render_template("intake/form.html", typed=typed, answer={}, errors={}, **page)
+    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    if channel.paste and form.get("action") == "parse":
+        return _parsed(form, fields, fixed, page)
+    data, typed, errors = formdata.read_form(schema, form, fields, fixed)
+    answer = None
+    if channel.direct_answer and form.get("answer_now", "").lower() in formdata.TRUE:
+        answer, problems = direct.read_answer(form, answer_schema, data.get("request_type"))
+        errors = problems | errors
+    if errors:
+        return _invalid(page, typed, form, errors)
+    try:
+        started = commands.open_case(runtime(), channel.process_key, data, actor=viewer.username,
+                                     channel=channel.channel, also=_audit(channel, data))
+    except FormDataInvalid as exc:  # the runtime's own checks (English, for logs): show the office's words
+        problems = {name: text if not text.isascii() else forms.BAD_FORMAT for name, text in exc.errors.items()}
+        return _invalid(page, typed, form, problems or {"_form": casework.runtime_message(exc)})
+    except RuntimeErrorBase as exc:
+        flash(casework.runtime_message(exc), "error")
+        return render_template("intake/form.html", typed=typed, answer=form, errors={}, **page), exc.http_status
+    messages = [str(REGISTERED).format(number=started.case_number)]
+    if answer is not None:
+        if direct.answer_now(runtime(), viewer, started, data, answer):
+            messages.append(str(ANSWERED))
+        else:
+            direct.keep_answer(runtime(), viewer, started, answer)
+            messages.append(str(ANSWER_KEPT))
+    flash("".join(messages), "success")
+    return redirect(_case_url(started))
+
+
+def _invalid(page: dict[str, Any], typed: dict[str, str], form: dict[str, str],
+             errors: dict[str, str]) -> ResponseReturnValue:
+    flash(str(FIX_FIELDS), "error")
+    return render_template("intake/form.html", typed=typed, answer=form, errors=errors, **page), 400
+
+
+def _parsed(form: dict[str, str], fields: list[formdata.Field], fixed: dict[str, str],
+            page: dict[str, Any]) -> ResponseReturnValue:
+    """Fill the form from a pasted upstream order; show what could not be read (nothing is registered)."""
+    parsed = parse_order(form.get("paste"))
+    typed = {f.name: form.get(f.name, f.default) for f in fields} | fixed
+    for name, value in parsed.fields.items():
+        if name in typed and name not in fixed:
+            typed[name] = formdata.input_time(value) if name == "upstream_deadline" else value
+    titles = {f.name: f.title for f in fields}
+    missing = [titles.get(name, name) for name in parsed.missing if not typed.get(name)]
+    filled = [titles[name] for name in parsed.fields if name in titles and name not in fixed]
+    return render_template("intake/form.html", typed=typed, answer=form, errors={}, parsed=parsed,
+                           missing=missing, filled=filled, paste=form.get("paste", ""), **page)
+
+
+def _audit(channel: Channel, data: dict[str, Any]) -> Callable[[Connection, str], None]:
+    """The registration's audit row, written in its transaction: field names and routing, no personal values."""
+    def write(conn: Connection, number: str) -> None:
+        casework.record(conn, "case.register", object_type="case", object_id=number, channel=channel.channel,
+                        process=channel.process_key, fields=sorted(data),
+                        after={k: data[k] for k in ("request_type", "urgency", "township") if k in data})
+    return write
+
+
+def _case_url(started: commands.Started) -> str:
+    """The new case's page (工单详情)."""
+    return url_for("cases.show", case_id=started.case_id)
+
+
+@bp.post("/lookup")
+def lookup() -> ResponseReturnValue:
+    """Answer the intake screen while typing (htmx): earlier cases of the phone, possible duplicates."""
+    form = request.form
+    phone = form.get("requester_phone", "")
+    viewer = casework.viewer()
+    with runtime().read() as db:
+        found = earlier.earlier_cases(db, viewer, now(), phone=phone, category=form.get("category", "").strip(),
+                                      township=form.get("township", "").strip(),
+                                      order_id=form.get("upstream_order_id", "").strip()[:64])
+        townships = dict(formdata.options(db, "townships"))
+    if found.phone_searched:  # who looked callers up, and how much they saw; never the number
+        with runtime().write() as db, db.begin():
+            casework.record(db, "case.lookup_by_phone", object_type="case", object_id=None,
+                            count=len(found.by_phone))
+    return render_template("intake/_earlier.html", found=found, townships=townships, statuses=labels.STATUSES)
+
+
+@bp.get("/registered/<number>")
+def registered(number: str) -> ResponseReturnValue:
+    """Confirm a registration (登记成功): number, state, first tasks, and the requester as this user may see it."""
+    viewer = casework.viewer()
+    with runtime().read() as db:
+        case = db.scalar(sa.select(Case).where(Case.number == number[:32], access.case_filter(viewer)))
+        if case is None:
+            abort(404)
+        tasks = list(db.scalars(sa.select(HumanTask.name).where(
+            HumanTask.case_id == case.id, HumanTask.status == "open").order_by(HumanTask.created_at)))
+        requester = disclosure.requester_view(db, viewer, case)
+        townships = dict(formdata.options(db, "townships"))
+        return render_template("intake/registered.html", case=case, tasks=tasks, requester=requester,
+                               channels=labels.CHANNELS, statuses=labels.STATUSES, townships=townships,
+                               new_form=_form_of(case.channel))
+
+
+def _form_of(channel_code: str) -> str | None:
+    """The endpoint registering another case of the same channel."""
+    return next((f"intake.{c.slug}" for c in CHANNELS.values() if c.channel == channel_code), None)
+

@@ -1,0 +1,119 @@
+"""Search criteria (查询条件) read from a request and checked one by one; a bad value is a message, never a 500."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Collection
+from collections.abc import Mapping
+from dataclasses import asdict
+from dataclasses import dataclass
+from datetime import date
+
+from processes import pii
+from webapp import labels
+
+MAX_TEXT = 100
+MAX_PAGE = 10_000
+NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+STATUS_GROUPS = ("open", "finished")
+FIELDS = ("number", "phone", "address", "text", "date_from", "date_to", "status", "channel", "township",
+          "department")
+BAD_NUMBER = "工单编号只含字母、数字和连字符（最多 32 个字符）。"
+BAD_PHONE = "请输入完整号码，或号码后四位。"
+PHONE_BY_POST = "按电话查询请用页面上的查询按钮提交，号码不能出现在网址中。"
+TOO_LONG = f"最多 {MAX_TEXT} 个字。"
+BAD_TEXT = "不能包含控制字符。"
+BAD_DATE = "日期格式不正确，应为 2026-11-25。"
+DATE_ORDER = "开始日期不能晚于结束日期。"
+CHOOSE = "请从列表中选择。"
+BAD_PAGE = "页码不正确。"
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """A checked search: every field optional; `phone` holds digits only."""
+
+    number: str = ""
+    phone: str = ""
+    address: str = ""
+    text: str = ""
+    date_from: date | None = None
+    date_to: date | None = None
+    status: str = ""
+    channel: str = ""
+    township: str = ""
+    department: str = ""
+    page: int = 1
+
+    @property
+    def phone_mode(self) -> str | None:
+        """Return 'exact' (blind index), 'last4' (尾号) or None when no phone was given."""
+        if not self.phone:
+            return None
+        return "last4" if len(self.phone) == 4 else "exact"
+
+    def used(self) -> list[str]:
+        """Return the names of the criteria given (for audit rows: names, never values)."""
+        values = asdict(self)
+        return [name for name in FIELDS if values[name]]
+
+
+def read_criteria(values: Mapping[str, str], *, phone_allowed: bool, townships: Collection[str],
+                  departments: Collection[str]) -> tuple[Criteria, dict[str, str]]:
+    """Return the criteria and the problems by field (empty when every value is acceptable)."""
+    errors: dict[str, str] = {}
+    raw = {name: str(values.get(name, "")).strip() for name in (*FIELDS, "page")}
+    number = raw["number"].upper()
+    if number and not NUMBER_RE.match(number):
+        errors["number"] = BAD_NUMBER
+    phone = pii.normalise_phone(raw["phone"])
+    if raw["phone"]:
+        if not phone_allowed:
+            errors["phone"] = PHONE_BY_POST
+        elif not (len(phone) == 4 or 7 <= len(phone) <= 15) or re.search(r"[^\d+() -]", _nfkc(raw["phone"])):
+            errors["phone"] = BAD_PHONE
+    for name in ("address", "text"):
+        if len(raw[name]) > MAX_TEXT:
+            errors[name] = TOO_LONG
+        elif CONTROL_RE.search(raw[name]):
+            errors[name] = BAD_TEXT
+    dates = {name: _date(raw[name], name, errors) for name in ("date_from", "date_to")}
+    if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
+        errors["date_to"] = DATE_ORDER
+    choices = {"status": {*labels.STATUSES, *STATUS_GROUPS}, "channel": set(labels.CHANNELS),
+               "township": set(townships), "department": set(departments)}
+    for name, allowed in choices.items():
+        if raw[name] and raw[name] not in allowed:
+            errors[name] = CHOOSE
+    page = 1
+    if raw["page"]:
+        if raw["page"].isdigit() and 1 <= int(raw["page"]) <= MAX_PAGE:
+            page = int(raw["page"])
+        else:
+            errors["page"] = BAD_PAGE
+    if errors:
+        return Criteria(), errors
+    return Criteria(number, phone if raw["phone"] else "", raw["address"], raw["text"], dates["date_from"],
+                    dates["date_to"], raw["status"], raw["channel"], raw["township"], raw["department"],
+                    page), {}
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def _date(text: str, name: str, errors: dict[str, str]) -> date | None:
+    """Read YYYY-MM-DD (a Beijing calendar day); record a problem for anything else."""
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(_nfkc(text))
+    except ValueError:
+        errors[name] = BAD_DATE
+        return None
+    if not 2000 <= day.year <= 2100:
+        errors[name] = BAD_DATE
+        return None
+    return day

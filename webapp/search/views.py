@@ -1,0 +1,122 @@
+"""Case search (工单查询) and its CSV export: every query inside the user's reach, phones by POST only, audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Response
+from flask import current_app
+from flask import render_template
+from flask import request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_login import current_user
+
+from webapp import casework
+from webapp import labels
+from webapp.context import now
+from webapp.context import runtime
+from webapp.intake.formdata import options
+from webapp.messages import N_
+from webapp.permissions import RULES
+from webapp.permissions import allowed
+from webapp.search import bp
+from webapp.search import query
+from webapp.search.criteria import FIELDS
+from webapp.search.criteria import Criteria
+from webapp.search.criteria import read_criteria
+
+MAX_EXPORT = 5000
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these cells as formulas
+GROUP_LABELS = {"open": N_("办理中（全部未办结）"), "finished": N_("已办结（全部）")}
+HEADERS = (N_("工单编号"), N_("登记时间"), N_("渠道"), N_("类别"), N_("乡镇（街道）"), N_("状态"), N_("主办单位"),
+           N_("时限"), N_("诉求人"))
+
+
+def _values() -> Mapping[str, str]:
+    return request.form if request.method == "POST" else request.args
+
+
+def _choices() -> dict[str, Any]:
+    """The select lists of the search form and the unit names of the results."""
+    with runtime().read() as db:
+        return {"townships": options(db, "townships"), "departments": options(db, "departments"),
+                "units": query.unit_names(db)}
+
+
+def _read(choices: dict[str, Any]) -> tuple[Criteria, dict[str, str]]:
+    return read_criteria(_values(), phone_allowed=request.method == "POST",
+                         townships={code for code, _ in choices["townships"]},
+                         departments={code for code, _ in choices["departments"]})
+
+
+def _page(status: int = 200, **context: Any) -> ResponseReturnValue:
+    typed = {name: str(_values().get(name, "")) for name in FIELDS}
+    may_export = allowed(RULES.get("search.export"), signed_in=True, roles=current_user.roles)
+    return render_template("search/index.html", typed=typed, may_export=may_export, labels=labels,
+                           groups=GROUP_LABELS, detail="cases.detail" in current_app.view_functions,
+                           **context), status
+
+
+@bp.route("", methods=["GET", "POST"])
+def index() -> ResponseReturnValue:
+    """Show the search form and, once asked, one page of matching cases (20 a page)."""
+    choices = _choices()
+    if request.method == "GET" and not any(request.args.get(name) for name in (*FIELDS, "page")):
+        return _page(errors={}, searched=False, **choices)
+    criteria, errors = _read(choices)
+    if errors:
+        return _page(400, errors=errors, searched=False, **choices)
+    viewer = casework.viewer()
+    with runtime().read() as db:
+        total = query.count(db, criteria, viewer)
+        found = query.cases(db, criteria, viewer, limit=query.PAGE_SIZE,
+                            offset=(criteria.page - 1) * query.PAGE_SIZE)
+        rows = query.rows(db, viewer, found, choices["units"], now())
+    if criteria.phone_mode:  # who searched by phone and how much they found; never the number
+        with runtime().write() as db, db.begin():
+            casework.record(db, "case.search_by_phone", object_type="case", object_id=None, count=total,
+                            mode=criteria.phone_mode, criteria=criteria.used())
+    pages = max(1, math.ceil(total / query.PAGE_SIZE))
+    return _page(errors={}, searched=True, rows=rows, total=total, page=criteria.page, pages=pages, **choices)
+
+
+def neutral(value: str) -> str:
+    """Return a CSV cell a spreadsheet shows as text: a leading = + - @ tab or CR gets a quote mark."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+@bp.post("/export")
+def export() -> ResponseReturnValue:
+    """Download the matching cases as CSV (masked requester, formula-safe cells, at most 5000 rows), audited."""
+    choices = _choices()
+    criteria, errors = _read(choices)
+    if errors:
+        return _page(400, errors=errors, searched=False, **choices)
+    viewer = casework.viewer()
+    with runtime().read() as db:
+        found = query.cases(db, criteria, viewer, limit=MAX_EXPORT + 1)
+        rows = query.rows(db, viewer, found[:MAX_EXPORT], choices["units"], now())
+    # Audited before the file leaves: if the audit row cannot be written, nothing is exported (fail closed).
+    with runtime().write() as db, db.begin():
+        casework.record(db, "case.export", object_type="case", object_id=None, rows=len(rows),
+                        truncated=len(found) > MAX_EXPORT, criteria=criteria.used(), masked=True)
+    return Response(_csv(rows), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="cases-{now():%Y%m%d-%H%M%S}.csv"'})
+
+
+def _csv(rows: list[query.Row]) -> str:
+    """Return the rows as CSV text with a BOM (spreadsheets then read it as UTF-8)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([gettext(h) for h in HEADERS])
+    for row in rows:
+        writer.writerow([neutral(v) for v in (
+            row.number, row.created, gettext(labels.CHANNELS.get(row.channel, row.channel)), row.category,
+            row.township, gettext(labels.STATUSES.get(row.status, row.status)), row.lead,
+            row.deadline.text if row.deadline else "", row.requester)])
+    return "\ufeff" + out.getvalue()

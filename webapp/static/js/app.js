@@ -1,0 +1,52 @@
+/* Hotline Flow page script, loaded by every page (the CSP allows no inline script).
+ *
+ * - Every htmx request carries the CSRF token (header X-CSRFToken, read from <meta name="csrf-token">).
+ * - Polling requests (hx-trigger "every …", or any element inside [data-background-refresh]) carry
+ *   X-Background-Refresh: 1, so a page left open does not keep its session alive (webapp/auth/guard.py).
+ * - window.Hotline.headers() gives the same headers to page scripts that call fetch() (e.g. diagram saves).
+ */
+(function () {
+  "use strict";
+
+  var CSRF_HEADER = "X-CSRFToken";
+  var BACKGROUND_HEADER = "X-Background-Refresh";
+  var POLLING = /(^|,)\s*every\s/;
+
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.getAttribute("content") || "" : "";
+  }
+
+  function isPolling(detail) {
+    var elt = detail.elt;
+    if (!elt || !elt.closest) {
+      return false;
+    }
+    if (elt.closest("[data-background-refresh]")) {
+      return true;
+    }
+    // htmx fires a poll without an event; a click on an element that also polls has one.
+    return !detail.triggeringEvent && POLLING.test(elt.getAttribute("hx-trigger") || "");
+  }
+
+  function headers(extra) {
+    var result = {};
+    result[CSRF_HEADER] = csrfToken();
+    for (var key in extra || {}) {
+      if (Object.prototype.hasOwnProperty.call(extra, key)) {
+        result[key] = extra[key];
+      }
+    }
+    return result;
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var detail = event.detail;
+    detail.headers[CSRF_HEADER] = csrfToken();
+    if (isPolling(detail)) {
+      detail.headers[BACKGROUND_HEADER] = "1";
+    }
+  });
+
+  window.Hotline = { csrfToken: csrfToken, headers: headers };
+})();

@@ -1,0 +1,108 @@
+"""The task page (办理页): load a task the user may work on, its form, draft and attachments, and draw it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from flask import render_template
+from flask_babel import gettext
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import NotFound
+
+from processes import access
+from processes import attachments
+from processes import forms
+from processes.access import Viewer
+from processes.draft_models import Attachment
+from processes.models import Case
+from processes.models import HumanTask
+from processes.models import ProcessInstance
+from webapp import labels
+from webapp.cases import detail
+from webapp.context import now
+from webapp.tasks import options
+from webapp.tasks.formspec import FormSpec
+from webapp.tasks.formspec import Raw
+from webapp.tasks.formspec import describe
+from webapp.tasks.formspec import shown_value
+from webapp.workspace import countdown
+from webapp.workspace import countdown_words
+from webapp.workspace import local_time
+from webapp.workspace import real_names
+
+GENERAL = "attachments"  # the upload input every form with a case has (附件)
+
+
+@dataclass
+class TaskContext:
+    """A task the user may work on, with its case, form and who holds it."""
+
+    task: HumanTask
+    case: Case | None
+    schema: dict[str, Any] | None
+    spec: FormSpec
+    holder: str  # real name of whoever claimed it, '' when unclaimed
+
+    def attachment_fields(self) -> list[str]:
+        """Return the names of fields that take attachments (现场照片)."""
+        return [f.name for f in self.spec.fields if f.widget == "attachments"]
+
+
+def load(db: Session, who: Viewer, task_id: str) -> TaskContext:
+    """Return the task and its form, or raise 404 when it is not in the user's reach (another unit's is absent)."""
+    task = access.workable_task(db, who, task_id)
+    if task is None:
+        raise NotFound()
+    case = access.visible_case(db, who, task.case_id) if task.case_id else None
+    schema = None
+    if task.form:
+        definition_id = db.scalar(sa.select(ProcessInstance.definition_id)
+                                  .where(ProcessInstance.id == task.instance_id))
+        if definition_id is not None:
+            schema = forms.schema_for(db.connection(), definition_id, task.form)
+    spec = describe(schema or {}, options.lookup(db, case))
+    holder = real_names(db, [task.assignee]).get(task.assignee or "", "") if task.assignee else ""
+    return TaskContext(task, case, schema, spec, holder)
+
+
+def task_attachments(db: Session, ctx: TaskContext) -> list[Attachment]:
+    """Return the files uploaded on this task."""
+    return attachments.of_case(db, ctx.case.id, ctx.task.id) if ctx.case is not None else []
+
+
+def render(db: Session, who: Viewer, ctx: TaskContext, raw: Raw, *, errors: dict[str, str] | None = None,
+           draft_at: datetime | None = None, status: int = 200) -> tuple[str, int]:
+    """Draw the task page: the form with its values and messages, and the case panel beside it."""
+    errors = errors or {}
+    declared = {f.name for f in ctx.spec.fields}
+    general = [(name, message) for name, message in errors.items() if name not in declared]
+    files = task_attachments(db, ctx)
+    moment = now()
+    page = render_template(
+        "tasks/form.html", ctx=ctx, task=ctx.task, spec=ctx.spec, raw=raw, errors=errors, general=general,
+        value=lambda f: shown_value(f, raw), may_act=access.may_act(who, ctx.task),
+        may_upload=ctx.case is not None, files=files,
+        images=[a for a in files if attachments.group_of(a.content_type) == "image"],
+        accept=attachments.ACCEPT, image_accept=attachments.IMAGE_ACCEPT, draft_at=local_time(draft_at),
+        view=detail.summary(db, who, ctx.case, moment) if ctx.case is not None else None,
+        due=countdown(ctx.task.due_at, moment, ctx.case.warning_level if ctx.case else None),
+        labels=labels, words=countdown_words())
+    return page, status
+
+
+def chinese(errors: dict[str, str]) -> dict[str, str]:
+    """Return field messages in Chinese: the runtime's English ones (bad names, types) become generic ones."""
+    return {name: message if not message.isascii() else (forms.UNKNOWN if "field names" in message
+                                                          else forms.BAD_FORMAT)
+            for name, message in errors.items()}
+
+
+def upload_message(too_large: bool, limit: int) -> str:
+    """Return the message for a refused upload."""
+    if too_large:
+        return str(gettext("文件过大：每个附件不能超过 %(mb)s MB。", mb=round(limit / 1024 / 1024, 1)))
+    return str(gettext("不支持此类文件，或文件内容与扩展名不符"
+                       "（仅限 jpg、png、pdf、doc、docx、xls、xlsx、mp3、amr、wav）。"))
