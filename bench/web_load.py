@@ -24,7 +24,7 @@ WORKLIST_PATH = "/worklist/rows"
 TASK_PATH = "/tasks/{task_id}"
 COOKIE = "hotline_session"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
-TRIAGE = {"request_type": "consult", "urgency": "normal", "triage_result": "direct_answer"}
+TRIAGE = {"request_type": "consult", "urgency": "normal", "triage_result": "direct_answer", "action": "complete"}
 THINK_S = 2.0  # between opening a form and submitting it
 
 
