@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -175,6 +176,19 @@ def test_phone_numbers_stay_out_of_addresses(app: Flask) -> None:
     form = client.get("/search").get_data(as_text=True)
     assert 'method="post" action="/search"' in form
     assert numbers(client.get("/search?status=open").get_data(as_text=True))  # the rest may be a link
+
+
+def test_a_searched_number_is_not_echoed_but_paging_keeps_it(app: Flask) -> None:
+    made = [open_case(app, requester_phone=PHONE).case_number for _ in range(22)]
+    open_case(app, requester_phone="13900001234")
+    client = signed_in(app, "op1", "operator")
+    status, first = search(client, phone=PHONE)
+    assert status == 200 and "共 22 件" in first and PHONE not in first and "138****5678" in first
+    sealed = re.search(r'name="phone_sealed" value="([^"]+)"', first)
+    assert sealed is not None and PHONE not in sealed.group(1)
+    second = numbers(search(client, phone="", phone_sealed=sealed.group(1), page="2")[1])
+    assert second == set(made[:2])
+    assert numbers(search(client, phone="", phone_sealed="v1:altered", page="1")[1]) != set(made[:20])
 
 
 def test_results_are_paged(app: Flask) -> None:

@@ -9,13 +9,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Response
-from flask import current_app
 from flask import render_template
 from flask import request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
+from processes import pii
 from webapp import casework
 from webapp import labels
 from webapp.context import now
@@ -37,8 +37,28 @@ HEADERS = (N_("工单编号"), N_("登记时间"), N_("渠道"), N_("类别"), N
            N_("时限"), N_("诉求人"))
 
 
+SEALED = "phone_sealed"  # the searched number, encrypted, so paging keeps it without the page showing it
+
+
 def _values() -> Mapping[str, str]:
-    return request.form if request.method == "POST" else request.args
+    """The submitted criteria; a sealed phone from the previous page counts as typed when the field is empty."""
+    values = request.form if request.method == "POST" else request.args
+    if request.method != "POST" or values.get("phone") or not values.get(SEALED):
+        return values
+    try:
+        phone = pii.cipher().decrypt(SEALED, values[SEALED]) or ""
+    except (ValueError, pii.PiiKeyError):
+        phone = ""  # altered or from another key: as if no number was given
+    return {**values.to_dict(), "phone": phone}
+
+
+def _phone_echo(typed: dict[str, str]) -> dict[str, str]:
+    """Keep a full number out of the page (S4.3): the field stays empty, a sealed copy and a mask stand in."""
+    phone = pii.normalise_phone(typed.get("phone"))
+    if len(phone) <= 4:
+        return {}
+    typed["phone"] = ""
+    return {"sealed": pii.cipher().encrypt(SEALED, phone) or "", "masked": pii.mask_phone(phone)}
 
 
 def _choices() -> dict[str, Any]:
@@ -56,10 +76,10 @@ def _read(choices: dict[str, Any]) -> tuple[Criteria, dict[str, str]]:
 
 def _page(status: int = 200, **context: Any) -> ResponseReturnValue:
     typed = {name: str(_values().get(name, "")) for name in FIELDS}
+    searched_phone = _phone_echo(typed)
     may_export = allowed(RULES.get("search.export"), signed_in=True, roles=current_user.roles)
     return render_template("search/index.html", typed=typed, may_export=may_export, labels=labels,
-                           groups=GROUP_LABELS, detail="cases.detail" in current_app.view_functions,
-                           **context), status
+                           groups=GROUP_LABELS, searched_phone=searched_phone, **context), status
 
 
 @bp.route("", methods=["GET", "POST"])
