@@ -62,6 +62,19 @@ def test_deploy_start_complete_and_inspect(hotline: CliRunner) -> None:
     assert "13812345678" not in show
 
 
+def test_a_changed_diagram_of_an_installed_process_waits_for_a_second_person(hotline: CliRunner,
+                                                                             bundle_dir: Path) -> None:
+    run(hotline, "db", "upgrade")
+    assert "version 1 (new version, published)" in run(hotline, "deploy").output  # installation
+    (bundle_dir / "simple.bpmn").write_text(BUNDLE.replace("</bpmn:definitions>", "<!-- v2 -->\n</bpmn:definitions>"),
+                                            encoding="utf-8")
+    forced = hotline.invoke(cli, ["deploy", "--publish"])
+    assert forced.exit_code == 2 and "hotline publish" in forced.output
+    assert "version 2 (new version, draft)" in run(hotline, "deploy").output
+    versions = run(hotline, "versions", "simple").output
+    assert re.search(r"v2\s+draft", versions) and re.search(r"v1\s+published", versions)  # v1 still serves
+
+
 def test_bad_input_gives_one_line_errors(hotline: CliRunner) -> None:
     run(hotline, "db", "upgrade")
     run(hotline, "deploy")

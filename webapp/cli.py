@@ -99,18 +99,26 @@ def bundle_dirs(paths: tuple[str, ...]) -> list[Path]:
 @cli.command("deploy")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, file_okay=False))
 @click.option("--key", help="Process key (default: the folder name).")
-@click.option("--publish/--draft", default=True, show_default=True, help="Publish for new cases at once.")
+@click.option("--publish/--draft", default=None,
+              help="Publish at once; allowed only for a key's first version (installation). Default: publish a "
+                   "first version, keep later ones as drafts for `hotline publish` (second person + TOTP).")
 @click.option("--actor", default=None, help="Who deploys (recorded as author).")
 @friendly_errors
-def deploy_command(paths: tuple[str, ...], key: str | None, publish: bool, actor: str | None) -> None:
+def deploy_command(paths: tuple[str, ...], key: str | None, publish: bool | None, actor: str | None) -> None:
     """Deploy BPMN bundles: changed content becomes a new version, identical content is a no-op."""
     rt, who = runtime_of(current_app), actor or str(current_app.config["CLI_ACTOR"])
     for folder in bundle_dirs(paths):
+        with rt.read() as session:
+            installed = bool(definitions.list_versions(session, key or folder.name))
+        if publish and installed:
+            # AC-04: a change to a running process goes live only when a second person publishes it.
+            raise click.UsageError(f"{key or folder.name} is already installed: deploy a draft, then have a second "
+                                   "person run `hotline publish` with their TOTP code")
         with audited("definition.deploy", actor=who, object_type="process_definition",
                      object_id=key or folder.name) as note, rt.write() as session, session.begin():
             result = definitions.deploy(
                 session, key or folder.name, definitions.read_bundle_dir(folder), operators=rt.handlers,
-                actor=who, now=rt.clock(), publish=publish)
+                actor=who, now=rt.clock(), publish=not installed if publish is None else publish)
             note.after = {"version": result.version, "status": result.status, "created": result.created}
             note.write(session)  # in the deployment's transaction
         state = "new version" if result.created else "unchanged"
