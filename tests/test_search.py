@@ -191,6 +191,19 @@ def test_a_searched_number_is_not_echoed_but_paging_keeps_it(app: Flask) -> None
     assert numbers(search(client, phone="", phone_sealed="v1:altered", page="1")[1]) != set(made[:20])
 
 
+def test_phone_lookups_are_limited_per_user_and_minute(app: Flask) -> None:
+    app.config["PHONE_LOOKUP_RATE_LIMIT"] = 3
+    open_case(app, requester_phone=PHONE)
+    client, other = signed_in(app, "op1", "operator"), signed_in(app, "op2", "operator")
+    assert [search(client, phone=PHONE)[0] for _ in range(3)] == [200, 200, 200]
+    assert search(client, phone="5678")[0] == 429  # walking numbers through the blind index stops here
+    assert post(client, "/intake/lookup", {"requester_phone": PHONE}).status_code == 429  # the same budget
+    assert search(client, number="DT")[0] == 200  # searches without a phone are not limited
+    assert search(other, phone=PHONE)[0] == 200  # per user
+    at_time(app, "2026-11-25T09:01:01")
+    assert search(client, phone=PHONE)[0] == 200
+
+
 def test_results_are_paged(app: Flask) -> None:
     made = [open_case(app, requester_phone=f"139000{i:05d}").case_number for i in range(23)]
     client = signed_in(app, "op1", "operator")

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import timedelta
 from typing import Any
 
+import sqlalchemy as sa
+from flask import current_app
 from flask_login import current_user
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from processes import audit
 from processes.access import Viewer
+from processes.audit_models import AuditLog
 from processes.errors import Conflict
 from processes.errors import FormDataInvalid
 from processes.errors import InvalidState
@@ -41,6 +45,17 @@ def record(db: Session | Connection, action: str, *, object_type: str, object_id
     audit.record(db, action=action, actor=current_user.username, role=current_user.role_label or None,
                  result=result, at=now(), object_type=object_type, object_id=object_id, before=before, after=after,
                  detail=detail or None, **audit_context(current_user.session_hash))
+
+
+PHONE_LOOKUPS = ("case.lookup_by_phone", "case.search_by_phone")
+
+
+def phone_lookups_exhausted(db: Session) -> bool:
+    """Return whether the user has used up this minute's phone lookups (PHONE_LOOKUP_RATE_LIMIT)."""
+    since = now() - timedelta(minutes=1)
+    used = db.scalar(sa.select(sa.func.count()).select_from(AuditLog).where(
+        AuditLog.actor == current_user.username, AuditLog.action.in_(PHONE_LOOKUPS), AuditLog.at >= since)) or 0
+    return used >= int(current_app.config["PHONE_LOOKUP_RATE_LIMIT"])
 
 
 def runtime_message(error: RuntimeErrorBase) -> str:

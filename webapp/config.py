@@ -138,6 +138,10 @@ class DefaultConfig:
     LOGIN_RATE_LIMIT = 20
     #: Minutes of the per-IP login window.
     LOGIN_RATE_WINDOW_MINUTES = 10
+    #: Phone lookups (intake "earlier cases", phone searches) one user may make per minute before 429: stops a
+    #: script from walking the number space through the blind index. Counted from the audit trail (every lookup is
+    #: an audit row), so it holds across app nodes.
+    PHONE_LOOKUP_RATE_LIMIT = 30
     #: Roles that must use the second factor (TOTP); they are sent to enrolment until it is done (AUTH-06).
     TOTP_REQUIRED_ROLES: ClassVar[list[str]] = ["sysadmin", "secadmin", "auditor"]
     #: Issuer name authenticator apps show next to the account.

@@ -175,6 +175,8 @@ def lookup() -> ResponseReturnValue:
     phone = form.get("requester_phone", "")
     viewer = casework.viewer()
     with runtime().read() as db:
+        if phone.strip() and casework.phone_lookups_exhausted(db):
+            abort(429)
         found = earlier.earlier_cases(db, viewer, now(), phone=phone, category=form.get("category", "").strip(),
                                       township=form.get("township", "").strip(),
                                       order_id=form.get("upstream_order_id", "").strip()[:64])

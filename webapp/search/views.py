@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Response
+from flask import abort
 from flask import render_template
 from flask import request
 from flask.typing import ResponseReturnValue
@@ -93,6 +94,8 @@ def index() -> ResponseReturnValue:
         return _page(400, errors=errors, searched=False, **choices)
     viewer = casework.viewer()
     with runtime().read() as db:
+        if criteria.phone_mode and casework.phone_lookups_exhausted(db):
+            abort(429)
         total = query.count(db, criteria, viewer)
         found = query.cases(db, criteria, viewer, limit=query.PAGE_SIZE,
                             offset=(criteria.page - 1) * query.PAGE_SIZE)
