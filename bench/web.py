@@ -76,6 +76,17 @@ def start_server(url: str, port: int, workers: int, threads: int) -> subprocess.
     raise RuntimeError("gunicorn did not answer within 60 s")
 
 
+def warm_up(base_url: str, operators: list[web_setup.Operator], rounds: int) -> None:
+    """Open the worklist and a task form a few times so every worker has loaded specs and templates (not timed)."""
+    for operator in operators[:rounds]:
+        headers = {"Cookie": f"{web_load.COOKIE}={operator.cookie}"}
+        paths = [web_load.WORKLIST_PATH] + [web_load.TASK_PATH.format(task_id=t) for t in operator.tasks[-1:]]
+        for path in paths:  # opening a form does not use the task up
+            request = urllib.request.Request(base_url + path, headers=headers)  # noqa: S310  # loopback
+            with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310  # loopback
+                answer.read()
+
+
 def task_events(count: int, seconds: float, seed: int) -> Counter[int]:
     """Return how many task forms each operator will open in a phase (the load's own schedule)."""
     plan = web_load.schedule(count, seconds, random.Random(seed))
@@ -131,6 +142,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         server = start_server(url, port, args.workers, args.threads)
         base = f"http://127.0.0.1:{port}"
         try:
+            warm_up(base, operators, rounds=4 * args.workers * args.threads)
             nominal = run_phase(base, phase_specs(operators, args.operators, args.seconds, args.seed),
                                 args.seconds, args.seed)
             log.info("nominal: %s", nominal)

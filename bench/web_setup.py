@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ROLES = ("operator", "dispatcher")  # the triage form is a dispatcher's; operators answer directly
 SETTINGS = {
     "SECRET_KEY": "bench-secret-" + "k" * 40, "AUDIT_HMAC_KEY": "bench-audit-" + "a" * 40,
-    "PII_ENCRYPTION_KEY": "11" * 32, "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 8, "ARGON2_PARALLELISM": 1,
+    "PII_ENCRYPTION_KEY": "a1" * 32, "ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 8, "ARGON2_PARALLELISM": 1,
     "ENV": "bench",
 }
 
