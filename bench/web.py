@@ -136,6 +136,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
         for count in ramp:
             needs.update(task_events(count, args.stage_seconds, args.seed + count))
         needed = web_setup.open_cases(app, operators, needs)
+        web_setup.analyze(app)
         report["setup_s"] = round(time.perf_counter() - started, 1)
         log.info("office ready: %d operators, %d cases in %.1f s", len(operators), needed, report["setup_s"])
         port = free_port()
