@@ -22,6 +22,8 @@ from tests.support import pg_server_url
 from tests.support import postgres_database
 from tests.support import sqlite_template
 from tests.support import truncate_all
+from tests.workspace_support import Workspace
+from tests.workspace_support import workspace
 
 _PG_STATUS: dict[str, str] = {}
 
@@ -125,3 +127,15 @@ def development_pii_key() -> Iterator[None]:
     pii.configure(None, production=False)
     yield
     pii.configure(None, production=False)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ws(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
+    """The web app on a prepared office, on SQLite and on PostgreSQL (see tests/workspace_support.py)."""
+    yield from workspace(request, office_template, tmp_path)
+
+
+@pytest.fixture(params=["sqlite"])
+def ws_lite(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
+    """The web app on a prepared office, SQLite only."""
+    yield from workspace(request, office_template, tmp_path)

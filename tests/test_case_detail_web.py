@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from tests.web_support import audit_rows
 from tests.workspace_support import FULL_PHONE
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
 from tests.workspace_support import text
-from tests.workspace_support import workspace
 
 HTMX = {"HX-Request": "true"}
 ID_NUMBER = "11010119900307123X"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def ws(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
-    yield from workspace(request, office_template, tmp_path)
-
-
-@pytest.fixture(params=["sqlite"])
-def ws_lite(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
-    yield from workspace(request, office_template, tmp_path)
 
 
 def test_an_operator_sees_masked_values_and_never_a_full_number(ws: Workspace) -> None:

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
@@ -22,7 +20,6 @@ from flask.testing import FlaskClient
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
 from tests.workspace_support import text
-from tests.workspace_support import workspace
 
 FULL_PHONE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 FULL_ID = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
@@ -43,11 +40,6 @@ class Links(HTMLParser):
         """Note a link's target."""
         if tag == "a":
             self.hrefs.extend(value for name, value in attrs if name == "href" and value)
-
-
-@pytest.fixture(params=["sqlite"])
-def ws(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
-    yield from workspace(request, office_template, tmp_path)
 
 
 def crawl(client: FlaskClient, start: str = "/") -> dict[str, str]:
@@ -89,14 +81,14 @@ def seed_cases(ws: Workspace) -> list[str]:
 
 
 def test_no_role_without_a_contact_task_ever_receives_a_full_number_or_a_live_payload(
-        ws: Workspace, caplog: pytest.LogCaptureFixture) -> None:
+        ws_lite: Workspace, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
-    ids = seed_cases(ws)
-    visitors = {"operator": ws.user("crawl.op", "operator"),
-                "dispatcher": ws.user("crawl.disp", "dispatcher"),
-                "supervisor": ws.user("crawl.sup", "supervisor"),
-                "unit": ws.user("crawl.zjj", "handler", department="zjj"),
-                "township": ws.user("crawl.luxi", "township_reporter", department="luxi")}
+    ids = seed_cases(ws_lite)
+    visitors = {"operator": ws_lite.user("crawl.op", "operator"),
+                "dispatcher": ws_lite.user("crawl.disp", "dispatcher"),
+                "supervisor": ws_lite.user("crawl.sup", "supervisor"),
+                "unit": ws_lite.user("crawl.zjj", "handler", department="zjj"),
+                "township": ws_lite.user("crawl.luxi", "township_reporter", department="luxi")}
     reached: dict[str, int] = {}
     for role, client in visitors.items():
         pages = crawl(client)
@@ -119,11 +111,11 @@ def test_no_role_without_a_contact_task_ever_receives_a_full_number_or_a_live_pa
     assert FULL_PHONE.findall(logged) == [] and FULL_ID.findall(logged) == []
 
 
-def test_the_crawl_would_catch_a_leak(ws: Workspace) -> None:
+def test_the_crawl_would_catch_a_leak(ws_lite: Workspace) -> None:
     """The checks above are not vacuous: a unit holding its contact task does receive the full number."""
-    case = ws.dispatched("sthj")
-    unit = ws.user("crawl.sthj", "handler", department="sthj")
-    sign = next(t for t in ws.office.tasks(case.case_id) if t.bpmn_id == "sign_for")
+    case = ws_lite.dispatched("sthj")
+    unit = ws_lite.user("crawl.sthj", "handler", department="sthj")
+    sign = next(t for t in ws_lite.office.tasks(case.case_id) if t.bpmn_id == "sign_for")
     claimed = post_form(unit, f"/worklist/tasks/{sign.id}/claim", page="/worklist?tab=group")
     assert claimed.status_code in (200, 302, 303)
     assert "phone" in " ".join(problems(text(unit.get(f"/cases/{case.case_id}"))))

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from tests.web_support import audit_rows
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
 from tests.workspace_support import text
-from tests.workspace_support import workspace
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(200))
 JPG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
@@ -35,11 +33,6 @@ def docx() -> bytes:
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("word/document.xml", "<w:document/>")
     return buffer.getvalue()
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def ws(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
-    yield from workspace(request, office_template, tmp_path)
 
 
 def upload(ws: Workspace, path: str, files: list[tuple[bytes, str]], field: str = "attachments",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from tests.web_support import audit_rows
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
 from tests.workspace_support import text
-from tests.workspace_support import workspace
 from webapp import runtime_of
 from webapp.casework import CLAIMED_BY_OTHER
 from webapp.casework import TASK_TAKEN
@@ -34,16 +32,6 @@ BUNDLE_OF = {"accept_110.schema.json": ("case_110", "police110"),
              "writeback_confirm.schema.json": ("case_platform", "platform"),
              "township_review.schema.json": ("case_township", "township"),
              "upward_check.schema.json": ("upward_report", None)}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def ws(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
-    yield from workspace(request, office_template, tmp_path)
-
-
-@pytest.fixture(params=["sqlite"])
-def ws_lite(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
-    yield from workspace(request, office_template, tmp_path)
 
 
 def probe_task(ws: Workspace, form: str) -> str:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tests.web_support import audit_rows
@@ -12,21 +9,10 @@ from tests.workspace_support import FULL_PHONE
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
 from tests.workspace_support import text
-from tests.workspace_support import workspace
 from webapp.casework import CLAIMED_BY_OTHER
 from webapp.casework import TASK_TAKEN
 
 HTMX = {"HX-Request": "true"}
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def ws(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
-    yield from workspace(request, office_template, tmp_path)
-
-
-@pytest.fixture(params=["sqlite"])
-def ws_lite(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
-    yield from workspace(request, office_template, tmp_path)
 
 
 def test_tabs_show_my_tasks_my_groups_and_my_units_by_role_and_unit(ws: Workspace) -> None:

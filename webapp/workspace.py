@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Response
@@ -39,7 +38,6 @@ from webapp.casework import record
 from webapp.casework import runtime_message
 from webapp.permissions import wants_json
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 RED_SECONDS = 2 * 3600  # 红灯: at most two hours left (or the case's warning level is red)
 YELLOW_SECONDS = 24 * 3600  # 黄灯: at most a day left (or the case's warning level is yellow)
 CHANGED_EVENT = "worklist-changed"  # htmx event that makes the worklist reload its rows
@@ -91,10 +89,6 @@ def countdown_words() -> str:
                        "hour": gettext("小时"), "minute": gettext("分")}, ensure_ascii=False)
 
 
-def local_time(value: datetime | None, pattern: str = "%Y-%m-%d %H:%M") -> str:
-    """Return an aware time as Beijing wall-clock text ('' for none)."""
-    return value.astimezone(LOCAL).strftime(pattern) if value is not None else ""
-
 
 def mask_numbers(text: str | None) -> str:
     """Return free text with full phone and ID numbers masked (138****5678), for users who may not see them."""
@@ -115,8 +109,9 @@ def real_names(db: Session, usernames: Iterable[str | None]) -> dict[str, str]:
 
 
 def unit_names(db: Session) -> dict[str, str]:
-    """Return the Chinese names of every handling unit and township by code."""
-    return {code: name for code, name in db.execute(sa.select(Department.code, Department.name))}
+    """Return the Chinese names of every handling unit and township by code, departments first, by name."""
+    rows = db.execute(sa.select(Department.code, Department.name).order_by(Department.kind, Department.name))
+    return {str(code): str(name) for code, name in rows}
 
 
 CLAIM_PREFIXES = ("task is already claimed by ", "task is claimed by ")

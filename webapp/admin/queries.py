@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,11 +16,10 @@ from processes import totp
 from processes.account_models import AppUser
 from processes.account_models import LoginAttempt
 from processes.account_models import UserRole
-from processes.reference_models import Department
 from processes.roles import ROLES
+from webapp import timefmt
 from webapp.messages import N_
 
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 50
 STATES = {  # filter value -> Chinese label (translated in the template)
     "active": N_("正常使用"),
@@ -78,12 +76,6 @@ def parse_filter(args: Mapping[str, str], units: Mapping[str, str]) -> UserFilte
     else:
         found.page = int(page)
     return found
-
-
-def units(db: Session) -> dict[str, str]:
-    """Return every unit's code and name (departments and townships), by name."""
-    rows = db.execute(sa.select(Department.code, Department.name).order_by(Department.kind, Department.name))
-    return {code: name for code, name in rows}
 
 
 def _state_clause(state: str, now: datetime) -> sa.ColumnElement[bool]:
@@ -143,7 +135,7 @@ def states_of(user: AppUser, now: datetime) -> list[str]:
 
 def local_time(value: datetime | None) -> str:
     """Return a UTC time as Beijing time to the second, or a dash."""
-    return value.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M:%S") if value is not None else "—"
+    return timefmt.local_time(value, "%Y-%m-%d %H:%M:%S") or "—"
 
 
 def find_user(db: Session, user_id: str, *, lock: bool = False) -> AppUser | None:

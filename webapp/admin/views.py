@@ -25,6 +25,7 @@ from processes.passwords import AccountPolicy
 from processes.roles import BUSINESS_ROLES
 from processes.roles import ROLES
 from processes.roles import RoleConflict
+from webapp import workspace
 from webapp.admin import bp
 from webapp.admin import queries
 from webapp.admin import texts
@@ -58,7 +59,7 @@ def users() -> ResponseReturnValue:
     """List accounts with their unit, roles, state and last login; filter by role, unit and state; 50 a page."""
     at = now()
     with runtime().read() as db:
-        unit_names = queries.units(db)
+        unit_names = workspace.unit_names(db)
         flt = queries.parse_filter(request.args, unit_names)
         rows, total = ([], 0) if flt.errors else queries.user_page(db, flt, at, unit_names)
     pages = max(1, -(-total // queries.PAGE_SIZE))
@@ -86,7 +87,7 @@ def detail_page(db: Session, user_id: str, *, error: str | None = None, status: 
     user = queries.find_user(db, user_id)
     if user is None:
         abort(404)
-    unit_names = queries.units(db)
+    unit_names = workspace.unit_names(db)
     row = queries.rows_of(db, [user], now(), unit_names)[0]
     held = frozenset(row.roles)
     return render_template(
@@ -114,7 +115,7 @@ class NewUser:
 
 def _new_page(values: NewUser, errors: dict[str, str], status: int) -> ResponseReturnValue:
     with runtime().read() as db:
-        unit_names = queries.units(db)
+        unit_names = workspace.unit_names(db)
     return render_template("admin/user_new.html", values=values, errors=errors, units=unit_names, roles=ROLES,
                            web_roles=WEB_ROLES, form=ActionForm()), status
 
@@ -165,7 +166,7 @@ def new_user() -> ResponseReturnValue:
     if request.method == "GET":
         return _new_page(values, {}, 200)
     with runtime().read() as db:
-        errors, result = _check_new(values, queries.units(db))
+        errors, result = _check_new(values, workspace.unit_names(db))
     created: tuple[str, str] | None = None  # id and username of the new account
     if not errors:
         password = generate_password(policy(), values.username)

@@ -14,7 +14,6 @@ from datetime import time
 from datetime import timedelta
 from typing import Any
 from typing import cast
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
@@ -26,8 +25,8 @@ from processes.audit_models import AuditLog
 from processes.casedata import ID_NUMBER_RE
 from processes.casedata import PHONE_RE
 from webapp.messages import N_
+from webapp.timefmt import LOCAL
 
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 50
 LOG = cast(sa.Table, AuditLog.__table__)
 # Text filters: query argument -> (column, longest value accepted).
@@ -83,7 +82,7 @@ def parse_filter(args: Mapping[str, str]) -> AuditFilter:
         if text and day is None:
             found.errors[name] = N_("日期格式应为 YYYY-MM-DD。")
         elif day is not None:
-            moment = datetime.combine(day + timedelta(days=1 if name == "to" else 0), time(), LOCAL_TIME)
+            moment = datetime.combine(day + timedelta(days=1 if name == "to" else 0), time(), LOCAL)
             setattr(found, "start" if name == "from" else "end", moment)
     if found.start and found.end and found.start >= found.end:
         found.errors["to"] = N_("结束日期不能早于开始日期。")
@@ -152,7 +151,7 @@ def local_time(value: datetime | None, ms: bool = True) -> str:
     """Return a UTC time in Beijing time (milliseconds), or a dash."""
     if value is None:
         return "—"
-    text = value.astimezone(LOCAL_TIME).isoformat(sep=" ", timespec="milliseconds" if ms else "seconds")
+    text = value.astimezone(LOCAL).isoformat(sep=" ", timespec="milliseconds" if ms else "seconds")
     return text[:-6]  # the zone is the page's (Asia/Shanghai), said in the header
 
 

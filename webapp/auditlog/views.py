@@ -30,6 +30,7 @@ from webapp.config import ConfigError
 from webapp.config import audit_key
 from webapp.context import now
 from webapp.context import runtime
+from webapp.timefmt import LOCAL
 
 EXPORT_LIMIT = 100_000  # rows per export; narrow the filters (e.g. the dates) for more
 _ANCHOR_HEX = frozenset("0123456789abcdef")
@@ -137,6 +138,6 @@ def export() -> ResponseReturnValue:
         writer.writerow([cell(queries.mask(row[name])) for name in EXPORT_COLUMNS])
     with runtime().write() as db, db.begin():
         record(db, "audit.export", object_type="audit_log", object_id=None, rows=len(rows), filters=flt.used())
-    name = f"audit-{now().astimezone(queries.LOCAL_TIME):%Y%m%d-%H%M%S}.csv"
+    name = f"audit-{now().astimezone(LOCAL):%Y%m%d-%H%M%S}.csv"
     return ("\ufeff" + buffer.getvalue(), 200, {"Content-Type": "text/csv; charset=utf-8",
                                                  "Content-Disposition": f"attachment; filename={name}"})

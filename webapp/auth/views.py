@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from flask import current_app
 from flask import flash
 from flask import redirect
@@ -37,8 +35,7 @@ from webapp.context import now
 from webapp.context import policy
 from webapp.context import runtime
 from webapp.context import source_ip
-
-LOCAL_TIME = ZoneInfo("Asia/Shanghai")
+from webapp.timefmt import local_time
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -154,7 +151,7 @@ def change_password() -> ResponseReturnValue:
 
 def _history_row(attempt: LoginAttempt) -> dict[str, str]:
     """Return what the user sees of one attempt: local time, address, step and result (never the reason)."""
-    return {"at": attempt.at.astimezone(LOCAL_TIME).strftime("%Y-%m-%d %H:%M:%S"),
+    return {"at": local_time(attempt.at, "%Y-%m-%d %H:%M:%S"),
             "ip": attempt.source_ip or "-",
             "step": "动态口令" if attempt.reason.startswith("totp_") else "密码",
             "result": "成功" if attempt.success else "失败"}

@@ -32,9 +32,9 @@ from processes.models import Requester
 from processes.reference_models import CaseDeadline
 from processes.runtime import Runtime
 from webapp import labels
+from webapp.timefmt import local_time
 from webapp.workspace import Countdown
 from webapp.workspace import countdown
-from webapp.workspace import local_time
 from webapp.workspace import mask_numbers
 from webapp.workspace import real_names
 from webapp.workspace import unit_names

@@ -31,9 +31,9 @@ from webapp.context import audit_context
 from webapp.context import now
 from webapp.context import runtime
 from webapp.messages import _l
+from webapp.timefmt import local_time
 from webapp.workspace import countdown_words
 from webapp.workspace import is_htmx
-from webapp.workspace import local_time
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 REVEAL_REFUSED = _l("您无权查看完整信息，此次请求已记录。")

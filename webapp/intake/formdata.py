@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,10 +22,9 @@ from processes.casedata import ID_NUMBER_RE
 from processes.casedata import PHONE_RE
 from processes.casedata import REQUESTER_FIELDS
 from processes.models import ProcessDefinition
-from processes.reference_models import Department
-from processes.reference_models import DispatchRule
+from webapp.tasks.options import lookup
+from webapp.timefmt import LOCAL
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 TRUE = frozenset({"on", "true", "1", "yes", "y"})
 TEXTAREA_MIN = 300  # strings allowed this long or longer get a text area
 NO_NUMBERS = "不要在此填写电话号码或身份证号（联系电话请填在“联系电话”栏）。"
@@ -64,19 +62,8 @@ def intake_schema(db: Session, process_key: str) -> dict[str, Any] | None:
 
 
 def options(db: Session, kind: str) -> list[tuple[str, str]]:
-    """Return (code, name) pairs of a reference list named by `x-options`."""
-    if kind == "townships":
-        rows = db.execute(sa.select(Department.code, Department.name).where(
-            Department.kind == "township", Department.active.is_(True)).order_by(Department.code))
-        return [(str(code), str(name)) for code, name in rows]
-    if kind == "departments":
-        rows = db.execute(sa.select(Department.code, Department.name).where(
-            Department.active.is_(True)).order_by(Department.kind, Department.code))
-        return [(str(code), str(name)) for code, name in rows]
-    if kind == "categories":
-        names = db.scalars(sa.select(DispatchRule.category).distinct().order_by(DispatchRule.category))
-        return [(str(name), str(name)) for name in names]
-    return []
+    """Return (code, name) pairs of a reference list named by `x-options` (the task forms' own lists)."""
+    return [(o.value, o.label) for o in lookup(db, None)(kind, "")]
 
 
 def fields_of(db: Session, schema: Mapping[str, Any], fixed: Mapping[str, str]) -> list[Field]:

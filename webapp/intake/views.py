@@ -38,7 +38,7 @@ from webapp.intake.channels import Channel
 from webapp.messages import _l
 from webapp.permissions import RULES
 from webapp.permissions import allowed
-from webapp.workspace import local_time
+from webapp.timefmt import local_time
 
 REGISTERED = _l("工单 {number} 已登记。")
 ANSWERED = _l("已直接答复，工单已办结（待挂网审核）。")

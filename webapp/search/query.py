@@ -7,7 +7,6 @@ from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,13 +19,12 @@ from processes.casedata import read_requester
 from processes.models import Case
 from processes.models import HumanTask
 from processes.models import Requester
-from processes.reference_models import Department
 from webapp.search.criteria import Criteria
+from webapp.timefmt import LOCAL
+from webapp.timefmt import local_time
 from webapp.workspace import Countdown
 from webapp.workspace import countdown
-from webapp.workspace import local_time
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 PAGE_SIZE = 20
 ESCAPE = "/"
 
@@ -94,11 +92,6 @@ def conditions(criteria: Criteria, viewer: Viewer) -> list[sa.ColumnElement[bool
         if value:
             found.append(column == value)
     return found
-
-
-def unit_names(db: Session) -> dict[str, str]:
-    """Return the Chinese names of units and townships by code."""
-    return {str(code): str(name) for code, name in db.execute(sa.select(Department.code, Department.name))}
 
 
 def count(db: Session, criteria: Criteria, viewer: Viewer) -> int:

@@ -30,6 +30,7 @@ from webapp.search import query
 from webapp.search.criteria import FIELDS
 from webapp.search.criteria import Criteria
 from webapp.search.criteria import read_criteria
+from webapp.workspace import unit_names
 
 MAX_EXPORT = 5000
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these cells as formulas
@@ -66,7 +67,7 @@ def _choices() -> dict[str, Any]:
     """The select lists of the search form and the unit names of the results."""
     with runtime().read() as db:
         return {"townships": options(db, "townships"), "departments": options(db, "departments"),
-                "units": query.unit_names(db)}
+                "units": unit_names(db)}
 
 
 def _read(choices: dict[str, Any]) -> tuple[Criteria, dict[str, str]]:

@@ -23,13 +23,12 @@ from dataclasses import field
 from datetime import date
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from werkzeug.datastructures import MultiDict
 
 from processes.forms import CHOOSE
+from webapp.timefmt import LOCAL
 
-LOCAL = ZoneInfo("Asia/Shanghai")
 RADIO_MAX = 5  # more choices than this become a select
 TEXTAREA_FROM = 200  # strings allowed to be longer than this get a textarea
 CONTROL_FIELDS = frozenset({"csrf_token", "action", "back"})  # the page's own inputs, not form data

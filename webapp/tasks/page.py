@@ -28,9 +28,9 @@ from webapp.tasks.formspec import FormSpec
 from webapp.tasks.formspec import Raw
 from webapp.tasks.formspec import describe
 from webapp.tasks.formspec import shown_value
+from webapp.timefmt import local_time
 from webapp.workspace import countdown
 from webapp.workspace import countdown_words
-from webapp.workspace import local_time
 from webapp.workspace import real_names
 
 GENERAL = "attachments"  # the upload input every form with a case has (附件)
