@@ -23,10 +23,10 @@ from typing import cast
 import sqlalchemy as sa
 
 from bench.dbsetup import own_database
-from processes.audit import seal
-from processes.audit_chain import verify
-from processes.audit_models import AuditLog
-from processes.db import create_db_engine
+from processes.audit.chain import verify
+from processes.audit.models import AuditLog
+from processes.audit.record import seal
+from processes.db.engines import create_db_engine
 
 KEY = b"bench-audit-key-0123456789abcdef0123456789"
 log = logging.getLogger("bench.audit")

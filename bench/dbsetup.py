@@ -11,7 +11,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from processes.migrate import upgrade
+from processes.db.migrate import upgrade
 
 
 @contextmanager

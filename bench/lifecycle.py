@@ -92,10 +92,10 @@ def raw_runner() -> Runner:
 def persisted_runner(url: str) -> Runner:
     """Build this worker's own runtime and return a runner of cases through the product commands."""
     from handlers import REGISTRY
-    from processes import commands
-    from processes.db import create_db_engine
-    from processes.queries import open_task_ids
-    from processes.runtime import Runtime
+    from processes.db.engines import create_db_engine
+    from processes.runtime import commands
+    from processes.runtime.core import Runtime
+    from processes.runtime.queries import open_task_ids
 
     rt = Runtime(create_db_engine(url), REGISTRY)
 
@@ -169,9 +169,9 @@ def run_phase(phase: Phase, workers: int) -> PhaseResult:
 def deploy(url: str) -> None:
     """Deploy and publish the model (once, before the workers start)."""
     from handlers import REGISTRY
-    from processes import definitions
-    from processes.db import create_db_engine
-    from processes.runtime import Runtime
+    from processes.db.engines import create_db_engine
+    from processes.runtime import definitions
+    from processes.runtime.core import Runtime
 
     rt = Runtime(create_db_engine(url), REGISTRY)
     with rt.write() as session, session.begin():

@@ -37,15 +37,15 @@ log = logging.getLogger("bench.timers")
 
 def _runtime(url: str) -> Any:
     from handlers import REGISTRY
-    from processes.db import create_db_engine
-    from processes.runtime import Runtime
+    from processes.db.engines import create_db_engine
+    from processes.runtime.core import Runtime
 
     return Runtime(create_db_engine(url), REGISTRY)
 
 
 def deploy(url: str) -> None:
     """Deploy the benchmark model."""
-    from processes import definitions
+    from processes.runtime import definitions
 
     rt = _runtime(url)
     with rt.write() as session, session.begin():
@@ -56,7 +56,7 @@ def deploy(url: str) -> None:
 
 def _seed(args: tuple[str, list[str]]) -> None:
     """Start one case per due time (a worker of the seeding pool)."""
-    from processes import commands
+    from processes.runtime import commands
 
     url, dues = args
     rt = _runtime(url)

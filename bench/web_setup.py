@@ -20,13 +20,13 @@ import sqlalchemy as sa
 from flask import Flask
 
 from handlers.reference.seed import seed_all
-from processes import assignment
-from processes import commands
-from processes import definitions
-from processes import migrate
-from processes import sessions
-from processes.accounts import create_user
-from processes.passwords import policy_from_config
+from processes.accounts import sessions
+from processes.accounts.passwords import policy_from_config
+from processes.accounts.users import create_user
+from processes.db import migrate
+from processes.runtime import assignment
+from processes.runtime import commands
+from processes.runtime import definitions
 from webapp import create_app
 from webapp import runtime_of
 
@@ -123,7 +123,7 @@ def analyze(app: Flask) -> None:
 
 
 def _open_task_ids(app: Flask, instance_id: str) -> list[str]:
-    from processes import queries
+    from processes.runtime import queries
 
     with runtime_of(app).read() as db:
         return [t.id for t in queries.human_tasks(db, instance_id=instance_id)]

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from typing import TypeVar
 
-from processes.handler_api import HandlerContext
-from processes.handler_api import HandlerError
-from processes.handler_api import HandlerFunction
-from processes.handler_api import HandlerSpec
+from processes.runtime.handler_api import HandlerContext
+from processes.runtime.handler_api import HandlerError
+from processes.runtime.handler_api import HandlerFunction
+from processes.runtime.handler_api import HandlerSpec
 
 __all__ = ["REGISTRY", "HandlerContext", "HandlerError", "handler"]
 

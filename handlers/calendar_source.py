@@ -18,8 +18,8 @@ import chinese_calendar  # type: ignore[import-untyped]
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from processes.reference_models import CalendarDay
-from processes.reference_models import CalendarYear
+from processes.reference.models import CalendarDay
+from processes.reference.models import CalendarYear
 
 PACKAGE_YEARS = range(2004, 2027)  # what chinesecalendar 1.11.0 covers; it raises NotImplementedError beyond
 HOLIDAY_NAMES = {

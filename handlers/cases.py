@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from handlers.base import HandlerContext
 from handlers.base import HandlerError
 from handlers.base import handler
-from processes.models import Case
+from processes.cases.models import Case
 
 CASE_STATUSES = frozenset({
     "registered", "triage", "dispatched", "signed", "returned", "extension", "replied", "reviewed",

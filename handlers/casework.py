@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from handlers.base import HandlerContext
 from handlers.base import HandlerError
 from handlers.base import handler
-from processes.models import Case
-from processes.models import Requester
+from processes.cases.models import Case
+from processes.cases.models import Requester
 
 # Flags, not states (domain.md §2); a diagram may set only these.
 FLAGS = frozenset({"doubtful", "leader_instructed", "notice_candidate", "unreachable", "escalated",

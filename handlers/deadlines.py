@@ -22,8 +22,8 @@ from handlers.calendar_source import CalendarLookup
 from handlers.reference.settings import get_number
 from handlers.reference.sla import Rule
 from handlers.reference.sla import find_rule
-from processes.models import Case
-from processes.reference_models import CaseDeadline
+from processes.cases.models import Case
+from processes.reference.models import CaseDeadline
 
 # Built-in limits when the rule table lacks them (domain.md §6.2, §6.4): 通报 at red + 5 wd, extension ≤ 10 wd.
 FALLBACK_RULES = {"notice": ("workdays", 5), "extension_max": ("workdays", 10)}

@@ -7,7 +7,7 @@ from typing import Any
 from handlers.base import HandlerContext
 from handlers.base import HandlerError
 from handlers.base import handler
-from processes.outbox import enqueue
+from processes.runtime.outbox import enqueue
 
 CHANNELS = frozenset({"sms", "upstream", "police110", "township"})
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from handlers.base import HandlerContext
 from handlers.base import HandlerError
 from handlers.base import handler
-from processes.models import Case
+from processes.cases.models import Case
 
 OFFICE_TZ = ZoneInfo("Asia/Shanghai")
 DONE = ("closed", "published", "archived", "answered")

@@ -19,10 +19,10 @@ from handlers.calendar_source import CalendarLookup
 from handlers.reference.settings import SETTINGS
 from handlers.reference.settings import SettingValue
 from handlers.reference.settings import get_setting
-from processes.models import Case
-from processes.reference_models import Department
-from processes.reference_models import DispatchRule
-from processes.reference_models import DutyRoster
+from processes.cases.models import Case
+from processes.reference.models import Department
+from processes.reference.models import DispatchRule
+from processes.reference.models import DutyRoster
 
 ANY = "*"
 

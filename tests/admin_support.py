@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 from flask.testing import FlaskClient
 
-from processes import accounts
-from processes import totp
+from processes.accounts import totp
+from processes.accounts import users as accounts
 from processes.clock import FrozenClock
 from tests.web_support import add_user
 from tests.web_support import location

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from alembic import command
 from sqlalchemy.engine import Engine
 
-from processes.migrate import alembic_config
-from processes.migrate import upgrade
+from processes.db.migrate import alembic_config
+from processes.db.migrate import upgrade
 
 PG_TRIGGERS = ("audit_log_guard ON audit_log", "audit_chain_head_guard ON audit_chain_head")
 SQLITE_TRIGGERS = ("audit_log_guard_update", "audit_log_guard_delete", "audit_chain_head_guard_update",

@@ -10,12 +10,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from processes.models import HistoryEvent
-from processes.models import HumanTask
-from processes.models import InstanceCorrelation
-from processes.models import ProcessInstance
-from processes.models import TimerJob
-from processes.runtime import Runtime
+from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import HumanTask
+from processes.runtime.models import InstanceCorrelation
+from processes.runtime.models import ProcessInstance
+from processes.runtime.models import TimerJob
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 CHUNK = 500
@@ -63,7 +63,7 @@ def clone_instances(rt: Runtime, template_id: str, count: int) -> list[str]:
 
 def start_many(rt: Runtime, process_key: str, count: int) -> list[str]:
     """Start one instance through the product path and clone it to `count` instances in all."""
-    from processes import commands
+    from processes.runtime import commands
 
     template = commands.start(rt, process_key, {}, actor="op").instance_id
     return [template, *clone_instances(rt, template, count - 1)]

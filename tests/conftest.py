@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from processes import pii
+from processes.accounts import pii
 from processes.clock import FrozenClock
-from processes.runtime import Runtime
+from processes.runtime.core import Runtime
 from tests.lifecycle_support import Office
 from tests.lifecycle_support import at
 from tests.lifecycle_support import copy_office

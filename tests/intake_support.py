@@ -11,10 +11,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from processes import commands
+from processes.cases.models import Case
 from processes.clock import FrozenClock
-from processes.models import Case
-from processes.models import HumanTask
+from processes.runtime import commands
+from processes.runtime.models import HumanTask
 from tests.lifecycle_support import at
 from tests.lifecycle_support import copy_office
 from tests.lifecycle_support import prepare_office

@@ -13,17 +13,17 @@ import sqlalchemy as sa
 
 import handlers
 from handlers.reference.seed import seed_all
-from processes import commands
-from processes import definitions
+from processes.cases.models import Case
 from processes.clock import FrozenClock
-from processes.db import create_db_engine
-from processes.migrate import upgrade
-from processes.models import Case
-from processes.models import HumanTask
-from processes.models import OutboxMessage
-from processes.models import ProcessInstance
-from processes.models import TimerJob
-from processes.runtime import Runtime
+from processes.db.engines import create_db_engine
+from processes.db.migrate import upgrade
+from processes.runtime import commands
+from processes.runtime import definitions
+from processes.runtime.core import Runtime
+from processes.runtime.models import HumanTask
+from processes.runtime.models import OutboxMessage
+from processes.runtime.models import ProcessInstance
+from processes.runtime.models import TimerJob
 
 ROOT = Path(__file__).resolve().parent.parent
 BUNDLES = ("case_phone", "case_visit", "case_platform", "case_township", "case_110", "upward_report")

@@ -19,13 +19,13 @@ import sqlalchemy as sa
 import sqlalchemy.dialects.postgresql.psycopg
 import sqlalchemy.dialects.sqlite.pysqlite
 
-from processes import commands
-from processes import definitions
 from processes.errors import Conflict
-from processes.handler_api import HandlerContext
-from processes.handler_api import HandlerSpec
-from processes.models import HumanTask
-from processes.runtime import Runtime
+from processes.runtime import commands
+from processes.runtime import definitions
+from processes.runtime.core import Runtime
+from processes.runtime.handler_api import HandlerContext
+from processes.runtime.handler_api import HandlerSpec
+from processes.runtime.models import HumanTask
 from tests.support import make_runtime
 from tests.support import read_bundle
 from tests.support import test_registry

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from handlers import HandlerContext
 from handlers.reference.seed import seed_all
-from processes.db import create_db_engine
-from processes.models import Case
+from processes.cases.models import Case
+from processes.db.engines import create_db_engine
 
 REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"
 SEEDED_AT = datetime(2026, 11, 1, tzinfo=UTC)

@@ -14,15 +14,15 @@ import sqlalchemy as sa
 
 from bench.dbsetup import own_database
 from handlers import REGISTRY
-from processes import definitions
 from processes.clock import FrozenClock
-from processes.db import create_db_engine
-from processes.handler_api import HandlerContext
-from processes.handler_api import HandlerError
-from processes.handler_api import HandlerSpec
-from processes.migrate import upgrade
-from processes.models import Base
-from processes.runtime import Runtime
+from processes.db.engines import create_db_engine
+from processes.db.migrate import upgrade
+from processes.db.schema import METADATA
+from processes.runtime import definitions
+from processes.runtime.core import Runtime
+from processes.runtime.handler_api import HandlerContext
+from processes.runtime.handler_api import HandlerError
+from processes.runtime.handler_api import HandlerSpec
 
 TEST_BPMN = Path(__file__).parent / "bpmn"
 PG_ENV = "HOTLINE_TEST_DATABASE_URL"
@@ -90,7 +90,7 @@ def fresh_sqlite(template: Path, directory: Path) -> str:
 def truncate_all(url: str) -> None:
     """Empty every table of a PostgreSQL test database between tests."""
     engine = create_db_engine(url)
-    names = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    names = ", ".join(f'"{t.name}"' for t in METADATA.sorted_tables)
     with engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
     engine.dispose()

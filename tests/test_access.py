@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from processes import access
-from processes import assignment
-from processes import commands
-from processes import disclosure
-from processes.access import Viewer
-from processes.audit_models import AuditLog
+from processes.audit.models import AuditLog
+from processes.cases import access
+from processes.cases import disclosure
+from processes.cases.access import Viewer
+from processes.cases.models import Case
 from processes.errors import FormDataInvalid
-from processes.models import Case
-from processes.models import HumanTask
+from processes.runtime import assignment
+from processes.runtime import commands
+from processes.runtime.models import HumanTask
 from tests.lifecycle_support import Office
 
 DISPATCH = {"request_type": "complaint", "urgency": "normal", "triage_result": "dispatch"}

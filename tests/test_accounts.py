@@ -14,22 +14,22 @@ from click.testing import CliRunner
 from click.testing import Result
 from sqlalchemy.orm import Session
 
-from processes import accounts
-from processes.account_models import AppUser
-from processes.account_models import LoginAttempt
-from processes.account_models import PasswordHistory
-from processes.accounts import AccountError
-from processes.accounts import PasswordRejected
-from processes.db import create_db_engine
-from processes.db import writer_sessionmaker
-from processes.models import Base
-from processes.passwords import AccountPolicy
-from processes.passwords import check
-from processes.reference_models import Department
-from processes.roles import ADMIN_ROLES
-from processes.roles import ROLES
-from processes.roles import RoleConflict
-from processes.roles import check_combination
+from processes.accounts import users as accounts
+from processes.accounts.models import AppUser
+from processes.accounts.models import LoginAttempt
+from processes.accounts.models import PasswordHistory
+from processes.accounts.passwords import AccountPolicy
+from processes.accounts.passwords import check
+from processes.accounts.roles import ADMIN_ROLES
+from processes.accounts.roles import ROLES
+from processes.accounts.roles import RoleConflict
+from processes.accounts.roles import check_combination
+from processes.accounts.users import AccountError
+from processes.accounts.users import PasswordRejected
+from processes.db.engines import create_db_engine
+from processes.db.engines import writer_sessionmaker
+from processes.db.schema import METADATA
+from processes.reference.models import Department
 from webapp.cli import cli
 
 
@@ -273,7 +273,7 @@ def dump(db_url: str) -> str:
     """Return every row of every table as text."""
     engine = create_db_engine(db_url)
     with engine.connect() as conn:
-        text = "\n".join(repr(conn.execute(sa.select(t)).all()) for t in Base.metadata.sorted_tables)
+        text = "\n".join(repr(conn.execute(sa.select(t)).all()) for t in METADATA.sorted_tables)
     engine.dispose()
     return text
 

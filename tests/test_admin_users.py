@@ -10,11 +10,11 @@ from datetime import timedelta
 import pytest
 from flask import Flask
 
-from processes import accounts
-from processes import audit
+from processes.accounts import users as accounts
+from processes.accounts.passwords import policy_from_config
+from processes.audit import record as audit
 from processes.clock import FrozenClock
-from processes.passwords import policy_from_config
-from processes.reference_models import Department
+from processes.reference.models import Department
 from tests.admin_support import enrol_totp
 from tests.admin_support import sign_in
 from tests.admin_support import user_id
@@ -283,6 +283,6 @@ def test_role_route_matrix_and_csrf(app: Flask, clock: FrozenClock) -> None:
 
 
 def test_every_role_name_is_marked_for_translation() -> None:
-    from processes.roles import ROLES
+    from processes.accounts.roles import ROLES
 
     assert set(texts.ROLE_NAMES) == {role.name_zh for role in ROLES.values()}

@@ -17,16 +17,16 @@ from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from processes.audit import AuditRefused
-from processes.audit import chain_lock
-from processes.audit import record
-from processes.audit import seal
-from processes.audit_chain import Problem
-from processes.audit_chain import purge
-from processes.audit_chain import verify
-from processes.audit_models import AuditChainHead
-from processes.audit_models import AuditLog
-from processes.db import create_db_engine
+from processes.audit.chain import Problem
+from processes.audit.chain import purge
+from processes.audit.chain import verify
+from processes.audit.models import AuditChainHead
+from processes.audit.models import AuditLog
+from processes.audit.record import AuditRefused
+from processes.audit.record import chain_lock
+from processes.audit.record import record
+from processes.audit.record import seal
+from processes.db.engines import create_db_engine
 from tests.audit_support import unguarded
 from tests.support import truncate_all
 from webapp import create_app

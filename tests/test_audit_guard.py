@@ -18,17 +18,17 @@ from click.testing import CliRunner
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine import make_url
 
-from processes import audit_anchor
-from processes import commands
-from processes.audit import AuditRefused
-from processes.audit import record
-from processes.audit import seal
-from processes.audit_archive import verify_archive
-from processes.audit_chain import purge
-from processes.audit_chain import verify
-from processes.audit_models import AuditChainHead
-from processes.audit_models import AuditPurgeGate
-from processes.db import create_db_engine
+from processes.audit import anchor as audit_anchor
+from processes.audit.archive import verify_archive
+from processes.audit.chain import purge
+from processes.audit.chain import verify
+from processes.audit.models import AuditChainHead
+from processes.audit.models import AuditPurgeGate
+from processes.audit.record import AuditRefused
+from processes.audit.record import record
+from processes.audit.record import seal
+from processes.db.engines import create_db_engine
+from processes.runtime import commands
 from tests.audit_support import unguarded
 from tests.support import deploy
 from tests.support import make_runtime

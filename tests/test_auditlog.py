@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from processes import audit
-from processes.audit_chain import verify
-from processes.audit_models import AuditLog
+from processes.audit import record as audit
+from processes.audit.chain import verify
+from processes.audit.models import AuditLog
 from processes.clock import FrozenClock
 from tests.admin_support import sign_in
 from tests.web_support import add_user

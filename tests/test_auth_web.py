@@ -11,13 +11,13 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
-from processes import accounts
-from processes import totp
-from processes.account_models import AppUser
-from processes.account_models import UserSession
+from processes.accounts import totp
+from processes.accounts import users as accounts
+from processes.accounts.models import AppUser
+from processes.accounts.models import UserSession
+from processes.accounts.passwords import AccountPolicy
+from processes.accounts.passwords import check
 from processes.clock import FrozenClock
-from processes.passwords import AccountPolicy
-from processes.passwords import check
 from tests.web_support import COOKIE
 from tests.web_support import NEW_PASSWORD
 from tests.web_support import PASSWORD

@@ -12,15 +12,15 @@ import pytest
 from lxml import etree
 
 import handlers
-from processes import definitions
-from processes.casedata import CASE_TEXT_COLUMNS
-from processes.casedata import FREE_TEXT_FIELDS
-from processes.casedata import REQUESTER_FIELDS
+from processes.accounts.roles import BUSINESS_ROLES as ROLE_CODES
+from processes.cases.forms import INTAKE_FORM
+from processes.cases.personal import CASE_TEXT_COLUMNS
+from processes.cases.personal import FREE_TEXT_FIELDS
+from processes.cases.personal import REQUESTER_FIELDS
 from processes.engine.bundle import lint_cycles
-from processes.forms import INTAKE_FORM
 from processes.layout.check import layout_problem
-from processes.roles import BUSINESS_ROLES as ROLE_CODES
-from processes.runtime import Runtime
+from processes.runtime import definitions
+from processes.runtime.core import Runtime
 
 BPMN_ROOT = Path(__file__).resolve().parent.parent / "bpmn"
 NS = {

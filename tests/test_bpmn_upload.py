@@ -25,13 +25,13 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
-from processes import definitions
 from processes.engine.bundle import parse_bundle
 from processes.engine.xmlsafe import parse_bpmn
 from processes.errors import DefinitionInvalid
 from processes.errors import UploadRejected
-from processes.models import ProcessDefinition
-from processes.runtime import Runtime
+from processes.runtime import definitions
+from processes.runtime.core import Runtime
+from processes.runtime.models import ProcessDefinition
 from tests.support import TEST_BPMN
 from tests.support import read_bundle
 from tests.support import test_registry
@@ -542,8 +542,8 @@ def test_rejected_deploy_stores_nothing(runtime: Runtime, canary: Canary, secret
 
 
 def test_deploy_refuses_text_with_an_unpaired_surrogate(runtime: Runtime) -> None:
-    from processes import definitions
     from processes.errors import DefinitionInvalid
+    from processes.runtime import definitions
 
     with pytest.raises(DefinitionInvalid, match="surrogate"), runtime.write() as session, session.begin():
         definitions.deploy(session, "bad", {"x.bpmn": "<a>\ud800</a>"}, actor="a", now=runtime.clock(),

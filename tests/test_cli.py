@@ -40,7 +40,7 @@ def run(runner: CliRunner, *args: str) -> Result:
 
 
 def test_deploy_start_complete_and_inspect(hotline: CliRunner) -> None:
-    from processes.migrate import head_revision
+    from processes.db.migrate import head_revision
 
     assert f"revision {head_revision('sqlite://')}" in run(hotline, "db", "upgrade").output
     assert "simple: version 1 (new version, published)" in run(hotline, "deploy").output

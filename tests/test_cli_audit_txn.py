@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from sqlalchemy import Connection
 
-from processes.audit_models import AuditLog
-from processes.db import create_db_engine
-from processes.models import HistoryEvent
-from processes.models import HumanTask
+from processes.audit.models import AuditLog
+from processes.db.engines import create_db_engine
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import HumanTask
 from tests.test_cli import BUNDLE
 from webapp.cli import cli
 from webapp.cli_support import AuditNote

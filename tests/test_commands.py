@@ -5,19 +5,19 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from processes import assignment
-from processes import commands
-from processes.casedata import read_requester
+from processes.cases.models import Requester
+from processes.cases.personal import read_requester
 from processes.clock import FrozenClock
 from processes.errors import Conflict
 from processes.errors import FormDataInvalid
 from processes.errors import TaskNotReady
-from processes.models import HistoryEvent
-from processes.models import HumanTask
-from processes.models import ProcessInstance
-from processes.models import Requester
-from processes.models import TimerJob
-from processes.runtime import Runtime
+from processes.runtime import assignment
+from processes.runtime import commands
+from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import HumanTask
+from processes.runtime.models import ProcessInstance
+from processes.runtime.models import TimerJob
 from tests.support import deploy
 
 

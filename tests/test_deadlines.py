@@ -13,9 +13,9 @@ from handlers import REGISTRY
 from handlers import HandlerError
 from handlers import deadlines
 from handlers.reference.store import load
-from processes.models import Case
-from processes.reference_models import CaseDeadline
-from processes.reference_models import SlaRule
+from processes.cases.models import Case
+from processes.reference.models import CaseDeadline
+from processes.reference.models import SlaRule
 from tests.reference_support import NOTICE_2027
 from tests.reference_support import NOTICE_2027_NUMBER
 from tests.reference_support import context

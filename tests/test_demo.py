@@ -6,7 +6,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from processes.roles import ROLE_CODES
+from processes.accounts.roles import ROLE_CODES
 from webapp.cli import cli
 
 

@@ -15,11 +15,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from processes import assignment
-from processes import commands
-from processes import definitions
 from processes import engine
-from processes.casedata import read_requester
+from processes.cases.models import CaseText
+from processes.cases.models import Requester
+from processes.cases.personal import read_requester
 from processes.clock import FrozenClock
 from processes.engine.runtime import pending_timers
 from processes.engine.runtime import task_depth
@@ -27,15 +26,16 @@ from processes.errors import FormDataInvalid
 from processes.errors import InvalidState
 from processes.errors import NotFound
 from processes.errors import TaskNotReady
-from processes.models import CaseText
-from processes.models import HistoryEvent
-from processes.models import HumanTask
-from processes.models import InstanceCorrelation
-from processes.models import ProcessDefinition
-from processes.models import ProcessInstance
-from processes.models import Requester
-from processes.models import TimerJob
-from processes.runtime import Runtime
+from processes.runtime import assignment
+from processes.runtime import commands
+from processes.runtime import definitions
+from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import HumanTask
+from processes.runtime.models import InstanceCorrelation
+from processes.runtime.models import ProcessDefinition
+from processes.runtime.models import ProcessInstance
+from processes.runtime.models import TimerJob
 from tests import proc_helpers
 from tests.bulk import open_tasks_by_instance
 from tests.bulk import start_many

@@ -15,8 +15,8 @@ from handlers import REGISTRY
 from handlers import HandlerContext
 from handlers import HandlerError
 from handlers import cases
-from processes.db import create_db_engine
-from processes.models import Case
+from processes.cases.models import Case
+from processes.db.engines import create_db_engine
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)
 

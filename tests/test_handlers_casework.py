@@ -21,12 +21,12 @@ from handlers import casework
 from handlers import deadlines
 from handlers import notify
 from handlers import reports
-from processes.casedata import encrypt_requester
-from processes.db import create_db_engine
-from processes.models import Case
-from processes.models import OutboxMessage
-from processes.models import Requester
-from processes.reference_models import CaseDeadline
+from processes.cases.models import Case
+from processes.cases.models import Requester
+from processes.cases.personal import encrypt_requester
+from processes.db.engines import create_db_engine
+from processes.reference.models import CaseDeadline
+from processes.runtime.models import OutboxMessage
 
 NOW = datetime(2026, 11, 25, 1, 0, tzinfo=UTC)  # Wednesday 09:00 Asia/Shanghai
 DAY = timedelta(days=1)

@@ -8,11 +8,11 @@ from pathlib import Path
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from processes import commands
-from processes.audit import record
-from processes.audit_models import AuditLog
-from processes.db import create_db_engine
-from processes.models import Base
+from processes.audit.models import AuditLog
+from processes.audit.record import record
+from processes.db.engines import create_db_engine
+from processes.db.schema import METADATA
+from processes.runtime import commands
 from tests.lifecycle_support import Office
 from tests.test_audit import KEY
 from webapp.cli import cli
@@ -25,7 +25,7 @@ def counts(url: str) -> dict[str, int]:
     engine = create_db_engine(url)
     with engine.connect() as conn:
         found = {t.name: int(conn.scalar(sa.select(sa.func.count()).select_from(t)) or 0)
-                 for t in Base.metadata.sorted_tables}
+                 for t in METADATA.sorted_tables}
     engine.dispose()
     return found
 

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
+from processes.cases.models import CaseText
+from processes.cases.models import Requester
+from processes.db.schema import METADATA
 from processes.errors import FormDataInvalid
-from processes.models import Base
-from processes.models import CaseText
-from processes.models import Requester
 from tests.intake_support import CALL
 from tests.intake_support import PHONE
 from tests.intake_support import case_by_number
@@ -63,7 +63,7 @@ def plaintext_count(app: Flask, needle: str) -> int:
         return sum(p.read_bytes().count(needle.encode()) for p in (base, Path(f"{base}-wal")) if p.exists())
     with runtime_of(app).db.connect() as conn:
         return sum(int(conn.execute(sa.text(f'SELECT count(*) FROM "{t.name}" r WHERE r::text LIKE :n'),  # noqa: S608
-                                    {"n": f"%{needle}%"}).scalar() or 0) for t in Base.metadata.sorted_tables)
+                                    {"n": f"%{needle}%"}).scalar() or 0) for t in METADATA.sorted_tables)
 
 
 def registered_number(client: FlaskClient, channel: str, form: dict[str, str]) -> str:

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from processes.upstream_order import EXPECTED
-from processes.upstream_order import parse_deadline
-from processes.upstream_order import parse_order
+from processes.cases.upstream_order import EXPECTED
+from processes.cases.upstream_order import parse_deadline
+from processes.cases.upstream_order import parse_order
 
 PAGE_COPY = """浙江省民呼我为统一平台
 工单编号：ZJ2026112500123

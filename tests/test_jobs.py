@@ -6,14 +6,14 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from processes import commands
-from processes import jobs
 from processes.clock import FrozenClock
-from processes.models import HistoryEvent
-from processes.models import HumanTask
-from processes.models import ProcessInstance
-from processes.models import TimerJob
-from processes.runtime import Runtime
+from processes.runtime import commands
+from processes.runtime import jobs
+from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import HumanTask
+from processes.runtime.models import ProcessInstance
+from processes.runtime.models import TimerJob
 from tests.support import FlakyHandler
 from tests.support import deploy
 from tests.support import make_runtime

@@ -12,14 +12,14 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 from lxml import etree
 
-from processes import commands
-from processes import definitions
 from processes.engine import parse_bundle
 from processes.layout import branch_order_changes
 from processes.layout import layout_bpmn
 from processes.layout import layout_problem
-from processes.models import HumanTask
-from processes.runtime import Runtime
+from processes.runtime import commands
+from processes.runtime import definitions
+from processes.runtime.core import Runtime
+from processes.runtime.models import HumanTask
 from tests.support import TEST_BPMN
 from tests.support import test_registry
 from webapp.cli import cli

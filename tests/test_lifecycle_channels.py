@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 from handlers.reference.reschedule import reschedule_open_deadlines
 from handlers.reference.store import load
-from processes import commands
-from processes.models import OutboxMessage
+from processes.runtime import commands
+from processes.runtime.models import OutboxMessage
 from tests.lifecycle_support import REPLY
 from tests.lifecycle_support import Office
 from tests.lifecycle_support import at

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from processes import commands
 from processes import engine
+from processes.cases.models import CaseText
 from processes.engine import runtime as wfops
-from processes.models import CaseText
-from processes.models import ProcessInstance
+from processes.runtime import commands
+from processes.runtime.models import ProcessInstance
 from tests.lifecycle_support import REPLY
 from tests.lifecycle_support import Office
 from tests.lifecycle_support import at

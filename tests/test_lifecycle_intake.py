@@ -49,7 +49,7 @@ def test_dispatch_form_is_prefilled_from_the_dispatch_catalogue(office: Office) 
     case = office.open("case_visit", "visit", category="环境卫生", township="luxi")
     office.complete(case, "triage", DISPATCH)
     with office.rt.read() as session:
-        from processes.models import ProcessInstance
+        from processes.runtime.models import ProcessInstance
         snapshot = session.get(ProcessInstance, case.instance_id)
     assert snapshot is not None and '"lead": "luxi"' in snapshot.snapshot.replace('":"', '": "')
 

@@ -7,12 +7,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from processes import commands
-from processes import definitions
-from processes import outbox
 from processes.clock import FrozenClock
-from processes.models import OutboxMessage
-from processes.runtime import Runtime
+from processes.runtime import commands
+from processes.runtime import definitions
+from processes.runtime import outbox
+from processes.runtime.core import Runtime
+from processes.runtime.models import OutboxMessage
 from tests.support import read_bundle
 
 LEASE = timedelta(seconds=30)

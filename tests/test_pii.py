@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from processes import commands
-from processes import pii
-from processes.casedata import read_requester
-from processes.models import Requester
-from processes.runtime import Runtime
+from processes.accounts import pii
+from processes.cases.models import Requester
+from processes.cases.personal import read_requester
+from processes.runtime import commands
+from processes.runtime.core import Runtime
 from tests.lifecycle_support import Office
 
 KEY = "ab" * 32

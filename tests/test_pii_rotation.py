@@ -5,18 +5,18 @@ from __future__ import annotations
 import sqlalchemy as sa
 from click.testing import CliRunner
 
-from processes import accounts
-from processes import commands
-from processes import pii
-from processes import totp
-from processes.account_models import AppUser
-from processes.audit_models import AuditLog
-from processes.casedata import read_requester
-from processes.models import Base
-from processes.models import Requester
-from processes.passwords import AccountPolicy
-from processes.pii_rotation import reencrypt
-from processes.runtime import Runtime
+from processes.accounts import pii
+from processes.accounts import totp
+from processes.accounts import users as accounts
+from processes.accounts.models import AppUser
+from processes.accounts.passwords import AccountPolicy
+from processes.accounts.pii_rotation import reencrypt
+from processes.audit.models import AuditLog
+from processes.cases.models import Requester
+from processes.cases.personal import read_requester
+from processes.db.schema import METADATA
+from processes.runtime import commands
+from processes.runtime.core import Runtime
 from tests.support import deploy
 from webapp.cli import cli
 
@@ -36,7 +36,7 @@ def dump(rt: Runtime) -> str:
     """Every text column of every table, as a database dump would show them."""
     parts = []
     with rt.read() as session:
-        for table in Base.metadata.sorted_tables:
+        for table in METADATA.sorted_tables:
             text = [c for c in table.columns if isinstance(c.type, sa.String | sa.Text | sa.JSON)]
             if text:
                 parts += [str(v) for row in session.execute(sa.select(*text)) for v in row]

@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from click.testing import Result
 from flask import Flask
 
-from processes import accounts
-from processes import definitions
-from processes import totp
+from processes.accounts import totp
+from processes.accounts import users as accounts
 from processes.clock import FrozenClock
+from processes.runtime import definitions
 from tests.admin_support import enrol_totp
 from tests.test_cli import BUNDLE
 from tests.web_support import add_user

@@ -20,15 +20,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from processes import assignment
-from processes import commands
 from processes.clock import FrozenClock
 from processes.errors import Conflict
 from processes.errors import TaskNotReady
-from processes.models import HistoryEvent
-from processes.models import HumanTask
-from processes.models import ProcessInstance
-from processes.runtime import Runtime
+from processes.runtime import assignment
+from processes.runtime import commands
+from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import HumanTask
+from processes.runtime.models import ProcessInstance
 from tests import proc_helpers
 from tests.bulk import history_counts
 from tests.bulk import open_tasks_by_instance

@@ -10,8 +10,8 @@ from click.testing import Result
 from sqlalchemy.orm import Session
 
 from handlers import deadlines
-from processes.db import create_db_engine
-from processes.models import Case
+from processes.cases.models import Case
+from processes.db.engines import create_db_engine
 from tests.reference_support import NOTICE_2027
 from tests.reference_support import NOTICE_2027_NUMBER
 from tests.reference_support import SEEDED_AT

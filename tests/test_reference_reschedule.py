@@ -9,13 +9,13 @@ import sqlalchemy as sa
 
 from handlers.reference.reschedule import reschedule_open_deadlines
 from handlers.reference.store import load
-from processes import commands
+from processes.cases.models import Case
 from processes.clock import FrozenClock
-from processes.models import Case
-from processes.models import HistoryEvent
-from processes.models import TimerJob
-from processes.reference_models import CaseDeadline
-from processes.runtime import Runtime
+from processes.reference.models import CaseDeadline
+from processes.runtime import commands
+from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import TimerJob
 from tests.reference_support import NOTICE_2027
 from tests.reference_support import NOTICE_2027_NUMBER
 from tests.reference_support import seed

@@ -7,8 +7,8 @@ from typing import Any
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from processes.db import create_db_engine
-from processes.models import Base
+from processes.db.engines import create_db_engine
+from processes.db.schema import METADATA
 
 
 def _ours(name: str | None, type_: str, _parent: object) -> bool:
@@ -20,6 +20,6 @@ def test_migrated_database_matches_the_models(db_url: str) -> None:
     engine = create_db_engine(db_url)
     with engine.connect() as conn:
         context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": _ours})
-        differences: list[Any] = compare_metadata(context, Base.metadata)
+        differences: list[Any] = compare_metadata(context, METADATA)
     engine.dispose()
     assert differences == []

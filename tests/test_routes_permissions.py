@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 
 from processes.clock import FrozenClock
-from processes.reference_models import Department
+from processes.reference.models import Department
 from tests.web_support import add_user
 from tests.web_support import location
 from tests.web_support import login

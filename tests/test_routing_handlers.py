@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from handlers import HandlerError
 from handlers import routing
-from processes.models import Case
-from processes.reference_models import DutyRoster
-from processes.reference_models import Setting
+from processes.cases.models import Case
+from processes.reference.models import DutyRoster
+from processes.reference.models import Setting
 from tests.reference_support import context
 from tests.reference_support import seeded_session
 from tests.reference_support import shanghai

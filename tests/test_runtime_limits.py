@@ -15,7 +15,6 @@ import pytest
 import sqlalchemy as sa
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 
-from processes import commands
 from processes.clock import FrozenClock
 from processes.engine import runtime as wfops
 from processes.engine.bundle import parse_bundle
@@ -24,10 +23,11 @@ from processes.engine.scripting import MAX_CARDINALITY
 from processes.engine.scripting import HotlineScriptEngine
 from processes.engine.scripting import RestrictedEnvironment
 from processes.errors import InvalidState
-from processes.models import HistoryEvent
-from processes.models import HumanTask
-from processes.models import ProcessInstance
-from processes.runtime import Runtime
+from processes.runtime import commands
+from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import HumanTask
+from processes.runtime.models import ProcessInstance
 from tests.support import deploy
 from tests.support import make_runtime
 from tests.support import read_bundle

@@ -15,12 +15,12 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from processes import commands
-from processes import definitions
 from processes.clock import FrozenClock
-from processes.models import HistoryEvent
-from processes.models import TimerJob
-from processes.runtime import Runtime
+from processes.runtime import commands
+from processes.runtime import definitions
+from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import TimerJob
 from tests.support import make_runtime
 from tests.support import read_bundle
 
@@ -137,7 +137,7 @@ def test_four_schedulers_share_two_thousand_timers_on_postgresql(pg_url: str) ->
 
 
 def test_apscheduler_holds_only_the_fixed_periodic_jobs(sqlite_url: str) -> None:
-    from processes.models import SchedulerHeartbeat
+    from processes.runtime.models import SchedulerHeartbeat
     from webapp import create_app
     from webapp import runtime_of
     from webapp.scheduler import SchedulerState

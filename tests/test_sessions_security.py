@@ -12,10 +12,10 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from processes import audit_anchor
-from processes.account_models import UserSession
+from processes.accounts.models import UserSession
+from processes.audit import anchor as audit_anchor
 from processes.clock import FrozenClock
-from processes.models import OutboxMessage
+from processes.runtime.models import OutboxMessage
 from tests.web_support import add_user
 from tests.web_support import audit_rows
 from tests.web_support import location

@@ -1,4 +1,4 @@
-"""The command's hot-path statements (processes.statements) on both backends: order, lost races, errors, events."""
+"""The command's hot-path statements (processes.runtime.statements) on both backends: order, races, errors, events."""
 
 from __future__ import annotations
 
@@ -11,21 +11,21 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from processes import commands
 from processes.clock import FrozenClock
 from processes.errors import Conflict
-from processes.models import HistoryEvent
-from processes.models import HumanTask
-from processes.models import ProcessInstance
-from processes.projections import _FINISH_TASK
-from processes.projections import _NEW_TASK
-from processes.queries import open_task_ids
-from processes.runtime import _HISTORY
-from processes.runtime import _LOCK
-from processes.runtime import _SAVE
-from processes.runtime import Runtime
-from processes.statements import Writes
-from processes.statements import fetch
+from processes.runtime import commands
+from processes.runtime.core import _HISTORY
+from processes.runtime.core import _LOCK
+from processes.runtime.core import _SAVE
+from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import HumanTask
+from processes.runtime.models import ProcessInstance
+from processes.runtime.projections import _FINISH_TASK
+from processes.runtime.projections import _NEW_TASK
+from processes.runtime.queries import open_task_ids
+from processes.runtime.statements import Writes
+from processes.runtime.statements import fetch
 from tests.support import deploy
 from tests.support import make_runtime
 

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from processes import attachments
-from processes.attachments import AttachmentRejected
-from processes.attachments import AttachmentTooLarge
-from processes.draft_models import Attachment
-from processes.models import HumanTask
-from processes.models import new_id
+from processes.cases import attachments
+from processes.cases.attachments import AttachmentRejected
+from processes.cases.attachments import AttachmentTooLarge
+from processes.cases.models import Attachment
+from processes.db.base import new_id
+from processes.runtime.models import HumanTask
 from tests.web_support import audit_rows
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form

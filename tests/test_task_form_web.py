@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from processes import commands
-from processes.draft_models import Attachment
-from processes.draft_models import TaskDraft
-from processes.forms import REQUIRED
-from processes.forms import UNKNOWN
-from processes.models import HumanTask
-from processes.models import new_id
+from processes.cases.forms import REQUIRED
+from processes.cases.forms import UNKNOWN
+from processes.cases.models import Attachment
+from processes.cases.models import TaskDraft
+from processes.db.base import new_id
+from processes.runtime import commands
+from processes.runtime.models import HumanTask
 from tests.web_support import audit_rows
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form

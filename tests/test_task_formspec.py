@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from processes import forms
+from processes.cases import forms
 from webapp.tasks.formspec import NOT_BOOLEAN
 from webapp.tasks.formspec import NOT_INTEGER
 from webapp.tasks.formspec import FormSpec

@@ -12,12 +12,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from processes import accounts
-from processes.account_models import AppUser
-from processes.audit_models import AuditLog
+from processes.accounts import users as accounts
+from processes.accounts.models import AppUser
+from processes.accounts.passwords import policy_from_config
+from processes.audit.models import AuditLog
 from processes.clock import FrozenClock
-from processes.passwords import policy_from_config
-from processes.reference_models import Department
+from processes.reference.models import Department
 from webapp import create_app
 from webapp import runtime_of
 

@@ -17,9 +17,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from processes import commands
+from processes.cases.models import Case
 from processes.clock import FrozenClock
-from processes.models import Case
+from processes.runtime import commands
 from tests.lifecycle_support import Office
 from tests.lifecycle_support import at
 from tests.lifecycle_support import copy_office

@@ -9,11 +9,11 @@ from typing import Any
 from flask import Flask
 
 import handlers
-from processes import pii
+from processes.accounts import pii
 from processes.clock import system_clock
-from processes.db import create_db_engine
-from processes.outbox import SpoolAdapter
-from processes.runtime import Runtime
+from processes.db.engines import create_db_engine
+from processes.runtime.core import Runtime
+from processes.runtime.outbox import SpoolAdapter
 from webapp.config import check_required_settings
 from webapp.config import load_config
 
@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
     pii.configure(app.config.get("PII_ENCRYPTION_KEY"), production=app.config.get("ENV") == "production")
     app.extensions["hotline.runtime"] = build_runtime(app)
     # Delivery adapters by channel; '*' catches the rest. The default spool keeps messages in the app for the
-    # office to read; a real gateway implements processes.outbox.Adapter and is wired in here.
+    # office to read; a real gateway implements processes.runtime.outbox.Adapter and is wired in here.
     app.extensions["hotline.outbox_adapters"] = {"*": SpoolAdapter()}
     init_web(app)
     return app

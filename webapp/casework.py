@@ -12,9 +12,9 @@ from flask_login import current_user
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from processes import audit
-from processes.access import Viewer
-from processes.audit_models import AuditLog
+from processes.audit import record as audit
+from processes.audit.models import AuditLog
+from processes.cases.access import Viewer
 from processes.errors import Conflict
 from processes.errors import FormDataInvalid
 from processes.errors import InvalidState

@@ -14,9 +14,9 @@ from flask.cli import run_command
 from flask.cli import shell_command
 
 import handlers
-from processes import definitions
-from processes import migrate
+from processes.db import migrate
 from processes.engine import parse_bundle
+from processes.runtime import definitions
 from webapp import create_app
 from webapp import runtime_of
 from webapp.cli_support import audited

@@ -15,15 +15,15 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
-from processes import audit
-from processes import audit_anchor
-from processes.audit import HASHED
-from processes.audit import AuditRefused
-from processes.audit_archive import verify_archive
-from processes.audit_chain import purge
-from processes.audit_chain import rows_between
-from processes.audit_chain import verify
-from processes.runtime import Runtime
+from processes.audit import anchor as audit_anchor
+from processes.audit import record as audit
+from processes.audit.archive import verify_archive
+from processes.audit.chain import purge
+from processes.audit.chain import rows_between
+from processes.audit.chain import verify
+from processes.audit.record import HASHED
+from processes.audit.record import AuditRefused
+from processes.runtime.core import Runtime
 from webapp import runtime_of
 from webapp.cli_support import audited
 from webapp.cli_support import parse_when

@@ -10,10 +10,10 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
-from processes import assignment
-from processes import commands
-from processes import queries
-from processes.runtime import Runtime
+from processes.runtime import assignment
+from processes.runtime import commands
+from processes.runtime import queries
+from processes.runtime.core import Runtime
 from webapp import runtime_of
 from webapp.cli_command_audit import also
 from webapp.cli_command_audit import in_command
@@ -247,8 +247,8 @@ def register_outbox(cli: FlaskGroup) -> None:
     """Add the outbox and incident commands."""
     from datetime import timedelta as _timedelta
 
-    from processes import jobs
-    from processes import outbox
+    from processes.runtime import jobs
+    from processes.runtime import outbox
 
     @cli.group("outbox")
     def outbox_group() -> None:

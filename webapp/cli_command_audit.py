@@ -14,10 +14,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from processes.command_hooks import CommandSummary
-from processes.command_hooks import before_commit
-from processes.models import Case
-from processes.models import HistoryEvent
+from processes.cases.models import Case
+from processes.runtime.command_hooks import CommandSummary
+from processes.runtime.command_hooks import before_commit
+from processes.runtime.models import HistoryEvent
 from webapp.cli_support import AuditNote
 
 After = Callable[[Connection, CommandSummary], dict[str, Any]]

@@ -6,9 +6,9 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
-from processes import audit
-from processes.db_roles import RoleRefused
-from processes.db_roles import grant_app_role
+from processes.audit import record as audit
+from processes.db.app_role import RoleRefused
+from processes.db.app_role import grant_app_role
 from webapp import runtime_of
 from webapp.cli_support import audited
 

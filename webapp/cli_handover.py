@@ -8,11 +8,11 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
-from processes import migrate
-from processes import pii
-from processes.handover import HandoverRefused
-from processes.handover import export_all
-from processes.handover_import import import_all
+from processes.accounts import pii
+from processes.db import migrate
+from processes.handover.export import HandoverRefused
+from processes.handover.export import export_all
+from processes.handover.restore import import_all
 from webapp import runtime_of
 from webapp.cli_support import audited
 from webapp.config import anchor_path

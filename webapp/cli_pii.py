@@ -8,8 +8,8 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
-from processes import pii
-from processes.pii_rotation import reencrypt
+from processes.accounts import pii
+from processes.accounts.pii_rotation import reencrypt
 from webapp import runtime_of
 from webapp.cli_support import audited
 

@@ -1,7 +1,7 @@
 """`hotline publish`: put a deployed process version live, by a second person with a TOTP code (流程发布).
 
-The rule (who, which code) is `processes.publishing`; this command reads the code from standard input (never from
-the command line, where `ps` and the shell history see it) and audits every attempt as `definition.publish`:
+The rule (who, which code) is `processes.runtime.publishing`; this command reads the code from standard input (never
+from the command line, where `ps` and the shell history see it) and audits every attempt as `definition.publish`:
 success with the version and its sha256, or `denied` with the reason, in the same transaction as the publication or
 the publisher's TOTP counters. A refusal exits with status 2.
 """
@@ -14,10 +14,10 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup
 
-from processes import accounts
-from processes import audit
-from processes import publishing
-from processes.passwords import policy_from_config
+from processes.accounts import users as accounts
+from processes.accounts.passwords import policy_from_config
+from processes.audit import record as audit
+from processes.runtime import publishing
 from webapp import runtime_of
 from webapp.cli_support import audited
 from webapp.cli_support import friendly_errors

@@ -16,7 +16,7 @@ from handlers.reference.seed import seed_all
 from handlers.reference.store import DEADLINE_KINDS
 from handlers.reference.store import export
 from handlers.reference.store import load
-from processes.runtime import Runtime
+from processes.runtime.core import Runtime
 from webapp import runtime_of
 from webapp.cli_support import audited
 

@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from processes import audit
+from processes.audit import record as audit
 from processes.errors import RuntimeErrorBase
 from webapp import runtime_of
 

@@ -10,11 +10,11 @@ from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy.orm import Session
 
-from processes import accounts
-from processes import totp
-from processes.account_models import AppUser
-from processes.passwords import policy_from_config
-from processes.roles import ROLES
+from processes.accounts import totp
+from processes.accounts import users as accounts
+from processes.accounts.models import AppUser
+from processes.accounts.passwords import policy_from_config
+from processes.accounts.roles import ROLES
 from webapp import runtime_of
 from webapp.cli_support import audited
 from webapp.cli_support import friendly_errors

@@ -10,9 +10,9 @@ from flask import current_app
 from flask import g
 from flask import request
 
-from processes.passwords import AccountPolicy
-from processes.passwords import policy_from_config
-from processes.runtime import Runtime
+from processes.accounts.passwords import AccountPolicy
+from processes.accounts.passwords import policy_from_config
+from processes.runtime.core import Runtime
 
 
 def runtime() -> Runtime:

@@ -18,14 +18,14 @@ from flask.cli import FlaskGroup
 from werkzeug.serving import run_simple
 
 from handlers.reference.seed import seed_all
-from processes import commands
-from processes import definitions
-from processes import migrate
-from processes import queries
-from processes.models import Case
-from processes.models import HumanTask
-from processes.models import ProcessInstance
-from processes.runtime import Runtime
+from processes.cases.models import Case
+from processes.db import migrate
+from processes.runtime import commands
+from processes.runtime import definitions
+from processes.runtime import queries
+from processes.runtime.core import Runtime
+from processes.runtime.models import HumanTask
+from processes.runtime.models import ProcessInstance
 from webapp import create_app
 from webapp import runtime_of
 from webapp.cli import bundle_dirs

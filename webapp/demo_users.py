@@ -10,10 +10,10 @@ import click
 import sqlalchemy as sa
 from flask import Flask
 
-from processes import accounts
-from processes.account_models import AppUser
-from processes.passwords import policy_from_config
-from processes.runtime import Runtime
+from processes.accounts import users as accounts
+from processes.accounts.models import AppUser
+from processes.accounts.passwords import policy_from_config
+from processes.runtime.core import Runtime
 
 # username, real name, roles, department or township; the duty roster (reference/duty_roster.csv) names the
 # dispatchers and the leader on duty, so the demo's weekend tasks land on real accounts.

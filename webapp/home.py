@@ -10,8 +10,8 @@ from flask import render_template
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from processes.reference_models import Department
-from processes.roles import ROLES
+from processes.accounts.roles import ROLES
+from processes.reference.models import Department
 from webapp.auth.forms import ActionForm
 from webapp.context import runtime
 

@@ -15,7 +15,7 @@ from flask_babel import LazyString
 from flask_babel import gettext
 from markupsafe import escape
 
-from processes import accounts
+from processes.accounts import users as accounts
 
 
 class LazyText(LazyString):  # type: ignore[misc]  # Flask-Babel ships no type information
@@ -73,7 +73,7 @@ CSRF_FAILED = _l("表单已过期或无效（CSRF 校验失败），请刷新页
 # English messages from processes, translated exactly.
 EXACT = {accounts.LOGIN_FAILED: LOGIN_FAILED, "the current password is wrong": PASSWORD_OLD_WRONG}
 
-# The password policy's English messages (processes.passwords.check, accounts.set_password) by pattern.
+# The password policy's English messages (processes.accounts.passwords.check, accounts.set_password) by pattern.
 POLICY: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"too short: at least (\d+) characters"), _l("密码太短：至少 {0} 个字符。")),
     (re.compile(r"too long: at most (\d+) characters"), _l("密码太长：最多 {0} 个字符。")),

@@ -2,7 +2,7 @@
 
 Deny by default: an endpoint missing from RULES answers 403, and tests/test_routes_permissions.py fails for it.
 A rule is PUBLIC (anyone, signed in or not), AUTHENTICATED (any signed-in user) or a set of role codes from
-`processes.roles` (a user holding any of them may call it). Object rules (which cases a department sees) are
+`processes.accounts.roles` (a user holding any of them may call it). Object rules (which cases a department sees) are
 checked by the views on top of this table.
 """
 
@@ -17,7 +17,7 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from processes.roles import ROLE_CODES
+from processes.accounts.roles import ROLE_CODES
 from webapp import messages
 
 PUBLIC = "public"
@@ -41,7 +41,7 @@ RULES: dict[str, Rule] = {
     "auth.totp_setup": AUTHENTICATED,
     "auth.totp_confirm": AUTHENTICATED,
     "home.index": AUTHENTICATED,
-    # User administration, split by 三员分立 (processes/account_admin.py): accounts by the system administrator,
+    # User administration, split by 三员分立 (processes/accounts/admin.py): accounts by the system administrator,
     # roles, unlocking, second factor and sessions by the security administrator.
     "admin.users": frozenset({"sysadmin", "secadmin"}),
     "admin.user": frozenset({"sysadmin", "secadmin"}),

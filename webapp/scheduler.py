@@ -20,12 +20,12 @@ from flask import current_app
 from flask.cli import FlaskGroup
 from sqlalchemy.exc import SQLAlchemyError
 
-from processes import audit
-from processes import audit_anchor
-from processes import jobs
-from processes import outbox
-from processes import sessions
-from processes.wakeup import wakeup_for
+from processes.accounts import sessions
+from processes.audit import anchor as audit_anchor
+from processes.audit import record as audit
+from processes.runtime import jobs
+from processes.runtime import outbox
+from processes.runtime.wakeup import wakeup_for
 from webapp import runtime_of
 from webapp.config import ConfigError
 from webapp.config import anchor_path

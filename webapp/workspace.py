@@ -24,13 +24,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.orm import Session
 
-from processes import pii
-from processes.account_models import AppUser
-from processes.casedata import ID_NUMBER_RE
-from processes.casedata import PHONE_RE
+from processes.accounts import pii
+from processes.accounts.models import AppUser
+from processes.cases.personal import ID_NUMBER_RE
+from processes.cases.personal import PHONE_RE
 from processes.errors import Conflict
 from processes.errors import RuntimeErrorBase
-from processes.reference_models import Department
+from processes.reference.models import Department
 from webapp import labels
 from webapp.auth.signin import safe_next
 from webapp.casework import CLAIMED_BY_OTHER

@@ -21,13 +21,13 @@ from handlers.base import HandlerError
 from handlers.deadlines import Deadline
 from handlers.deadlines import compute
 from handlers.deadlines import routing_of
-from processes.commands import reschedule_timers
+from processes.cases.models import Case
 from processes.errors import RuntimeErrorBase
-from processes.models import Case
-from processes.models import ProcessInstance
-from processes.models import TimerJob
-from processes.reference_models import CaseDeadline
-from processes.runtime import Runtime
+from processes.reference.models import CaseDeadline
+from processes.runtime.commands import reschedule_timers
+from processes.runtime.core import Runtime
+from processes.runtime.models import ProcessInstance
+from processes.runtime.models import TimerJob
 
 ACTOR = "system:reference"
 

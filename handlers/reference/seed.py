@@ -21,8 +21,8 @@ from handlers.reference.csvio import read_rows
 from handlers.reference.store import WRITERS
 from handlers.reference.store import is_empty
 from handlers.reference.store import known
-from processes.reference_models import Department
-from processes.reference_models import Setting
+from processes.reference.models import Department
+from processes.reference.models import Setting
 
 # Load order matters: the catalogue refers to departments.
 FILES = (("departments", "departments.csv"), ("settings", "settings.csv"), ("sla", "sla_rules.csv"),

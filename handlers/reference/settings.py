@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from processes.reference_models import Setting
+from processes.reference.models import Setting
 
 SettingValue = bool | int | float
 TRUE_WORDS = frozenset({"true", "1", "yes", "on", "是"})

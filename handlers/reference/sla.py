@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from processes.reference_models import SlaRule
+from processes.reference.models import SlaRule
 
 ANY = "*"
 SOURCES = frozenset({"phone", "visit", "platform", "township", "police110"})

@@ -33,13 +33,13 @@ from handlers.reference.csvio import check_rows
 from handlers.reference.csvio import check_year
 from handlers.reference.csvio import read_rows
 from handlers.reference.settings import SETTINGS
-from processes.reference_models import CalendarDay
-from processes.reference_models import CalendarYear
-from processes.reference_models import Department
-from processes.reference_models import DispatchRule
-from processes.reference_models import DutyRoster
-from processes.reference_models import Setting
-from processes.reference_models import SlaRule
+from processes.reference.models import CalendarDay
+from processes.reference.models import CalendarYear
+from processes.reference.models import Department
+from processes.reference.models import DispatchRule
+from processes.reference.models import DutyRoster
+from processes.reference.models import Setting
+from processes.reference.models import SlaRule
 
 # Kinds whose change can move deadlines of open cases (working days, limits, yellow-light settings).
 DEADLINE_KINDS = frozenset({"calendar", "sla", "settings"})

@@ -4,7 +4,7 @@
 disables and enables them; 安全管理员 `secadmin` changes roles (business roles only), unlocks accounts, resets the
 second factor and ends a user's sessions; both see the list and the details. Nobody acts on their own account, and
 the accounts of the three administrators are created and changed only on the server with `hotline users` (the
-rules and why: `processes.account_admin`). Every action is a POST with a CSRF token and writes one audit row
+rules and why: `processes.accounts.admin`). Every action is a POST with a CSRF token and writes one audit row
 (`user.create`, `user.disable`, `user.enable`, `user.roles`, `user.unlock`, `user.reset_totp`,
 `user.end_sessions`) in its own transaction; refusals are audited as `denied`, bad input as `failure`.
 """

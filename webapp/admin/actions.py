@@ -1,6 +1,6 @@
 """Actions on one account (POST, CSRF): disable, enable, roles, unlock, reset the second factor, end sessions.
 
-Each locks the account row, checks the 三员 split (`processes.account_admin`), changes the account and writes its
+Each locks the account row, checks the 三员 split (`processes.accounts.admin`), changes the account and writes its
 audit row in one transaction. A refusal writes one `denied` row and answers the account page with the reason
 (403); an impossible role set writes one `failure` row (400). An unknown id is 404 and writes nothing.
 """
@@ -19,14 +19,14 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from processes import accounts
-from processes import sessions
-from processes import totp
-from processes.account_admin import AdminRefused
-from processes.account_admin import check_action
-from processes.account_admin import check_web_roles
-from processes.account_models import AppUser
-from processes.roles import RoleConflict
+from processes.accounts import sessions
+from processes.accounts import totp
+from processes.accounts import users as accounts
+from processes.accounts.admin import AdminRefused
+from processes.accounts.admin import check_action
+from processes.accounts.admin import check_web_roles
+from processes.accounts.models import AppUser
+from processes.accounts.roles import RoleConflict
 from webapp.admin import bp
 from webapp.admin import queries
 from webapp.admin import texts

@@ -12,11 +12,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from processes import totp
-from processes.account_models import AppUser
-from processes.account_models import LoginAttempt
-from processes.account_models import UserRole
-from processes.roles import ROLES
+from processes.accounts import totp
+from processes.accounts.models import AppUser
+from processes.accounts.models import LoginAttempt
+from processes.accounts.models import UserRole
+from processes.accounts.roles import ROLES
 from webapp import timefmt
 from webapp.messages import N_
 

@@ -25,12 +25,13 @@ REAL_NAME_INVALID = _l("真实姓名最多 100 个字符，且不能含手机号
 DEPARTMENT_UNKNOWN = _l("请选择列表中的单位。")
 ROLE_UNKNOWN = _l("请选择列表中的角色。")
 
-# The Chinese role names of processes.roles, marked so the English catalogue has them; pages show them with `_()`.
+# The Chinese role names of processes.accounts.roles, marked so the English catalogue has them; pages show them
+# with `_()`.
 ROLE_NAMES = (N_("受理员/话务员"), N_("转录员"), N_("审核派单员"), N_("承办人"), N_("街道上报员"), N_("巡查员"),
               N_("回访员"), N_("督办员"), N_("值班长"), N_("领导"), N_("分析员"), N_("系统管理员"), N_("安全管理员"),
               N_("审计员"))
 
-# Why an action was refused (processes.account_admin.AdminRefused.reason).
+# Why an action was refused (processes.accounts.admin.AdminRefused.reason).
 REFUSED = {
     "self": _l("不能对自己的账号执行此操作（自己的会话可在“登录记录”页结束）。"),
     "admin_account": _l("系统管理员、安全管理员和审计员的账号只能在服务器上用 hotline users 命令变更（三员分立）。"),
@@ -40,7 +41,7 @@ REFUSED = {
     "unknown_action": _l("您的角色不能执行此操作（三员分立）。"),
 }
 
-# The English messages of processes.accounts and processes.roles, by pattern.
+# The English messages of processes.accounts.users and processes.accounts.roles, by pattern.
 _ACCOUNT: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"^username: 2-64"), _l("用户名须为 2-64 个字母、数字或 . _ @ - 字符。")),
     (re.compile(r"^username must not be a phone or ID number"), _l("用户名不能是手机号或身份证号。")),

@@ -14,17 +14,17 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from processes import accounts
-from processes import passwords
-from processes.account_admin import AdminRefused
-from processes.account_admin import check_action
-from processes.account_admin import check_web_roles
-from processes.casedata import ID_NUMBER_RE
-from processes.casedata import PHONE_RE
-from processes.passwords import AccountPolicy
-from processes.roles import BUSINESS_ROLES
-from processes.roles import ROLES
-from processes.roles import RoleConflict
+from processes.accounts import passwords
+from processes.accounts import users as accounts
+from processes.accounts.admin import AdminRefused
+from processes.accounts.admin import check_action
+from processes.accounts.admin import check_web_roles
+from processes.accounts.passwords import AccountPolicy
+from processes.accounts.roles import BUSINESS_ROLES
+from processes.accounts.roles import ROLES
+from processes.accounts.roles import RoleConflict
+from processes.cases.personal import ID_NUMBER_RE
+from processes.cases.personal import PHONE_RE
 from webapp import workspace
 from webapp.admin import bp
 from webapp.admin import queries
@@ -150,7 +150,7 @@ def _check_new(values: NewUser, unit_names: dict[str, str]) -> tuple[dict[str, s
 
 
 def _field_of(message: str) -> str:
-    """Return which form field an account error from `processes.accounts` is about."""
+    """Return which form field an account error from `processes.accounts.users` is about."""
     if message.startswith("username"):
         return "username"
     return "department" if "department" in message or "township" in message else "roles"

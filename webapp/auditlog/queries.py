@@ -18,12 +18,12 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from processes import audit
-from processes import pii
-from processes.audit import read_head
-from processes.audit_models import AuditLog
-from processes.casedata import ID_NUMBER_RE
-from processes.casedata import PHONE_RE
+from processes.accounts import pii
+from processes.audit import record as audit
+from processes.audit.models import AuditLog
+from processes.audit.record import read_head
+from processes.cases.personal import ID_NUMBER_RE
+from processes.cases.personal import PHONE_RE
 from webapp.messages import N_
 from webapp.timefmt import LOCAL
 
@@ -32,7 +32,8 @@ LOG = cast(sa.Table, AuditLog.__table__)
 # Text filters: query argument -> (column, longest value accepted).
 TEXT_FILTERS = {"actor": ("actor", 64), "action": ("action", 64), "object_type": ("object_type", 32),
                 "object_id": ("object_id", 64), "request_id": ("request_id", 64)}
-# Identifiers whose digits are not personal data (UUIDs, hex digests): never masked, as processes.audit accepts them.
+# Identifiers whose digits are not personal data (UUIDs, hex digests): never masked, as processes.audit.record
+# accepts them.
 _IDENTIFIER = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|(?=\d*[a-f])[0-9a-f]{32,128}")
 
 

@@ -10,7 +10,7 @@ ANCHOR_INVALID = _l("锚点格式应为 SEQ:HASH（hotline audit verify 打印�
 NO_KEY = _l("未配置审计密钥（AUDIT_HMAC_KEY），无法校验审计链。")
 FILTER_INVALID = _l("筛选条件无效。")
 TOO_MANY = _l("符合条件的记录超过 {limit} 条，请缩小日期范围或增加筛选条件后再导出。")
-PROBLEMS = {  # processes.audit_chain.Problem.kind
+PROBLEMS = {  # processes.audit.chain.Problem.kind
     "edited": _l("记录被修改"),
     "deleted": _l("记录被删除"),
     "inserted": _l("插入了不属于链的记录"),

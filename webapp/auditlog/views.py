@@ -16,9 +16,9 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Connection
 
-from processes.audit import RESULTS
-from processes.audit_chain import verify as verify_chain
-from processes.roles import ROLES
+from processes.accounts.roles import ROLES
+from processes.audit.chain import verify as verify_chain
+from processes.audit.record import RESULTS
 from webapp.auditlog import bp
 from webapp.auditlog import queries
 from webapp.auditlog import texts

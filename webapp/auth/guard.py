@@ -18,8 +18,8 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from processes import passwords
-from processes import sessions
+from processes.accounts import passwords
+from processes.accounts import sessions
 from webapp import messages
 from webapp.auth.users import LOGIN_AT
 from webapp.auth.users import SEEN_AT

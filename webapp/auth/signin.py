@@ -13,10 +13,10 @@ from flask import url_for
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from processes import accounts
-from processes import audit
-from processes import sessions
-from processes.account_models import AppUser
+from processes.accounts import sessions
+from processes.accounts import users as accounts
+from processes.accounts.models import AppUser
+from processes.audit import record as audit
 from webapp.context import audit_context
 from webapp.context import now
 from webapp.context import request_id

@@ -15,9 +15,9 @@ from flask import session
 from flask_login import login_user
 from flask_login import logout_user
 
-from processes import sessions
-from processes import totp
-from processes.account_models import AppUser
+from processes.accounts import sessions
+from processes.accounts import totp
+from processes.accounts.models import AppUser
 from webapp.context import runtime
 from webapp.extensions import login_manager
 

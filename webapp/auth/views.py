@@ -11,11 +11,11 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from processes import accounts
-from processes import sessions
-from processes import totp
-from processes.account_models import AppUser
-from processes.account_models import LoginAttempt
+from processes.accounts import sessions
+from processes.accounts import totp
+from processes.accounts import users as accounts
+from processes.accounts.models import AppUser
+from processes.accounts.models import LoginAttempt
 from webapp import messages
 from webapp.auth import bp
 from webapp.auth.forms import ActionForm

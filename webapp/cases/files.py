@@ -18,8 +18,8 @@ from flask import send_file
 from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 
-from processes import attachments
-from processes.attachments import Stored
+from processes.cases import attachments
+from processes.cases.attachments import Stored
 from webapp.casework import record
 from webapp.context import now
 from webapp.context import runtime

@@ -17,10 +17,10 @@ from flask import request
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
-from processes import access
-from processes import attachments
-from processes import disclosure
-from processes.draft_models import Attachment
+from processes.cases import access
+from processes.cases import attachments
+from processes.cases import disclosure
+from processes.cases.models import Attachment
 from processes.errors import FormDataInvalid
 from webapp import labels
 from webapp.cases import detail

@@ -14,15 +14,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from processes import access
-from processes import commands
-from processes import forms
-from processes.access import Viewer
-from processes.casedata import split_data
-from processes.casedata import store_personal
+from processes.cases import access
+from processes.cases import forms
+from processes.cases.access import Viewer
+from processes.cases.personal import split_data
+from processes.cases.personal import store_personal
 from processes.errors import RuntimeErrorBase
-from processes.models import HumanTask
-from processes.runtime import Runtime
+from processes.runtime import commands
+from processes.runtime.core import Runtime
+from processes.runtime.models import HumanTask
 from webapp.casework import record
 
 ANSWER_FIELDS = ("direct_answer", "answer_source")

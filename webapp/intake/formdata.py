@@ -2,7 +2,7 @@
 
 The schema is the bundle's `forms/intake.schema.json` in the published definition, so an analyst changes the
 intake screen by changing the bundle. Submitted values are typed by the schema, checked with
-`processes.forms.errors_of`, and refused when a routing field or the title holds a phone or ID number.
+`processes.cases.forms.errors_of`, and refused when a routing field or the title holds a phone or ID number.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from processes import forms
-from processes.casedata import CASE_TEXT_COLUMNS
-from processes.casedata import ID_NUMBER_RE
-from processes.casedata import PHONE_RE
-from processes.casedata import REQUESTER_FIELDS
-from processes.models import ProcessDefinition
+from processes.cases import forms
+from processes.cases.personal import CASE_TEXT_COLUMNS
+from processes.cases.personal import ID_NUMBER_RE
+from processes.cases.personal import PHONE_RE
+from processes.cases.personal import REQUESTER_FIELDS
+from processes.runtime.models import ProcessDefinition
 from webapp.tasks.options import lookup
 from webapp.timefmt import LOCAL
 

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from handlers.casework import DUPLICATE_WINDOW
 from handlers.casework import FINISHED
-from processes import access
-from processes import pii
-from processes.access import Viewer
-from processes.models import Case
-from processes.models import Requester
+from processes.accounts import pii
+from processes.cases import access
+from processes.cases.access import Viewer
+from processes.cases.models import Case
+from processes.cases.models import Requester
 
 MIN_PHONE_DIGITS = 7
 LIMIT = 10

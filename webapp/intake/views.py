@@ -16,15 +16,15 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import Connection
 
-from processes import access
-from processes import commands
-from processes import disclosure
-from processes import forms
+from processes.cases import access
+from processes.cases import disclosure
+from processes.cases import forms
+from processes.cases.models import Case
+from processes.cases.upstream_order import parse_order
 from processes.errors import FormDataInvalid
 from processes.errors import RuntimeErrorBase
-from processes.models import Case
-from processes.models import HumanTask
-from processes.upstream_order import parse_order
+from processes.runtime import commands
+from processes.runtime.models import HumanTask
 from webapp import casework
 from webapp import labels
 from webapp.context import now

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from dataclasses import dataclass
 from datetime import date
 
-from processes import pii
+from processes.accounts import pii
 from webapp import labels
 
 MAX_TEXT = 100

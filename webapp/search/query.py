@@ -12,13 +12,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from handlers.casework import FINISHED
-from processes import access
-from processes import pii
-from processes.access import Viewer
-from processes.casedata import read_requester
-from processes.models import Case
-from processes.models import HumanTask
-from processes.models import Requester
+from processes.accounts import pii
+from processes.cases import access
+from processes.cases.access import Viewer
+from processes.cases.models import Case
+from processes.cases.models import Requester
+from processes.cases.personal import read_requester
+from processes.runtime.models import HumanTask
 from webapp.search.criteria import Criteria
 from webapp.timefmt import LOCAL
 from webapp.timefmt import local_time

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
-from processes import pii
+from processes.accounts import pii
 from webapp import casework
 from webapp import labels
 from webapp.context import now

@@ -8,7 +8,7 @@ of `x-attachment` → attachments of the task plus an upload. `required` marks a
 "required when …", `default` is the value a fresh form starts with.
 
 Submitted values are typed here (是/否 → booleans, numbers, lists from repeated fields, empty strings dropped);
-whether the result fits the schema is decided on the server by `processes.forms` when the task is completed.
+whether the result fits the schema is decided on the server by `processes.cases.forms` when the task is completed.
 Fields the schema does not declare are passed on untouched, so the completion refuses them by name.
 """
 
@@ -26,7 +26,7 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from processes.forms import CHOOSE
+from processes.cases.forms import CHOOSE
 from webapp.timefmt import LOCAL
 
 RADIO_MAX = 5  # more choices than this become a select

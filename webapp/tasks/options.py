@@ -12,11 +12,11 @@ from collections.abc import Callable
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from processes.account_models import AppUser
-from processes.account_models import UserRole
-from processes.models import Case
-from processes.reference_models import Department
-from processes.reference_models import DispatchRule
+from processes.accounts.models import AppUser
+from processes.accounts.models import UserRole
+from processes.cases.models import Case
+from processes.reference.models import Department
+from processes.reference.models import DispatchRule
 from webapp.tasks.formspec import Option
 from webapp.tasks.formspec import Raw
 

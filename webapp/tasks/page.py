@@ -12,14 +12,14 @@ from flask_babel import gettext
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import NotFound
 
-from processes import access
-from processes import attachments
-from processes import forms
-from processes.access import Viewer
-from processes.draft_models import Attachment
-from processes.models import Case
-from processes.models import HumanTask
-from processes.models import ProcessInstance
+from processes.cases import access
+from processes.cases import attachments
+from processes.cases import forms
+from processes.cases.access import Viewer
+from processes.cases.models import Attachment
+from processes.cases.models import Case
+from processes.runtime.models import HumanTask
+from processes.runtime.models import ProcessInstance
 from webapp import labels
 from webapp.cases import detail
 from webapp.context import now

@@ -22,18 +22,18 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import Connection
 
-from processes import access
-from processes import attachments
-from processes import commands
-from processes import drafts
-from processes import forms
-from processes.access import Viewer
-from processes.attachments import AttachmentRejected
-from processes.attachments import AttachmentTooLarge
-from processes.attachments import Stored
+from processes.cases import access
+from processes.cases import attachments
+from processes.cases import drafts
+from processes.cases import forms
+from processes.cases.access import Viewer
+from processes.cases.attachments import AttachmentRejected
+from processes.cases.attachments import AttachmentTooLarge
+from processes.cases.attachments import Stored
 from processes.errors import Conflict
 from processes.errors import FormDataInvalid
 from processes.errors import TaskNotReady
+from processes.runtime import commands
 from webapp.cases import files
 from webapp.casework import record
 from webapp.casework import viewer

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 from werkzeug.exceptions import BadRequest
 
-from processes import access
-from processes.access import Viewer
-from processes.models import Case
-from processes.models import HumanTask
-from processes.reference_models import Department
+from processes.cases import access
+from processes.cases.access import Viewer
+from processes.cases.models import Case
+from processes.reference.models import Department
+from processes.runtime.models import HumanTask
 from webapp import labels
 from webapp.messages import N_
 from webapp.workspace import Countdown

@@ -1,6 +1,6 @@
 """The worklist (待办) page, its rows partial that polls every 30 s, and the claim / give back / hand over actions.
 
-Each action is one short audited transaction (`processes.assignment` with `also=`); a lost race answers with the
+Each action is one short audited transaction (`processes.runtime.assignment` with `also=`); a lost race answers with the
 Chinese 409 sentence: as a flash after a redirect for a page, with status 409 for htmx and JSON callers.
 """
 
@@ -19,17 +19,17 @@ from flask_babel import gettext
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from processes import access
-from processes import assignment
-from processes.access import Viewer
-from processes.account_models import AppUser
-from processes.account_models import UserRole
+from processes.accounts.models import AppUser
+from processes.accounts.models import UserRole
+from processes.cases import access
+from processes.cases.access import Viewer
+from processes.cases.models import Case
 from processes.errors import Conflict
 from processes.errors import NotFound
 from processes.errors import RuntimeErrorBase
 from processes.errors import TaskNotReady
-from processes.models import Case
-from processes.models import HumanTask
+from processes.runtime import assignment
+from processes.runtime.models import HumanTask
 from webapp import labels
 from webapp.auth.forms import ActionForm
 from webapp.casework import record

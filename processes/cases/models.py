@@ -1,0 +1,113 @@
+"""Tables of casework (工单): cases, requesters, free text of tasks, drafts of task forms (暂存), attachments (附件)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped
+from sqlalchemy.orm import mapped_column
+
+from processes.db.base import Base
+from processes.db.base import new_id
+
+
+class Requester(Base):
+    """A citizen or enterprise who contacts the hotline (诉求人); personal data, never in workflow state."""
+
+    __tablename__ = "requester"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    # name, phone, id_number and address hold AES-GCM ciphertext (processes/accounts/pii.py), never plain text
+    name: Mapped[str | None] = mapped_column(sa.Text)
+    phone: Mapped[str | None] = mapped_column(sa.Text)
+    id_number: Mapped[str | None] = mapped_column(sa.Text)
+    address: Mapped[str | None] = mapped_column(sa.Text)
+    phone_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # keyed blind index, exact search
+    phone_last4: Mapped[str | None] = mapped_column(sa.String(4), index=True)  # 尾号 search
+    caller_type: Mapped[str] = mapped_column(sa.String(16), default="person")  # person / enterprise
+    created_at: Mapped[datetime]
+
+
+class Case(Base):
+    """A hotline case (工单): typed routing columns people filter by, plus personal text kept out of workflows."""
+
+    __tablename__ = "hotline_case"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    channel: Mapped[str] = mapped_column(sa.String(32), index=True)
+    upstream_order_id: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    upstream_deadline: Mapped[datetime | None]
+    request_type: Mapped[str | None] = mapped_column(sa.String(32))
+    urgency: Mapped[str] = mapped_column(sa.String(16), default="normal")
+    township: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    category: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # 诉求分类, keys the 派单目录
+    lead_department: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    status: Mapped[str] = mapped_column(sa.String(32), default="registered", index=True)
+    deadline: Mapped[datetime | None]
+    warning_level: Mapped[str] = mapped_column(sa.String(8), default="none")
+    return_count: Mapped[int] = mapped_column(default=0)
+    extension_count: Mapped[int] = mapped_column(default=0)
+    rehandle_count: Mapped[int] = mapped_column(default=0)
+    assisting_departments: Mapped[list[str]] = mapped_column(sa.JSON, default=list)  # 协办单位
+    duplicate_of: Mapped[str | None] = mapped_column(sa.String(36), index=True)  # 并单: the case this one joined
+    # Flags, not states (domain.md §2): doubtful 存疑, leader_instructed 领导批办, notice_candidate 通报候选 …
+    flags: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    requester_id: Mapped[str | None] = mapped_column(sa.ForeignKey("requester.id"))
+    # Personal text (诉求内容, 发生地址): encrypted and masked by the security layer, never copied to workflows.
+    title: Mapped[str | None] = mapped_column(sa.String(200))
+    content: Mapped[str | None] = mapped_column(sa.Text)
+    location: Mapped[str | None] = mapped_column(sa.String(500))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CaseText(Base):
+    """Free text recorded by a task (答复, 退单理由, 巡查情况 …); personal data, never in workflow state."""
+
+    __tablename__ = "case_text"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[str] = mapped_column(sa.ForeignKey("hotline_case.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(sa.String(36))
+    field: Mapped[str] = mapped_column(sa.String(64))
+    value: Mapped[str] = mapped_column(sa.Text)
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime]
+
+
+class TaskDraft(Base):
+    """The values one user typed into a task form and saved without submitting (暂存), encrypted.
+
+    Free text typed into a form is personal data (complaint details, names, numbers), so `data` holds the JSON of
+    the values encrypted with the personal-data key (field name "task_draft"); it is deleted when the task ends.
+    """
+
+    __tablename__ = "task_draft"
+
+    task_id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    data: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime]
+
+
+class Attachment(Base):
+    """A file attached to a case (附件: photo, document, recording), stored outside the web root by its id.
+
+    The file's name on disk is the random id; the name the user gave it is kept (cleaned) only to offer it back
+    on download. `sha256` proves the stored bytes are the ones uploaded.
+    """
+
+    __tablename__ = "attachment"
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
+    case_id: Mapped[str] = mapped_column(sa.ForeignKey("hotline_case.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(sa.String(36), index=True)
+    original_name: Mapped[str] = mapped_column(sa.String(200))
+    content_type: Mapped[str] = mapped_column(sa.String(100))
+    size: Mapped[int] = mapped_column(sa.BigInteger)
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_at: Mapped[datetime]

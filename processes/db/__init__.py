@@ -1,0 +1,1 @@
+"""The database layer (数据库): engines and sessions, the shared declarative `Base`, schema and migrations."""

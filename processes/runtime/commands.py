@@ -1,0 +1,314 @@
+"""Commands on cases and instances (启动, 办理, 签收认领, 消息, 定时, 改期, 挂起, 终止, 重试), each one transaction."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from processes import engine
+from processes.cases import forms
+from processes.cases.models import Case
+from processes.cases.personal import SplitData
+from processes.cases.personal import split_data
+from processes.cases.personal import store_personal
+from processes.db.base import new_id
+from processes.engine import runtime as wfops
+from processes.errors import Conflict
+from processes.errors import FormDataInvalid
+from processes.errors import InvalidState
+from processes.errors import NotFound
+from processes.errors import TaskNotReady
+from processes.runtime.core import CommandContext
+from processes.runtime.core import Runtime
+from processes.runtime.models import InstanceCorrelation
+from processes.runtime.models import ProcessDefinition
+from processes.runtime.models import ProcessInstance
+from processes.runtime.projections import Projection
+from processes.runtime.statements import fetch
+
+Also = Callable[[Connection], object]  # more writes in a command's own transaction
+RESERVED = frozenset({"case_id", "instance_id"})
+_PUBLISHED = sa.select(ProcessDefinition.id, ProcessDefinition.version).where(
+    ProcessDefinition.key == sa.bindparam("key"), ProcessDefinition.status == "published")
+_CASE = sa.select(Case.id).where(Case.id == sa.bindparam("id"))
+CASE_ROUTING = ("channel", "request_type", "urgency", "township", "category", "lead_department",
+                "upstream_order_id")
+
+
+@dataclass(frozen=True)
+class Started:
+    """The ids of a started instance (and its case)."""
+
+    instance_id: str
+    case_id: str | None
+    case_number: str | None
+    status: str
+
+
+def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: str,
+              channel: str, also: Callable[[Connection, str], object] | None = None) -> Started:
+    """Register a case (登记工单) with its personal data in the case tables and start its process.
+
+    `also(conn, case_number)` adds writes (the caller's audit row) to the registration's own transaction.
+    """
+    split = split_data(data, RESERVED)
+    for attempt in range(5):
+        try:
+            with rt.write() as session, session.begin():
+                now = rt.clock()
+                case = Case(number=_next_number(session, now, attempt), channel=channel, created_at=now,
+                            updated_at=now, **_case_routing(split.routing))
+                session.add(case)
+                session.flush()
+                store_personal(session, case.id, split, task_id=None, actor=actor, now=now)
+                started, version, workflow = _start(rt, session.connection(), session, process_key, split,
+                                                    actor=actor, case_id=case.id)
+                if also is not None:
+                    also(session.connection(), case.number)
+            rt.workflows.put(started.instance_id, version, workflow)
+            return Started(started.instance_id, case.id, case.number, started.status)
+        except IntegrityError:
+            continue  # two registrations took the same number at once; take the next one
+    raise Conflict("could not allocate a case number; try again")
+
+
+def _case_routing(routing: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {k: routing[k] for k in CASE_ROUTING if k in routing and k != "channel"}
+    if routing.get("confidential") is True:
+        values["flags"] = {"confidential": True}  # 举报人保密: units never see this requester
+    deadline = routing.get("upstream_deadline")
+    if isinstance(deadline, str):
+        try:
+            values["upstream_deadline"] = datetime.fromisoformat(deadline)
+        except ValueError as exc:
+            raise FormDataInvalid("not an ISO 8601 time", field="upstream_deadline") from exc
+    return values
+
+
+def _next_number(session: Session, now: datetime, attempt: int) -> str:
+    """Allocate the next case number of the day (DT20261125-0001)."""
+    prefix = f"DT{now:%Y%m%d}-"
+    count = session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.number.like(prefix + "%")))
+    return f"{prefix}{int(count or 0) + 1 + attempt:04d}"
+
+
+def start(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: str,
+          case_id: str | None = None) -> Started:
+    """Start an instance of the published version of a process with routing data."""
+    split = split_data(data, RESERVED)
+    with rt.writer.connect() as conn, conn.begin():
+        if case_id is not None and conn.execute(_CASE, {"id": case_id}).first() is None:
+            raise NotFound(f"case {case_id} not found")
+        started, version, workflow = _start(rt, conn, None, process_key, split, actor=actor, case_id=case_id)
+    rt.workflows.put(started.instance_id, version, workflow)  # cached only after the commit
+    return started
+
+
+def _start(rt: Runtime, conn: Connection, session: Session | None, process_key: str, split: SplitData, *,
+           actor: str, case_id: str | None) -> tuple[Started, int, Any]:
+    """Insert and run a new instance on the caller's transaction (its ORM session, if it has one)."""
+    now = rt.clock()
+    row = SimpleNamespace(id=new_id(), definition_id=None, process_key=process_key, case_id=case_id,
+                          status="running", version=0, projection="{}")
+    ctx = CommandContext(conn, row, None, actor, now, Projection(), new=True, _session=session)
+    try:
+        if session is None and split.has_personal():  # a case being opened has stored them already
+            store_personal(ctx.session, case_id, split, task_id=None, actor=actor, now=now)
+        found = fetch(conn, _PUBLISHED, {"key": process_key})
+        if not found:
+            raise NotFound(f"process {process_key!r} has no published version")
+        definition = found[0]
+        row.definition_id = definition.id
+        spec, subprocess_specs = rt.specs.get(conn, definition.id)
+        ctx.record("started", fields=split.field_names(), version=definition.version)
+        data = {**split.routing, "case_id": case_id, "instance_id": row.id}
+        with engine.engine_clock(rt.clock):
+            try:
+                ctx.workflow = wfops.new_workflow(spec, subprocess_specs, data, rt.script_engine(ctx))
+            except (engine.EngineError, engine.EngineStepLimit) as exc:
+                raise InvalidState(f"the process failed at its first step: {exc}") from exc
+        version = rt.save(ctx)
+    finally:
+        if session is None:
+            ctx.close()
+    return Started(row.id, case_id, None, str(ctx.saved_status)), version, ctx.workflow
+
+
+def complete_task(rt: Runtime, instance_id: str, task_id: str, data: Mapping[str, Any], *, actor: str,
+                  force: bool = False, also: Also | None = None) -> str:
+    """Complete an open human task with form data (办理); return the instance status.
+
+    `also` adds writes (the caller's audit row) to the command's own transaction: both commit or neither.
+    """
+    split = split_data(data, RESERVED)
+
+    def mutate(ctx: CommandContext) -> str:
+        desc = ctx.projection.tasks.get(task_id)
+        if desc is None:
+            raise TaskNotReady("this task was already completed or is no longer open")
+        if desc.get("a") and desc["a"] != actor and not force:
+            raise Conflict(f"task is claimed by {desc['a']}")
+        if desc.get("f"):
+            forms.check(forms.schema_for(ctx.conn, ctx.row.definition_id, desc["f"]), data)
+        if split.has_personal():
+            store_personal(ctx.session, ctx.row.case_id, split, task_id=task_id, actor=actor, now=ctx.now)
+        ctx.completed_by_actor.add(task_id)
+        if also is not None:
+            ctx.after_save.append(also)
+        ctx.record("task_completed", task_id=task_id, bpmn_id=desc.get("b"), fields=split.field_names())
+        wfops.complete_task(ctx.workflow, task_id, split.routing)
+        return "ok"
+
+    return rt.run(instance_id, actor, mutate).status
+
+
+def deliver_message(rt: Runtime, name: str, payload: Mapping[str, Any], *, actor: str,
+                    case_id: str | None = None, instance_id: str | None = None,
+                    correlation: tuple[str, str] | None = None) -> str:
+    """Deliver a message to a case by instance id, case id or correlation key; return the instance id."""
+    split = split_data(payload, RESERVED)
+    target = instance_id or _find_instance(rt, name, case_id, correlation)
+
+    def mutate(ctx: CommandContext) -> None:
+        if split.has_personal():
+            store_personal(ctx.session, ctx.row.case_id, split, task_id=None, actor=actor, now=ctx.now)
+        ctx.record("message_received", message=name, fields=split.field_names())
+        wfops.catch_message(ctx.workflow, name, split.routing)
+
+    rt.command(target, actor, mutate)
+    return target
+
+
+def _find_instance(rt: Runtime, name: str, case_id: str | None, correlation: tuple[str, str] | None) -> str:
+    with rt.read() as session:
+        query = sa.select(ProcessInstance.id).where(ProcessInstance.status.in_(("running", "waiting")))
+        if case_id is not None:
+            query = query.where(ProcessInstance.case_id == case_id)
+        elif correlation is not None:
+            query = query.join(InstanceCorrelation, InstanceCorrelation.instance_id == ProcessInstance.id).where(
+                InstanceCorrelation.name == correlation[0], InstanceCorrelation.value == str(correlation[1]))
+        else:
+            raise FormDataInvalid("a message needs a case id, an instance id or a correlation key")
+        ids = list(session.scalars(query.order_by(ProcessInstance.created_at)))
+    if not ids:
+        raise NotFound(f"no active case waits for message {name!r}")
+    if len(ids) > 1 and case_id is None:
+        raise Conflict(f"correlation key matches {len(ids)} cases")
+    return str(ids[0])
+
+
+def fire_timers(rt: Runtime, instance_id: str, *, actor: str = "system:timer") -> None:
+    """Fire the expired timers of one instance (定时器到期)."""
+    rt.command(instance_id, actor, lambda ctx: wfops.fire_timers(ctx.workflow))
+
+
+def fire_due_timers(rt: Runtime, *, limit: int = 100, actor: str = "cli") -> int:
+    """Fire every timer and retry that is due now, through the scheduler's own claim path; return how many ran."""
+    from processes.runtime import jobs
+
+    owner = f"{actor}:{os.getpid()}"
+    done = 0
+    for _ in range(1000):  # claims skip jobs of suspended or failed instances, so nothing can starve the rest
+        counts = jobs.run_due(rt, owner, lease=timedelta(minutes=5), limit=limit)
+        done += counts["done"]
+        if not counts["done"]:
+            break
+    return done
+
+
+def reschedule_timers(rt: Runtime, instance_id: str, *, actor: str, reason: str,
+                      new_due: Mapping[str, datetime] | None = None, shift: timedelta | None = None) -> int:
+    """Move waiting timers (by timer task id or BPMN id) to new due times and record why (延期/改期)."""
+    if not reason.strip():
+        raise FormDataInvalid("a reason is required", field="reason")
+    if (new_due is None) == (shift is None):
+        raise FormDataInvalid("give either new due times or a shift")
+
+    def mutate(ctx: CommandContext) -> int:
+        changes = []
+        for timer in wfops.pending_timers(ctx.workflow):
+            due = (new_due or {}).get(timer.task_id) or (new_due or {}).get(timer.bpmn_id)
+            due = timer.due + shift if shift is not None else due
+            if due is None or due == timer.due:
+                continue
+            if due.tzinfo is None:
+                raise FormDataInvalid("due times must carry a time zone")
+            wfops.set_timer_due(ctx.workflow, timer.task_id, due)
+            changes.append({"bpmn_id": timer.bpmn_id, "from": timer.due.isoformat(), "to": due.isoformat()})
+        if not changes:
+            raise InvalidState("no waiting timer matched")
+        ctx.record("timers_rescheduled", reason=reason[:500], timers=changes)
+        wfops.fire_timers(ctx.workflow)  # a deadline moved into the past fires now
+        return len(changes)
+
+    return rt.command(instance_id, actor, mutate) or 0
+
+
+def suspend(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
+    """Suspend an instance (挂起): no task can be completed and no timer fires until it is resumed."""
+    _set_status(rt, instance_id, actor, reason, "suspended", ("running", "waiting", "error"))
+
+
+def resume(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
+    """Resume a suspended instance; timers that fell due meanwhile fire now."""
+
+    def mutate(ctx: CommandContext) -> None:
+        ctx.record("resumed", reason=reason[:500])
+        wfops.fire_timers(ctx.workflow)
+
+    rt.command(instance_id, actor, mutate, allowed=("suspended",))
+
+
+def terminate(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
+    """Terminate an instance (终止) with a reason; its tasks are cancelled and its timers dropped."""
+
+    def mutate(ctx: CommandContext) -> None:
+        ctx.record("terminated", reason=reason[:500])
+        wfops.cancel(ctx.workflow)
+        ctx.status = "terminated"
+
+    if not reason.strip():
+        raise FormDataInvalid("a reason is required", field="reason")
+    rt.command(instance_id, actor, mutate, allowed=("running", "waiting", "error", "suspended"))
+
+
+def _set_status(rt: Runtime, instance_id: str, actor: str, reason: str, status: str,
+                allowed: tuple[str, ...]) -> None:
+    if not reason.strip():
+        raise FormDataInvalid("a reason is required", field="reason")
+
+    def mutate(ctx: CommandContext) -> None:
+        ctx.record(status, reason=reason[:500])
+        ctx.status = status
+
+    rt.command(instance_id, actor, mutate, allowed=allowed)
+
+
+def retry_instance(rt: Runtime, instance_id: str, *, actor: str) -> str:
+    """Retry the failed steps of an instance in error (重试); return the new status."""
+
+    def mutate(ctx: CommandContext) -> None:
+        ctx.record("retried")
+        wfops.retry_errors(ctx.workflow)
+
+    return rt.run(instance_id, actor, mutate, allowed=("error",)).status
+
+
+def instance_status(rt: Runtime, instance_id: str) -> str:
+    """Return the stored status of an instance."""
+    with rt.read() as session:
+        status = session.scalar(sa.select(ProcessInstance.status).where(ProcessInstance.id == instance_id))
+    if status is None:
+        raise NotFound(f"instance {instance_id} not found")
+    return str(status)
