@@ -18,6 +18,7 @@ from processes.clock import FrozenClock
 from processes.db.engines import create_db_engine
 from processes.db.migrate import upgrade
 from processes.runtime import commands
+from processes.runtime import control
 from processes.runtime import definitions
 from processes.runtime.core import Runtime
 from processes.runtime.models import HumanTask
@@ -95,7 +96,7 @@ class Office:
     def run_until(self, moment: datetime) -> int:
         """Move the clock to `moment` and fire every timer that is due by then."""
         self.clock.now = moment
-        return commands.fire_due_timers(self.rt, limit=1000)
+        return control.fire_due_timers(self.rt, limit=1000)
 
     def case(self, started: commands.Started) -> Case:
         """The case row."""

@@ -13,6 +13,7 @@ from processes.errors import FormDataInvalid
 from processes.errors import TaskNotReady
 from processes.runtime import assignment
 from processes.runtime import commands
+from processes.runtime import control
 from processes.runtime.core import Runtime
 from processes.runtime.models import HistoryEvent
 from processes.runtime.models import HumanTask
@@ -48,7 +49,7 @@ def test_case_lifecycle_projects_tasks_timers_and_history(runtime: Runtime, cloc
         assert (job.bpmn_id, job.status, job.due_at) == ("sign_for_warning", "pending", task.due_at)
 
     clock.advance(hours=2)
-    assert commands.fire_due_timers(runtime) == 1
+    assert control.fire_due_timers(runtime) == 1
     assignment.claim(runtime, started.instance_id, task.id, actor="h1")
     with pytest.raises(Conflict):
         commands.complete_task(runtime, started.instance_id, task.id, {}, actor="h2")

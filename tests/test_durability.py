@@ -28,6 +28,7 @@ from processes.errors import NotFound
 from processes.errors import TaskNotReady
 from processes.runtime import assignment
 from processes.runtime import commands
+from processes.runtime import control
 from processes.runtime import definitions
 from processes.runtime.core import Runtime
 from processes.runtime.models import HistoryEvent
@@ -225,26 +226,26 @@ def test_failing_handler_keeps_completed_work_retries_then_raises_an_incident(db
         assert flaky.calls == 1
 
         clock.advance(seconds=59)
-        assert commands.fire_due_timers(rt) == 0  # not due yet
+        assert control.fire_due_timers(rt) == 0  # not due yet
         for attempts, backoff in ((2, 300), (3, 900)):
             clock.advance(seconds=3600)
-            assert commands.fire_due_timers(rt) == 1
+            assert control.fire_due_timers(rt) == 1
             [job] = jobs(rt, iid)
             assert (job.status, job.attempts, job.due_at) == ("pending", attempts, clock() + timedelta(seconds=backoff))
             assert instance(rt, iid).status == "error" and flaky.calls == attempts
         clock.advance(seconds=900)
-        assert commands.fire_due_timers(rt) == 1
+        assert control.fire_due_timers(rt) == 1
         [job] = jobs(rt, iid)
         assert (job.status, job.attempts) == ("failed", 4)  # backoff list exhausted: an incident
         row = instance(rt, iid)
         assert row.status == "error" and row.next_due_at is None
         clock.advance(days=3)
-        assert commands.fire_due_timers(rt) == 0 and flaky.calls == 4  # incidents wait for a person
+        assert control.fire_due_timers(rt) == 0 and flaky.calls == 4  # incidents wait for a person
         assert_user_work_kept()
         assert kinds(rt, iid).count("error") == 4
 
         flaky.broken = False
-        assert commands.retry_instance(rt, iid, actor="admin") == "completed"
+        assert control.retry_instance(rt, iid, actor="admin") == "completed"
         [job] = jobs(rt, iid)
         assert job.status == "done"
         row = instance(rt, iid)
@@ -253,7 +254,7 @@ def test_failing_handler_keeps_completed_work_retries_then_raises_an_incident(db
         assert kinds(rt, iid)[-2:] == ["retried", "completed"]
         assert_user_work_kept()
         with pytest.raises(InvalidState):
-            commands.retry_instance(rt, iid, actor="admin")
+            control.retry_instance(rt, iid, actor="admin")
     finally:
         rt.db.dispose()
 
@@ -387,11 +388,11 @@ def test_reschedule_rewrites_due_times_everywhere_and_records_why(runtime: Runti
     assert timer_state(runtime, iid) == ("pending", first, first, first, first)
 
     later = clock() + timedelta(hours=3)
-    assert commands.reschedule_timers(runtime, iid, actor="sup", reason="延期申请已批准",
+    assert control.reschedule_timers(runtime, iid, actor="sup", reason="延期申请已批准",
                                       new_due={"sign_for_warning": later}) == 1
     assert timer_state(runtime, iid) == ("pending", later, later, later, later)
     shifted = later + timedelta(hours=2)
-    assert commands.reschedule_timers(runtime, iid, actor="sup", reason="节假日顺延",
+    assert control.reschedule_timers(runtime, iid, actor="sup", reason="节假日顺延",
                                       shift=timedelta(hours=2)) == 1
     assert timer_state(runtime, iid) == ("pending", shifted, shifted, shifted, shifted)
     moves = [e for e in history(runtime, iid) if e.kind == "timers_rescheduled"]
@@ -403,19 +404,19 @@ def test_reschedule_rewrites_due_times_everywhere_and_records_why(runtime: Runti
     ]
 
     clock.advance(hours=4)  # past the original and the first new due time, before the current one
-    assert commands.fire_due_timers(runtime) == 0
+    assert control.fire_due_timers(runtime) == 0
     assert "timer_fired" not in kinds(runtime, iid)
 
     with pytest.raises(FormDataInvalid):
-        commands.reschedule_timers(runtime, iid, actor="sup", reason=" ", shift=timedelta(hours=1))
+        control.reschedule_timers(runtime, iid, actor="sup", reason=" ", shift=timedelta(hours=1))
     with pytest.raises(FormDataInvalid):
-        commands.reschedule_timers(runtime, iid, actor="sup", reason="x")
+        control.reschedule_timers(runtime, iid, actor="sup", reason="x")
     with pytest.raises(InvalidState):
-        commands.reschedule_timers(runtime, iid, actor="sup", reason="x", new_due={"no_such_timer": later})
+        control.reschedule_timers(runtime, iid, actor="sup", reason="x", new_due={"no_such_timer": later})
     assert timer_state(runtime, iid) == ("pending", shifted, shifted, shifted, shifted)
 
     past = clock() - timedelta(minutes=1)
-    commands.reschedule_timers(runtime, iid, actor="sup", reason="上级平台时限更正", new_due={"sign_for_warning": past})
+    control.reschedule_timers(runtime, iid, actor="sup", reason="上级平台时限更正", new_due={"sign_for_warning": past})
     [job] = jobs(runtime, iid)
     row = instance(runtime, iid)
     assert (job.status, row.next_due_at) == ("done", None)  # fired at once
@@ -430,7 +431,7 @@ def test_suspended_case_refuses_work_and_timers_until_resumed(runtime: Runtime, 
     deploy(runtime, "simple", "simple.bpmn")
     iid = commands.start(runtime, "simple", {"lead_department": "区住建局"}, actor="op").instance_id
     sign_for = open_task_id(runtime, iid, "sign_for")
-    commands.suspend(runtime, iid, actor="sup", reason="等待诉求人补充材料")
+    control.suspend(runtime, iid, actor="sup", reason="等待诉求人补充材料")
     assert instance(runtime, iid).status == "suspended"
     before = fingerprint(runtime, iid)
     with pytest.raises(InvalidState):
@@ -438,15 +439,15 @@ def test_suspended_case_refuses_work_and_timers_until_resumed(runtime: Runtime, 
     with pytest.raises(TaskNotReady):
         assignment.claim(runtime, iid, sign_for, actor="h1")
     with pytest.raises(InvalidState):
-        commands.suspend(runtime, iid, actor="sup", reason="again")
+        control.suspend(runtime, iid, actor="sup", reason="again")
     clock.advance(hours=2)
-    assert commands.fire_due_timers(runtime) == 0
+    assert control.fire_due_timers(runtime) == 0
     with pytest.raises(InvalidState):
-        commands.fire_timers(runtime, iid)
+        control.fire_timers(runtime, iid)
     assert fingerprint(runtime, iid) == before
     assert [j.status for j in jobs(runtime, iid)] == ["pending"]
 
-    commands.resume(runtime, iid, actor="sup", reason="材料已补充")
+    control.resume(runtime, iid, actor="sup", reason="材料已补充")
     assert kinds(runtime, iid)[-2:] == ["resumed", "timer_fired"]  # the overdue warning fires on resume
     assert [j.status for j in jobs(runtime, iid)] == ["done"]
     assert instance(runtime, iid).status == "running"
@@ -457,10 +458,10 @@ def test_terminate_cancels_open_tasks_and_timers(runtime: Runtime, clock: Frozen
     deploy(runtime, "simple", "simple.bpmn")
     iid = commands.start(runtime, "simple", {"lead_department": "区住建局"}, actor="op").instance_id
     sign_for = open_task_id(runtime, iid, "sign_for")
-    commands.suspend(runtime, iid, actor="sup", reason="重复工单")
+    control.suspend(runtime, iid, actor="sup", reason="重复工单")
     with pytest.raises(FormDataInvalid):
-        commands.terminate(runtime, iid, actor="sup", reason="")
-    commands.terminate(runtime, iid, actor="sup", reason="重复工单，已合并")
+        control.terminate(runtime, iid, actor="sup", reason="")
+    control.terminate(runtime, iid, actor="sup", reason="重复工单，已合并")
     row = instance(runtime, iid)
     assert (row.status, row.next_due_at) == ("terminated", None)
     assert tasks(runtime, iid)["sign_for"].status == "cancelled"
@@ -469,9 +470,9 @@ def test_terminate_cancels_open_tasks_and_timers(runtime: Runtime, clock: Frozen
     with pytest.raises(InvalidState):
         commands.complete_task(runtime, iid, sign_for, {}, actor="h1")
     with pytest.raises(InvalidState):
-        commands.resume(runtime, iid, actor="sup", reason="x")
+        control.resume(runtime, iid, actor="sup", reason="x")
     clock.advance(days=1)
-    assert commands.fire_due_timers(runtime) == 0
+    assert control.fire_due_timers(runtime) == 0
 
 
 def test_suspend_keeps_an_incident_and_terminate_cancels_the_retry_job(db_url: str, clock: FrozenClock) -> None:
@@ -482,19 +483,19 @@ def test_suspend_keeps_an_incident_and_terminate_cancels_the_retry_job(db_url: s
         iid = commands.start(rt, "service_after_task", {"outcome": "resolved"}, actor="op").instance_id
         assert commands.complete_task(rt, iid, open_task_id(rt, iid, "finish"), {}, actor="h1") == "error"
         clock.advance(seconds=61)
-        assert commands.fire_due_timers(rt) == 1
+        assert control.fire_due_timers(rt) == 1
         [job] = jobs(rt, iid)
         assert job.status == "failed"  # an incident
 
-        commands.suspend(rt, iid, actor="sup", reason="等待上级平台恢复")
+        control.suspend(rt, iid, actor="sup", reason="等待上级平台恢复")
         assert [j.status for j in jobs(rt, iid)] == ["failed"]  # suspending does not hide the incident
         clock.advance(days=1)
-        assert commands.fire_due_timers(rt) == 0 and flaky.calls == 2
-        commands.resume(rt, iid, actor="sup", reason="平台已恢复")
+        assert control.fire_due_timers(rt) == 0 and flaky.calls == 2
+        control.resume(rt, iid, actor="sup", reason="平台已恢复")
         assert instance(rt, iid).status == "error"
         assert [j.status for j in jobs(rt, iid)] == ["failed"]
 
-        commands.terminate(rt, iid, actor="sup", reason="改为人工回写")
+        control.terminate(rt, iid, actor="sup", reason="改为人工回写")
         assert [j.status for j in jobs(rt, iid)] == ["cancelled"]  # not "done": the write-back never succeeded
         assert tasks(rt, iid)["finish"].status == "completed"
         assert instance(rt, iid).status == "terminated"

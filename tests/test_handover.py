@@ -12,7 +12,7 @@ from processes.audit.models import AuditLog
 from processes.audit.record import record
 from processes.db.engines import create_db_engine
 from processes.db.schema import METADATA
-from processes.runtime import commands
+from processes.runtime import control
 from tests.lifecycle_support import Office
 from tests.test_audit import KEY
 from webapp.cli import cli
@@ -36,7 +36,7 @@ def busy_office(office: Office, tmp_path: Path) -> CliRunner:
     office.open("case_visit", "visit")
     office.complete(started, "triage", {"triage_result": "dispatch", "request_type": "complaint",
                                         "urgency": "normal"})
-    commands.suspend(office.rt, started.instance_id, actor="admin", reason="核查")
+    control.suspend(office.rt, started.instance_id, actor="admin", reason="核查")
     with office.rt.db.begin() as conn:
         record(conn, action="case.open", actor="op1", object_id=started.instance_id, after={"status": "running"})
     runner = CliRunner(env={"HOTLINE_DATABASE_URL": office.rt.db.url.render_as_string(hide_password=False),

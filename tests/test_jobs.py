@@ -8,6 +8,7 @@ import sqlalchemy as sa
 
 from processes.clock import FrozenClock
 from processes.runtime import commands
+from processes.runtime import control
 from processes.runtime import jobs
 from processes.runtime.core import Runtime
 from processes.runtime.models import HistoryEvent
@@ -94,7 +95,7 @@ def test_failing_handler_backs_off_then_becomes_an_incident_and_manual_retry_com
     clock.advance(days=1)
     assert jobs.run_due(rt, "s", lease=LEASE)["done"] == 0  # incidents are not retried automatically
     flaky.broken = False
-    assert commands.retry_instance(rt, started.instance_id, actor="supervisor1") in ("running", "completed")
+    assert control.retry_instance(rt, started.instance_id, actor="supervisor1") in ("running", "completed")
     assert jobs.incidents(rt) == []
     with rt.read() as session:
         assert session.scalar(sa.select(TimerJob.status).where(TimerJob.kind == "retry")) == "done"
@@ -120,8 +121,8 @@ def test_cycle_timer_after_downtime_fires_once(runtime: Runtime, clock: FrozenCl
 def test_suspended_instance_timers_wait_until_resumed(runtime: Runtime, clock: FrozenClock) -> None:
     deploy(runtime, "simple", "simple.bpmn")
     started = commands.start(runtime, "simple", {"lead_department": "x"}, actor="op")
-    commands.suspend(runtime, started.instance_id, actor="sup", reason="等待上级批示")
+    control.suspend(runtime, started.instance_id, actor="sup", reason="等待上级批示")
     clock.advance(hours=2)
     assert jobs.run_due(runtime, "s", lease=LEASE)["done"] == 0
-    commands.resume(runtime, started.instance_id, actor="sup", reason="批示已到")
+    control.resume(runtime, started.instance_id, actor="sup", reason="批示已到")
     assert fires(runtime) == 1

@@ -13,6 +13,7 @@ from processes.cases.models import Case
 from processes.clock import FrozenClock
 from processes.reference.models import CaseDeadline
 from processes.runtime import commands
+from processes.runtime import control
 from processes.runtime.core import Runtime
 from processes.runtime.models import HistoryEvent
 from processes.runtime.models import TimerJob
@@ -90,10 +91,10 @@ def test_a_new_calendar_moves_pending_timers_and_they_fire_at_the_new_time(runti
     assert (again.cases, again.rows) == (0, 0)  # nothing changed: nothing moves
 
     clock.now = OLD_DUE + timedelta(seconds=1)
-    commands.fire_due_timers(runtime)
+    control.fire_due_timers(runtime)
     assert fired(runtime, instance_id) == ["yellow"]  # the old red time passed without a red light
     clock.now = NEW_DUE + timedelta(seconds=1)
-    commands.fire_due_timers(runtime)
+    control.fire_due_timers(runtime)
     assert fired(runtime, instance_id) == ["yellow", "red"]
     assert set(pending(runtime, instance_id)) == {"notice"}
 
@@ -101,9 +102,9 @@ def test_a_new_calendar_moves_pending_timers_and_they_fire_at_the_new_time(runti
 def test_timers_moved_by_hand_and_finished_cases_are_left_alone(runtime: Runtime, clock: FrozenClock) -> None:
     instance_id = start_case(runtime, clock)
     finished = start_case(runtime, clock)
-    commands.terminate(runtime, finished, actor="admin", reason="并单")
+    control.terminate(runtime, finished, actor="admin", reason="并单")
     by_hand = OLD_DUE + timedelta(days=3)
-    commands.reschedule_timers(runtime, instance_id, actor="leader", reason="延期已批准", new_due={"red": by_hand})
+    control.reschedule_timers(runtime, instance_id, actor="leader", reason="延期已批准", new_due={"red": by_hand})
     import_2027(runtime)
     report = reschedule_open_deadlines(runtime, reason="参考数据变更")
     assert (report.cases, report.timers) == (1, 2)  # yellow and notice moved; red stays where the leader put it

@@ -12,6 +12,7 @@ from flask.cli import FlaskGroup
 
 from processes.runtime import assignment
 from processes.runtime import commands
+from processes.runtime import control
 from processes.runtime import queries
 from processes.runtime.core import Runtime
 from webapp import runtime_of
@@ -166,7 +167,7 @@ def register(cli: FlaskGroup) -> None:
     def timers_fire() -> None:
         """Fire every timer and retry that is due now."""
         with audited("timers.fire", actor=str(current_app.config["CLI_ACTOR"])) as note:
-            count = commands.fire_due_timers(_rt())
+            count = control.fire_due_timers(_rt())
             note.after = {"instances": count}
         click.echo(f"ran {count} instance(s)")
 
@@ -196,7 +197,7 @@ def register(cli: FlaskGroup) -> None:
             new_due = {k: parse_when(v) for k, _, v in (d.partition("=") for d in due)} or None
             note.detail["timers"] = sorted(new_due or {})
             with in_command(note, rescheduled):
-                count = commands.reschedule_timers(_rt(), instance_id, actor=_actor(actor), reason=reason,
+                count = control.reschedule_timers(_rt(), instance_id, actor=_actor(actor), reason=reason,
                                                    new_due=new_due, shift=_duration(shift) if shift else None)
         click.echo(f"rescheduled {count} timer(s)")
 
@@ -213,7 +214,7 @@ def register(cli: FlaskGroup) -> None:
         with rt.read() as session:
             click.echo(queries.describe_instance(session, instance_id, rt.clock()))
 
-    for name, fn in (("suspend", commands.suspend), ("resume", commands.resume), ("terminate", commands.terminate)):
+    for name, fn in (("suspend", control.suspend), ("resume", control.resume), ("terminate", control.terminate)):
         _status_command(instance_group, name, fn)
 
     @instance_group.command("retry")
@@ -224,7 +225,7 @@ def register(cli: FlaskGroup) -> None:
         """Retry the failed step of an instance in error."""
         with audited("instance.retry", actor=_actor(actor), object_type="process_instance",
                      object_id=instance_id) as note, in_command(note, status_after):
-            status = commands.retry_instance(_rt(), instance_id, actor=_actor(actor))
+            status = control.retry_instance(_rt(), instance_id, actor=_actor(actor))
         click.echo(f"instance {status}")
 
 

@@ -24,7 +24,7 @@ from handlers.deadlines import routing_of
 from processes.cases.models import Case
 from processes.errors import RuntimeErrorBase
 from processes.reference.models import CaseDeadline
-from processes.runtime.commands import reschedule_timers
+from processes.runtime.control import reschedule_timers
 from processes.runtime.core import Runtime
 from processes.runtime.models import ProcessInstance
 from processes.runtime.models import TimerJob

@@ -1,13 +1,11 @@
-"""Commands on cases and instances (启动, 办理, 签收认领, 消息, 定时, 改期, 挂起, 终止, 重试), each one transaction."""
+"""Commands on cases and instances (启动, 办理, 消息), each one transaction; control of instances is in `control`."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -206,109 +204,3 @@ def _find_instance(rt: Runtime, name: str, case_id: str | None, correlation: tup
     if len(ids) > 1 and case_id is None:
         raise Conflict(f"correlation key matches {len(ids)} cases")
     return str(ids[0])
-
-
-def fire_timers(rt: Runtime, instance_id: str, *, actor: str = "system:timer") -> None:
-    """Fire the expired timers of one instance (定时器到期)."""
-    rt.command(instance_id, actor, lambda ctx: wfops.fire_timers(ctx.workflow))
-
-
-def fire_due_timers(rt: Runtime, *, limit: int = 100, actor: str = "cli") -> int:
-    """Fire every timer and retry that is due now, through the scheduler's own claim path; return how many ran."""
-    from processes.runtime import jobs
-
-    owner = f"{actor}:{os.getpid()}"
-    done = 0
-    for _ in range(1000):  # claims skip jobs of suspended or failed instances, so nothing can starve the rest
-        counts = jobs.run_due(rt, owner, lease=timedelta(minutes=5), limit=limit)
-        done += counts["done"]
-        if not counts["done"]:
-            break
-    return done
-
-
-def reschedule_timers(rt: Runtime, instance_id: str, *, actor: str, reason: str,
-                      new_due: Mapping[str, datetime] | None = None, shift: timedelta | None = None) -> int:
-    """Move waiting timers (by timer task id or BPMN id) to new due times and record why (延期/改期)."""
-    if not reason.strip():
-        raise FormDataInvalid("a reason is required", field="reason")
-    if (new_due is None) == (shift is None):
-        raise FormDataInvalid("give either new due times or a shift")
-
-    def mutate(ctx: CommandContext) -> int:
-        changes = []
-        for timer in wfops.pending_timers(ctx.workflow):
-            due = (new_due or {}).get(timer.task_id) or (new_due or {}).get(timer.bpmn_id)
-            due = timer.due + shift if shift is not None else due
-            if due is None or due == timer.due:
-                continue
-            if due.tzinfo is None:
-                raise FormDataInvalid("due times must carry a time zone")
-            wfops.set_timer_due(ctx.workflow, timer.task_id, due)
-            changes.append({"bpmn_id": timer.bpmn_id, "from": timer.due.isoformat(), "to": due.isoformat()})
-        if not changes:
-            raise InvalidState("no waiting timer matched")
-        ctx.record("timers_rescheduled", reason=reason[:500], timers=changes)
-        wfops.fire_timers(ctx.workflow)  # a deadline moved into the past fires now
-        return len(changes)
-
-    return rt.command(instance_id, actor, mutate) or 0
-
-
-def suspend(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
-    """Suspend an instance (挂起): no task can be completed and no timer fires until it is resumed."""
-    _set_status(rt, instance_id, actor, reason, "suspended", ("running", "waiting", "error"))
-
-
-def resume(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
-    """Resume a suspended instance; timers that fell due meanwhile fire now."""
-
-    def mutate(ctx: CommandContext) -> None:
-        ctx.record("resumed", reason=reason[:500])
-        wfops.fire_timers(ctx.workflow)
-
-    rt.command(instance_id, actor, mutate, allowed=("suspended",))
-
-
-def terminate(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
-    """Terminate an instance (终止) with a reason; its tasks are cancelled and its timers dropped."""
-
-    def mutate(ctx: CommandContext) -> None:
-        ctx.record("terminated", reason=reason[:500])
-        wfops.cancel(ctx.workflow)
-        ctx.status = "terminated"
-
-    if not reason.strip():
-        raise FormDataInvalid("a reason is required", field="reason")
-    rt.command(instance_id, actor, mutate, allowed=("running", "waiting", "error", "suspended"))
-
-
-def _set_status(rt: Runtime, instance_id: str, actor: str, reason: str, status: str,
-                allowed: tuple[str, ...]) -> None:
-    if not reason.strip():
-        raise FormDataInvalid("a reason is required", field="reason")
-
-    def mutate(ctx: CommandContext) -> None:
-        ctx.record(status, reason=reason[:500])
-        ctx.status = status
-
-    rt.command(instance_id, actor, mutate, allowed=allowed)
-
-
-def retry_instance(rt: Runtime, instance_id: str, *, actor: str) -> str:
-    """Retry the failed steps of an instance in error (重试); return the new status."""
-
-    def mutate(ctx: CommandContext) -> None:
-        ctx.record("retried")
-        wfops.retry_errors(ctx.workflow)
-
-    return rt.run(instance_id, actor, mutate, allowed=("error",)).status
-
-
-def instance_status(rt: Runtime, instance_id: str) -> str:
-    """Return the stored status of an instance."""
-    with rt.read() as session:
-        status = session.scalar(sa.select(ProcessInstance.status).where(ProcessInstance.id == instance_id))
-    if status is None:
-        raise NotFound(f"instance {instance_id} not found")
-    return str(status)
