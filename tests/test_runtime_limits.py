@@ -19,9 +19,9 @@ from processes.clock import FrozenClock
 from processes.engine import runtime as wfops
 from processes.engine.bundle import parse_bundle
 from processes.engine.runtime import new_workflow
-from processes.engine.scripting import MAX_CARDINALITY
-from processes.engine.scripting import HotlineScriptEngine
-from processes.engine.scripting import RestrictedEnvironment
+from processes.engine.script_engine import MAX_CARDINALITY
+from processes.engine.script_engine import HotlineScriptEngine
+from processes.engine.script_environment import RestrictedEnvironment
 from processes.errors import InvalidState
 from processes.runtime import commands
 from processes.runtime.core import Runtime

@@ -25,9 +25,9 @@ from SpiffWorkflow.util.task import TaskState
 
 from processes.engine import runtime as wfops
 from processes.engine.runtime import new_workflow
-from processes.engine.scripting import HotlineScriptEngine
-from processes.engine.scripting import RestrictedEnvironment
-from processes.engine.scripting import compile_checked
+from processes.engine.script_compiler import compile_checked
+from processes.engine.script_engine import HotlineScriptEngine
+from processes.engine.script_environment import RestrictedEnvironment
 from processes.engine.snapshot import dump_workflow
 from processes.errors import ScriptRejected
 from tests.support import TEST_BPMN

@@ -14,9 +14,9 @@ from processes.engine.runtime import EngineStepLimit
 from processes.engine.runtime import OpenTask
 from processes.engine.runtime import Outcome
 from processes.engine.runtime import PendingTimer
-from processes.engine.scripting import HotlineScriptEngine
-from processes.engine.scripting import RestrictedEnvironment
-from processes.engine.scripting import dumps_result
+from processes.engine.script_engine import HotlineScriptEngine
+from processes.engine.script_engine import dumps_result
+from processes.engine.script_environment import RestrictedEnvironment
 from processes.engine.snapshot import dump_workflow
 from processes.engine.snapshot import load_workflow
 

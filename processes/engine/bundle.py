@@ -16,9 +16,9 @@ from SpiffWorkflow.spiff.parser import VALIDATOR
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 
-from processes.engine.scripting import MAX_CARDINALITY
-from processes.engine.scripting import compile_checked
-from processes.engine.scripting import constant_value
+from processes.engine.script_compiler import compile_checked
+from processes.engine.script_engine import MAX_CARDINALITY
+from processes.engine.script_environment import constant_value
 from processes.engine.xmlsafe import BPMN_NS
 from processes.engine.xmlsafe import parse_bpmn
 from processes.engine.xmlsafe import parse_dmn
