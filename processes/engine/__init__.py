@@ -13,12 +13,12 @@ from processes.engine.clockpatch import engine_clock
 from processes.engine.runtime import EngineStepLimit
 from processes.engine.runtime import OpenTask
 from processes.engine.runtime import Outcome
-from processes.engine.runtime import PendingTimer
 from processes.engine.script_engine import HotlineScriptEngine
 from processes.engine.script_engine import dumps_result
 from processes.engine.script_environment import RestrictedEnvironment
 from processes.engine.snapshot import dump_workflow
 from processes.engine.snapshot import load_workflow
+from processes.engine.waiting_events import PendingTimer
 
 # The engine logs every task state change with task data at INFO; keep it quiet (cost, and data in logs).
 logging.getLogger("spiff").setLevel(logging.WARNING)

@@ -6,24 +6,22 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
-from SpiffWorkflow.bpmn.specs.defaults import BoundaryEvent
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from processes.engine.clockpatch import engine_now
+from processes.engine.waiting_events import PendingTimer
+from processes.engine.waiting_events import pending_timer
+from processes.engine.waiting_events import skip_missed_cycles
+from processes.engine.waiting_events import store_due
+from processes.engine.waiting_events import timer_definition
+from processes.engine.waiting_events import waiting_message
 from processes.errors import InvalidState
 from processes.errors import NotFound
 from processes.errors import TaskNotReady
@@ -46,18 +44,6 @@ class OpenTask:
     lane: str | None
     properties: Mapping[str, str]
     data: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class PendingTimer:
-    """A waiting timer with its exact due time; `attached_to` is the BPMN id of the task it guards."""
-
-    task_id: str
-    bpmn_id: str
-    kind: str  # duration / date / cycle
-    due: datetime
-    attached_to: str | None
-    host_task_id: str | None = None  # the guarded task's engine id (tells multi-instance copies apart)
 
 
 @dataclass(frozen=True)
@@ -136,57 +122,19 @@ def complete_task(wf: BpmnWorkflow, task_id: str, data: Mapping[str, Any]) -> Ta
     return task
 
 
-def _timer_definition(task: Task) -> Any:
-    definition = task.task_spec.event_definition
-    if isinstance(definition, MultipleEventDefinition):  # event-based gateway owns the timer
-        definition = next((d for d in definition.event_definitions if isinstance(d, TimerEventDefinition)), None)
-    return definition if isinstance(definition, TimerEventDefinition) else None
-
-
 def pending_timers(wf: BpmnWorkflow) -> list[PendingTimer]:
     """Return every waiting timer with its due time, subprocesses and event gateways included."""
-    out = []
-    for task in list(wf.event_manager.tasks.values()):
-        definition = _timer_definition(task)
-        value = task.internal_data.get("event_value")
-        if definition is None or value is None:
-            continue
-        if isinstance(definition, CycleTimerEventDefinition):
-            if value["cycles"] == 0:
-                continue
-            due, kind = TimerEventDefinition.get_datetime(value["next"]), "cycle"
-        elif isinstance(definition, TimeDateEventDefinition):
-            due, kind = TimerEventDefinition.parse_time_or_duration(value), "date"
-        else:
-            due, kind = TimerEventDefinition.get_datetime(value), "duration"
-        host = _host(task)
-        out.append(PendingTimer(str(task.id), task.task_spec.bpmn_id or task.task_spec.name, kind, due,
-                                str(host.task_spec.bpmn_id or host.task_spec.name) if host else None,
-                                str(host.id) if host else None))
-    return out
-
-
-def _host(task: Task) -> Task | None:
-    """Return the activity a boundary timer is attached to (its sibling under the split)."""
-    parent = task.parent
-    if parent is None or not isinstance(parent.task_spec, BoundaryEventSplit):
-        return None
-    for sibling in parent.children:
-        if not isinstance(sibling.task_spec, BoundaryEvent):
-            return sibling
-    return None
+    timers = (pending_timer(task) for task in list(wf.event_manager.tasks.values()))
+    return [timer for timer in timers if timer is not None]
 
 
 def set_timer_due(wf: BpmnWorkflow, task_id: str, due: datetime) -> None:
     """Rewrite the stored due time of one waiting timer (extension, corrected deadline, new calendar)."""
     task = wf.get_task_from_id(UUID(task_id))
-    definition = _timer_definition(task) if task is not None else None
+    definition = timer_definition(task) if task is not None else None
     if task is None or definition is None or task.state != TaskState.WAITING:
         raise InvalidState(f"timer {task_id} is not waiting")
-    if isinstance(definition, CycleTimerEventDefinition):
-        task.internal_data["event_value"] = {**task.internal_data["event_value"], "next": due.isoformat()}
-    else:
-        task.internal_data["event_value"] = due.isoformat()
+    store_due(task, definition, due)
 
 
 def fire_timers(wf: BpmnWorkflow) -> None:
@@ -196,33 +144,9 @@ def fire_timers(wf: BpmnWorkflow) -> None:
     run_engine(wf)
 
 
-def skip_missed_cycles(wf: BpmnWorkflow, now: datetime) -> int:
-    """Catch-up policy: a cycle timer that missed several occurrences fires once, not once per miss.
-
-    A timer event with the property `catch_up` = `all` keeps the engine's own behaviour (every missed one).
-    Returns how many occurrences were skipped.
-    """
-    skipped = 0
-    for task in list(wf.event_manager.tasks.values()):
-        definition = _timer_definition(task)
-        value = task.internal_data.get("event_value")
-        props = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
-        if not isinstance(definition, CycleTimerEventDefinition) or not value or props.get("catch_up") == "all":
-            continue
-        step = timedelta(seconds=float(value["duration"]))
-        missed = int((now - datetime.fromisoformat(value["next"])) / step) if step.total_seconds() > 0 else 0
-        if missed < 1 or value["cycles"] == 0:
-            continue
-        remaining = value["cycles"] if value["cycles"] < 0 else max(1, value["cycles"] - missed)
-        task.internal_data["event_value"] = {
-            **value, "cycles": remaining, "next": (datetime.fromisoformat(value["next"]) + missed * step).isoformat()}
-        skipped += missed
-    return skipped
-
-
 def catch_message(wf: BpmnWorkflow, name: str, payload: Mapping[str, Any]) -> None:
     """Deliver a message to whatever task of this workflow waits for it, or raise InvalidState."""
-    definition = _waiting_message(wf, name)
+    definition = waiting_message(wf, name)
     if definition is None:
         raise InvalidState(f"no task waits for message {name!r}")
     correlations = definition.calculate_correlations(wf.script_engine, definition.correlation_properties,
@@ -231,27 +155,6 @@ def catch_message(wf: BpmnWorkflow, name: str, payload: Mapping[str, Any]) -> No
     if wf.event_manager.catch(BpmnEvent(definition, dict(payload), correlations), internal=False) == 0:
         raise InvalidState(f"no task accepts message {name!r} with this correlation")
     run_engine(wf)
-
-
-def _waiting_message(wf: BpmnWorkflow, name: str) -> Any:
-    for task in list(wf.event_manager.tasks.values()):
-        definition = task.task_spec.event_definition
-        candidates = getattr(definition, "event_definitions", None) or [definition]
-        for candidate in candidates:
-            if isinstance(candidate, MessageEventDefinition) and candidate.name == name:
-                return candidate
-    return None
-
-
-def waiting_messages(wf: BpmnWorkflow) -> list[str]:
-    """Return the names of messages this workflow waits for."""
-    names = []
-    for task in list(wf.event_manager.tasks.values()):
-        definition = task.task_spec.event_definition
-        for candidate in getattr(definition, "event_definitions", None) or [definition]:
-            if isinstance(candidate, MessageEventDefinition):
-                names.append(candidate.name)
-    return names
 
 
 def retry_errors(wf: BpmnWorkflow) -> int:
