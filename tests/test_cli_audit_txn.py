@@ -15,6 +15,7 @@ from processes.audit.models import AuditLog
 from processes.db.engines import create_db_engine
 from processes.runtime.models import HistoryEvent
 from processes.runtime.models import HumanTask
+from tests.support import TEST_BPMN
 from tests.test_cli import BUNDLE
 from webapp.cli import cli
 from webapp.cli_support import AuditNote
@@ -114,3 +115,41 @@ def test_instance_commands_record_their_outcome_in_their_transaction(hotline: Cl
         ("failure", None), ("success", {"rescheduled": 1, "status": "running"})]
     [started] = rows(db_url, "instance.start")
     assert started.object_id == instance_id and started.after == {"status": "running", "case_number": None}
+
+
+def test_message_assignment_and_termination_rows_commit_with_their_change(hotline: CliRunner, db_url: str,
+                                                                          tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "bpmn" / "message_wait"
+    folder.mkdir()
+    (folder / "message_wait.bpmn").write_text((TEST_BPMN / "message_wait.bpmn").read_text(encoding="utf-8"),
+                                              encoding="utf-8")
+    assert hotline.invoke(cli, ["deploy"]).exit_code == 0
+    instance_id = hotline.invoke(cli, ["start", "message_wait", "--data", '{"incident_no": "110-7"}']).output.split()[1]
+    deliver = ["message", "feedback_110", "--correlation", "incident_no=110-7", "--data", '{"incident_no": "110-7"}']
+    with monkeypatch.context() as patch:
+        fail_after_the_audit_insert(patch)
+        assert hotline.invoke(cli, deliver).exit_code == 1
+    assert "review_feedback" not in hotline.invoke(cli, ["tasks"]).output  # the message rolled back with its row
+    assert f"delivered to {instance_id}" in hotline.invoke(cli, deliver).output
+    delivered = rows(db_url, "message.deliver")
+    assert [(r.result, r.object_id, r.detail.get("error")) for r in delivered] == [
+        ("failure", None, "RuntimeError"), ("success", instance_id, None)]
+    assert delivered[1].after == {"status": "running"} and delivered[1].detail["correlation"] == "incident_no"
+
+    task_id = hotline.invoke(cli, ["tasks", "--instance", instance_id]).output.split()[1]
+    with monkeypatch.context() as patch:
+        fail_after_the_audit_insert(patch)
+        assert hotline.invoke(cli, ["claim", instance_id, task_id, "--to", "wang"]).exit_code == 1
+        assert hotline.invoke(cli, ["instance", "terminate", instance_id, "--reason", "重复"]).exit_code == 1
+    assert task_state(db_url, task_id) == ("open", None, 0)
+    assert hotline.invoke(cli, ["claim", instance_id, task_id, "--to", "wang"]).exit_code == 0
+    assert task_state(db_url, task_id) == ("open", "wang", 0)
+    assert hotline.invoke(cli, ["claim", instance_id, task_id, "--release"]).exit_code == 0
+    assert task_state(db_url, task_id) == ("open", None, 0)
+    assert hotline.invoke(cli, ["instance", "terminate", instance_id, "--reason", "重复"]).exit_code == 0
+    assert [(r.result, r.object_id, r.detail.get("error")) for r in rows(db_url, "task.assign")] == [
+        ("failure", task_id, "RuntimeError"), ("success", task_id, None)]
+    assert [(r.result, r.object_id) for r in rows(db_url, "task.release")] == [("success", task_id)]
+    assert [(r.result, r.after, r.detail.get("error")) for r in rows(db_url, "instance.terminate")] == [
+        ("failure", None, "RuntimeError"), ("success", {"status": "terminated"}, None)]

@@ -16,14 +16,13 @@ from processes.runtime import control
 from processes.runtime import queries
 from processes.runtime.core import Runtime
 from webapp import runtime_of
-from webapp.cli_command_audit import also
-from webapp.cli_command_audit import in_command
-from webapp.cli_command_audit import opened
-from webapp.cli_command_audit import rescheduled
-from webapp.cli_command_audit import status_after
 from webapp.cli_support import audited
 from webapp.cli_support import friendly_errors
+from webapp.cli_support import in_command
+from webapp.cli_support import opened
 from webapp.cli_support import parse_when
+from webapp.cli_support import rescheduled
+from webapp.cli_support import status_after
 
 
 def _rt() -> Runtime:
@@ -66,11 +65,12 @@ def register(cli: FlaskGroup) -> None:
         values = _json(data)
         with audited("case.open" if channel else "instance.start", actor=_actor(actor),
                      object_type="process_instance", process=key, channel=channel,
-                     fields=sorted(values)) as note, in_command(note, opened):
+                     fields=sorted(values)) as note:
             if channel:
-                started = commands.open_case(_rt(), key, values, actor=_actor(actor), channel=channel)
+                started = commands.open_case(_rt(), key, values, actor=_actor(actor), channel=channel,
+                                             also=in_command(note, opened))
             else:
-                started = commands.start(_rt(), key, values, actor=_actor(actor))
+                started = commands.start(_rt(), key, values, actor=_actor(actor), also=in_command(note, opened))
         click.echo(f"instance {started.instance_id} {started.status}"
                    + (f" case {started.case_number}" if started.case_number else ""))
 
@@ -105,8 +105,8 @@ def register(cli: FlaskGroup) -> None:
                      instance_id=instance_id) as note:
             values = _json(data)
             note.detail["fields"] = sorted(values)  # names only: values may be personal
-            with in_command(note, lambda _conn, done: {"instance_status": done.status}):
-                status = commands.complete_task(_rt(), instance_id, task_id, values, actor=_actor(actor))
+            status = commands.complete_task(_rt(), instance_id, task_id, values, actor=_actor(actor),
+                                            also=in_command(note, lambda _conn, done: {"instance_status": done.status}))
         click.echo(f"completed; instance {status}")
 
     @cli.command("claim")
@@ -124,11 +124,11 @@ def register(cli: FlaskGroup) -> None:
         with audited(action, actor=who, object_type="human_task", object_id=task_id, instance_id=instance_id,
                      assignee=None if release else assignee or who) as note:
             if release:
-                assignment.unclaim(rt, instance_id, task_id, actor=who, also=also(note))
+                assignment.unclaim(rt, instance_id, task_id, actor=who, also=in_command(note))
             elif assignee:
-                assignment.assign(rt, instance_id, task_id, assignee, actor=who, also=also(note))
+                assignment.assign(rt, instance_id, task_id, assignee, actor=who, also=in_command(note))
             else:
-                assignment.claim(rt, instance_id, task_id, actor=who, also=also(note))
+                assignment.claim(rt, instance_id, task_id, actor=who, also=in_command(note))
         click.echo("ok")
 
     @cli.command("message")
@@ -153,9 +153,9 @@ def register(cli: FlaskGroup) -> None:
                 note.detail["correlation"] = key  # the key's name; its value may be personal
             payload = _json(data)
             note.detail["fields"] = sorted(payload)
-            with in_command(note, status_after):  # the row names the instance the message reached
-                target = commands.deliver_message(_rt(), name, payload, actor=_actor(actor), case_id=case_id,
-                                                  instance_id=instance_id, correlation=pair)
+            target = commands.deliver_message(_rt(), name, payload, actor=_actor(actor), case_id=case_id,
+                                              instance_id=instance_id, correlation=pair,
+                                              also=in_command(note, status_after))  # names the instance reached
         click.echo(f"delivered to {target}")
 
     @cli.group("timers")
@@ -196,9 +196,9 @@ def register(cli: FlaskGroup) -> None:
                      object_id=instance_id, shift=shift) as note:
             new_due = {k: parse_when(v) for k, _, v in (d.partition("=") for d in due)} or None
             note.detail["timers"] = sorted(new_due or {})
-            with in_command(note, rescheduled):
-                count = control.reschedule_timers(_rt(), instance_id, actor=_actor(actor), reason=reason,
-                                                   new_due=new_due, shift=_duration(shift) if shift else None)
+            count = control.reschedule_timers(_rt(), instance_id, actor=_actor(actor), reason=reason,
+                                               new_due=new_due, shift=_duration(shift) if shift else None,
+                                               also=in_command(note, rescheduled))
         click.echo(f"rescheduled {count} timer(s)")
 
     @cli.group("instance")
@@ -224,8 +224,9 @@ def register(cli: FlaskGroup) -> None:
     def instance_retry(instance_id: str, actor: str | None) -> None:
         """Retry the failed step of an instance in error."""
         with audited("instance.retry", actor=_actor(actor), object_type="process_instance",
-                     object_id=instance_id) as note, in_command(note, status_after):
-            status = control.retry_instance(_rt(), instance_id, actor=_actor(actor))
+                     object_id=instance_id) as note:
+            status = control.retry_instance(_rt(), instance_id, actor=_actor(actor),
+                                            also=in_command(note, status_after))
         click.echo(f"instance {status}")
 
 
@@ -237,8 +238,8 @@ def _status_command(group: click.Group, name: str, fn: Any) -> None:
     @friendly_errors
     def command(instance_id: str, reason: str, actor: str | None) -> None:
         with audited(f"instance.{name}", actor=_actor(actor), object_type="process_instance",
-                     object_id=instance_id) as note, in_command(note, status_after):
-            fn(_rt(), instance_id, actor=_actor(actor), reason=reason)
+                     object_id=instance_id) as note:
+            fn(_rt(), instance_id, actor=_actor(actor), reason=reason, also=in_command(note, status_after))
         click.echo(f"{name}: ok")
 
     command.__doc__ = f"{name.capitalize()} an instance, with a reason."

@@ -1,7 +1,13 @@
-"""Helpers shared by the `hotline` command modules."""
+"""Helpers shared by the `hotline` command modules: friendly errors, audit rows (AUD-01) and time parsing.
+
+`audited` writes a failure row on its own when a command raises; on success a case command's row is written by the
+`also` writer of `in_command`, last in the command's own transaction, so the change and its row commit together or
+not at all (REL-02).
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -18,15 +24,20 @@ from typing import TypeVar
 from typing import cast
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from processes.audit import record as audit
 from processes.errors import RuntimeErrorBase
+from processes.runtime.context import Also
+from processes.runtime.context import CommandSummary
+from processes.runtime.models import HistoryEvent
 from webapp import runtime_of
 
 F = TypeVar("F", bound=Callable[..., Any])
+After = Callable[[Connection, CommandSummary], dict[str, Any]]
 
 
 def friendly_errors(fn: F) -> F:
@@ -105,3 +116,37 @@ def parse_when(text: str, *, end: bool = False, dates: bool = False) -> datetime
     if value.tzinfo is None:
         raise click.BadParameter("give a time zone, e.g. 2026-12-01T17:00:00+08:00")
     return value
+
+
+def in_command(note: AuditNote, after: After | None = None) -> Also:
+    """Return an `also` writer putting the note's success row last in the command's transaction.
+
+    `after(conn, summary)` gives the after-summary (status, case number) from inside that transaction. The note
+    itself is left as it was, so a failure row written later holds nothing of a rolled-back attempt.
+    """
+
+    def write(conn: Connection, done: CommandSummary) -> None:
+        row = dataclasses.replace(note, object_id=note.object_id or done.instance_id,
+                                  after=after(conn, done) if after is not None else note.after)
+        row.write(conn)
+        note.written = True
+
+    return write
+
+
+def status_after(_conn: Connection, done: CommandSummary) -> dict[str, Any]:
+    """Return the instance's status after the command."""
+    return {"status": done.status}
+
+
+def opened(_conn: Connection, done: CommandSummary) -> dict[str, Any]:
+    """Return the status of a started instance and its case number."""
+    return {"status": done.status, "case_number": done.case_number}
+
+
+def rescheduled(conn: Connection, done: CommandSummary) -> dict[str, Any]:
+    """Return how many timers the command moved (its history event was written earlier in the transaction)."""
+    detail = conn.scalar(sa.select(HistoryEvent.detail).where(
+        HistoryEvent.instance_id == done.instance_id, HistoryEvent.kind == "timers_rescheduled")
+        .order_by(HistoryEvent.id.desc()).limit(1))
+    return {"rescheduled": len((detail or {}).get("timers", [])), "status": done.status}

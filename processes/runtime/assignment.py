@@ -1,4 +1,5 @@
-"""Who works on a task (任务认领与转交): claim, give back, assign or hand over; one short transaction each."""
+"""Who works on a task (任务认领与转交): claim, give back, assign or hand over; one short transaction each, with the
+caller's `also` writes last in it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import sqlalchemy as sa
 from processes.errors import Conflict
 from processes.errors import NotFound
 from processes.errors import TaskNotReady
-from processes.runtime.commands import Also
+from processes.runtime.context import Also
+from processes.runtime.context import CommandSummary
 from processes.runtime.core import Runtime
 from processes.runtime.models import HistoryEvent
 from processes.runtime.models import HumanTask
@@ -55,4 +57,4 @@ def _set_assignee(rt: Runtime, instance_id: str, task_id: str, *, actor: str, as
             instance_id=instance_id, case_id=row.case_id, at=rt.clock(), actor=actor, kind=kind, task_id=task_id,
             bpmn_id=desc.get("b"), fields=[], detail={"assignee": assignee} if kind == "assigned" else {}))
         if also is not None:
-            also(session.connection())
+            also(session.connection(), CommandSummary(instance_id, row.case_id, row.status))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,8 @@ from processes.errors import FormDataInvalid
 from processes.errors import InvalidState
 from processes.errors import NotFound
 from processes.errors import TaskNotReady
-from processes.runtime.core import CommandContext
+from processes.runtime.context import Also
+from processes.runtime.context import CommandContext
 from processes.runtime.core import Runtime
 from processes.runtime.models import InstanceCorrelation
 from processes.runtime.models import ProcessDefinition
@@ -35,11 +35,10 @@ from processes.runtime.models import ProcessInstance
 from processes.runtime.projections import Projection
 from processes.runtime.statements import fetch
 
-Also = Callable[[Connection], object]  # more writes in a command's own transaction
 RESERVED = frozenset({"case_id", "instance_id"})
 _PUBLISHED = sa.select(ProcessDefinition.id, ProcessDefinition.version).where(
     ProcessDefinition.key == sa.bindparam("key"), ProcessDefinition.status == "published")
-_CASE = sa.select(Case.id).where(Case.id == sa.bindparam("id"))
+_CASE = sa.select(Case.number).where(Case.id == sa.bindparam("id"))
 CASE_ROUTING = ("channel", "request_type", "urgency", "township", "category", "lead_department",
                 "upstream_order_id")
 
@@ -55,10 +54,11 @@ class Started:
 
 
 def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: str,
-              channel: str, also: Callable[[Connection, str], object] | None = None) -> Started:
+              channel: str, also: Also | None = None) -> Started:
     """Register a case (登记工单) with its personal data in the case tables and start its process.
 
-    `also(conn, case_number)` adds writes (the caller's audit row) to the registration's own transaction.
+    `also` adds writes (the caller's audit row) to the registration's own transaction, last; its summary carries
+    the new case's number.
     """
     split = split_data(data, RESERVED)
     for attempt in range(5):
@@ -71,9 +71,8 @@ def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: 
                 session.flush()
                 store_personal(session, case.id, split, task_id=None, actor=actor, now=now)
                 started, version, workflow = _start(rt, session.connection(), session, process_key, split,
-                                                    actor=actor, case_id=case.id)
-                if also is not None:
-                    also(session.connection(), case.number)
+                                                    actor=actor, case_id=case.id, case_number=case.number,
+                                                    also=also)
             rt.workflows.put(started.instance_id, version, workflow)
             return Started(started.instance_id, case.id, case.number, started.status)
         except IntegrityError:
@@ -102,24 +101,27 @@ def _next_number(session: Session, now: datetime, attempt: int) -> str:
 
 
 def start(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: str,
-          case_id: str | None = None) -> Started:
-    """Start an instance of the published version of a process with routing data."""
+          case_id: str | None = None, also: Also | None = None) -> Started:
+    """Start an instance of the published version of a process with routing data (`also`: see `open_case`)."""
     split = split_data(data, RESERVED)
     with rt.writer.connect() as conn, conn.begin():
-        if case_id is not None and conn.execute(_CASE, {"id": case_id}).first() is None:
+        case = conn.execute(_CASE, {"id": case_id}).first() if case_id is not None else None
+        if case_id is not None and case is None:
             raise NotFound(f"case {case_id} not found")
-        started, version, workflow = _start(rt, conn, None, process_key, split, actor=actor, case_id=case_id)
+        started, version, workflow = _start(rt, conn, None, process_key, split, actor=actor, case_id=case_id,
+                                            case_number=case.number if case is not None else None, also=also)
     rt.workflows.put(started.instance_id, version, workflow)  # cached only after the commit
     return started
 
 
 def _start(rt: Runtime, conn: Connection, session: Session | None, process_key: str, split: SplitData, *,
-           actor: str, case_id: str | None) -> tuple[Started, int, Any]:
+           actor: str, case_id: str | None, case_number: str | None, also: Also | None) -> tuple[Started, int, Any]:
     """Insert and run a new instance on the caller's transaction (its ORM session, if it has one)."""
     now = rt.clock()
     row = SimpleNamespace(id=new_id(), definition_id=None, process_key=process_key, case_id=case_id,
                           status="running", version=0, projection="{}")
-    ctx = CommandContext(conn, row, None, actor, now, Projection(), new=True, _session=session)
+    ctx = CommandContext(conn, row, None, actor, now, Projection(), new=True, _session=session, also=also,
+                         case_number=case_number)
     try:
         if session is None and split.has_personal():  # a case being opened has stored them already
             store_personal(ctx.session, case_id, split, task_id=None, actor=actor, now=now)
@@ -147,7 +149,7 @@ def complete_task(rt: Runtime, instance_id: str, task_id: str, data: Mapping[str
                   force: bool = False, also: Also | None = None) -> str:
     """Complete an open human task with form data (办理); return the instance status.
 
-    `also` adds writes (the caller's audit row) to the command's own transaction: both commit or neither.
+    `also` adds writes (the caller's audit row) to the command's own transaction, last: both commit or neither.
     """
     split = split_data(data, RESERVED)
 
@@ -162,18 +164,16 @@ def complete_task(rt: Runtime, instance_id: str, task_id: str, data: Mapping[str
         if split.has_personal():
             store_personal(ctx.session, ctx.row.case_id, split, task_id=task_id, actor=actor, now=ctx.now)
         ctx.completed_by_actor.add(task_id)
-        if also is not None:
-            ctx.after_save.append(also)
         ctx.record("task_completed", task_id=task_id, bpmn_id=desc.get("b"), fields=split.field_names())
         wfops.complete_task(ctx.workflow, task_id, split.routing)
         return "ok"
 
-    return rt.run(instance_id, actor, mutate).status
+    return rt.run(instance_id, actor, mutate, also=also).status
 
 
 def deliver_message(rt: Runtime, name: str, payload: Mapping[str, Any], *, actor: str,
                     case_id: str | None = None, instance_id: str | None = None,
-                    correlation: tuple[str, str] | None = None) -> str:
+                    correlation: tuple[str, str] | None = None, also: Also | None = None) -> str:
     """Deliver a message to a case by instance id, case id or correlation key; return the instance id."""
     split = split_data(payload, RESERVED)
     target = instance_id or _find_instance(rt, name, case_id, correlation)
@@ -184,7 +184,7 @@ def deliver_message(rt: Runtime, name: str, payload: Mapping[str, Any], *, actor
         ctx.record("message_received", message=name, fields=split.field_names())
         wfops.catch_message(ctx.workflow, name, split.routing)
 
-    rt.command(target, actor, mutate)
+    rt.command(target, actor, mutate, also=also)
     return target
 
 

@@ -1,5 +1,5 @@
 """Control of running instances (实例控制): fire and move timers (定时, 改期), suspend (挂起), resume, terminate (终止),
-retry (重试); each one transaction, like every command."""
+retry (重试); each one transaction, like every command, with the caller's `also` writes last in it."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ from processes.engine import runtime as wfops
 from processes.errors import FormDataInvalid
 from processes.errors import InvalidState
 from processes.errors import NotFound
-from processes.runtime.core import CommandContext
+from processes.runtime.context import Also
+from processes.runtime.context import CommandContext
 from processes.runtime.core import Runtime
 from processes.runtime.models import ProcessInstance
 
 
-def fire_timers(rt: Runtime, instance_id: str, *, actor: str = "system:timer") -> None:
+def fire_timers(rt: Runtime, instance_id: str, *, actor: str = "system:timer", also: Also | None = None) -> None:
     """Fire the expired timers of one instance (定时器到期)."""
-    rt.command(instance_id, actor, lambda ctx: wfops.fire_timers(ctx.workflow))
+    rt.command(instance_id, actor, lambda ctx: wfops.fire_timers(ctx.workflow), also=also)
 
 
 def fire_due_timers(rt: Runtime, *, limit: int = 100, actor: str = "cli") -> int:
@@ -39,7 +40,8 @@ def fire_due_timers(rt: Runtime, *, limit: int = 100, actor: str = "cli") -> int
 
 
 def reschedule_timers(rt: Runtime, instance_id: str, *, actor: str, reason: str,
-                      new_due: Mapping[str, datetime] | None = None, shift: timedelta | None = None) -> int:
+                      new_due: Mapping[str, datetime] | None = None, shift: timedelta | None = None,
+                      also: Also | None = None) -> int:
     """Move waiting timers (by timer task id or BPMN id) to new due times and record why (延期/改期)."""
     if not reason.strip():
         raise FormDataInvalid("a reason is required", field="reason")
@@ -63,25 +65,25 @@ def reschedule_timers(rt: Runtime, instance_id: str, *, actor: str, reason: str,
         wfops.fire_timers(ctx.workflow)  # a deadline moved into the past fires now
         return len(changes)
 
-    return rt.command(instance_id, actor, mutate) or 0
+    return rt.command(instance_id, actor, mutate, also=also) or 0
 
 
-def suspend(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
+def suspend(rt: Runtime, instance_id: str, *, actor: str, reason: str, also: Also | None = None) -> None:
     """Suspend an instance (挂起): no task can be completed and no timer fires until it is resumed."""
-    _set_status(rt, instance_id, actor, reason, "suspended", ("running", "waiting", "error"))
+    _set_status(rt, instance_id, actor, reason, "suspended", ("running", "waiting", "error"), also)
 
 
-def resume(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
+def resume(rt: Runtime, instance_id: str, *, actor: str, reason: str, also: Also | None = None) -> None:
     """Resume a suspended instance; timers that fell due meanwhile fire now."""
 
     def mutate(ctx: CommandContext) -> None:
         ctx.record("resumed", reason=reason[:500])
         wfops.fire_timers(ctx.workflow)
 
-    rt.command(instance_id, actor, mutate, allowed=("suspended",))
+    rt.command(instance_id, actor, mutate, allowed=("suspended",), also=also)
 
 
-def terminate(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None:
+def terminate(rt: Runtime, instance_id: str, *, actor: str, reason: str, also: Also | None = None) -> None:
     """Terminate an instance (终止) with a reason; its tasks are cancelled and its timers dropped."""
 
     def mutate(ctx: CommandContext) -> None:
@@ -91,11 +93,11 @@ def terminate(rt: Runtime, instance_id: str, *, actor: str, reason: str) -> None
 
     if not reason.strip():
         raise FormDataInvalid("a reason is required", field="reason")
-    rt.command(instance_id, actor, mutate, allowed=("running", "waiting", "error", "suspended"))
+    rt.command(instance_id, actor, mutate, allowed=("running", "waiting", "error", "suspended"), also=also)
 
 
 def _set_status(rt: Runtime, instance_id: str, actor: str, reason: str, status: str,
-                allowed: tuple[str, ...]) -> None:
+                allowed: tuple[str, ...], also: Also | None) -> None:
     if not reason.strip():
         raise FormDataInvalid("a reason is required", field="reason")
 
@@ -103,17 +105,17 @@ def _set_status(rt: Runtime, instance_id: str, actor: str, reason: str, status: 
         ctx.record(status, reason=reason[:500])
         ctx.status = status
 
-    rt.command(instance_id, actor, mutate, allowed=allowed)
+    rt.command(instance_id, actor, mutate, allowed=allowed, also=also)
 
 
-def retry_instance(rt: Runtime, instance_id: str, *, actor: str) -> str:
+def retry_instance(rt: Runtime, instance_id: str, *, actor: str, also: Also | None = None) -> str:
     """Retry the failed steps of an instance in error (重试); return the new status."""
 
     def mutate(ctx: CommandContext) -> None:
         ctx.record("retried")
         wfops.retry_errors(ctx.workflow)
 
-    return rt.run(instance_id, actor, mutate, allowed=("error",)).status
+    return rt.run(instance_id, actor, mutate, allowed=("error",), also=also).status
 
 
 def instance_status(rt: Runtime, instance_id: str) -> str:

@@ -1,21 +1,20 @@
-"""The runtime's composition root and its one transaction per command (lock, run, save, project, history)."""
+"""The runtime's composition root and its one transaction per command (lock, run, save, project, history).
+
+A command's state and what it reports to its caller are in `processes.runtime.context`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field
 from datetime import datetime
 from typing import Any
-from typing import Generic
 from typing import TypeVar
 from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 from processes import engine
 from processes.clock import Clock
@@ -26,7 +25,10 @@ from processes.db.engines import writer_sessionmaker
 from processes.engine import runtime as wfops
 from processes.errors import InvalidState
 from processes.errors import NotFound
-from processes.runtime import command_hooks
+from processes.runtime.context import Also
+from processes.runtime.context import CommandContext
+from processes.runtime.context import CommandOutcome
+from processes.runtime.context import CommandSummary
 from processes.runtime.definitions import SpecCache
 from processes.runtime.handler_api import HandlerContext
 from processes.runtime.handler_api import HandlerError
@@ -63,60 +65,8 @@ _NOTIFY = sa.select(sa.func.pg_notify("hotline_jobs", ""))
 _CORRELATIONS = cast(sa.Table, InstanceCorrelation.__table__)
 _DROP_CORRELATIONS = _CORRELATIONS.delete()
 _CORRELATION = _CORRELATIONS.insert()
-
-
-@dataclass(frozen=True)
-class CommandOutcome(Generic[T]):
-    """What a command returned, and the instance's status and version after it."""
-
-    value: T | None
-    status: str
-    version: int
 ACTIVE = ("running", "waiting")
 DEFAULT_BACKOFF = [60.0, 300.0, 900.0, 3600.0, 14400.0]  # 1/5/15/60/240 min, then an incident
-
-
-@dataclass
-class CommandContext:
-    """State of one command while its transaction is open."""
-
-    conn: Connection
-    row: Any
-    workflow: Any
-    actor: str
-    now: datetime
-    projection: Projection
-    history: list[dict[str, Any]] = field(default_factory=list)
-    completed_by_actor: set[str] = field(default_factory=set)
-    status: str | None = None  # set by suspend / terminate / resume
-    failed: str | None = None
-    after_save: list[Callable[[Connection], object]] = field(default_factory=list)  # more writes, same transaction
-    saved_status: str | None = None
-    new: bool = False  # a start: the instance row is inserted, not updated
-    writes: Writes = field(default_factory=Writes)  # sent together when the history is written
-    _session: Session | None = None
-
-    @property
-    def session(self) -> Session:
-        """An ORM session on the command's connection and transaction, made only when something needs one."""
-        if self._session is None:
-            self._session = Session(bind=self.conn, expire_on_commit=False)
-        return self._session
-
-    def close(self) -> None:
-        """Flush and close the ORM session, if one was made (the transaction stays the command's)."""
-        if self._session is not None:
-            # Joined to our connection's transaction, commit() only flushes: the command commits at the end.
-            self._session.commit()
-            self._session.close()
-
-    def record(self, kind: str, **detail: Any) -> None:
-        """Append a history event (names of changed fields, never their values)."""
-        fields = detail.pop("fields", [])
-        task_id, bpmn_id = detail.pop("task_id", None), detail.pop("bpmn_id", None)
-        dedupe_key = detail.pop("dedupe_key", None)
-        self.history.append({"kind": kind, "fields": fields, "task_id": task_id, "bpmn_id": bpmn_id,
-                             "detail": detail, "dedupe_key": dedupe_key})
 
 
 class Runtime:
@@ -154,15 +104,15 @@ class Runtime:
         return engine.HotlineScriptEngine(self.environment, call, self.max_engine_steps)
 
     def command(self, instance_id: str, actor: str, mutate: Callable[[CommandContext], T], *,
-                allowed: Sequence[str] = ACTIVE) -> T | None:
-        """Run one command on one instance as a single all-or-nothing transaction.
+                allowed: Sequence[str] = ACTIVE, also: Also | None = None) -> T | None:
+        """Run one command on one instance as a single all-or-nothing transaction (`also` writes in it last).
 
         Returns what `mutate` returned, or None when the engine failed (the instance is then in error).
         """
-        return self.run(instance_id, actor, mutate, allowed=allowed).value
+        return self.run(instance_id, actor, mutate, allowed=allowed, also=also).value
 
     def run(self, instance_id: str, actor: str, mutate: Callable[[CommandContext], T], *,
-            allowed: Sequence[str] = ACTIVE) -> CommandOutcome[T]:
+            allowed: Sequence[str] = ACTIVE, also: Also | None = None) -> CommandOutcome[T]:
         """Run one command and return its value with the instance's new status and version."""
         try:
             with self.writer.connect() as conn, conn.begin():
@@ -173,7 +123,7 @@ class Runtime:
                 if row.status not in allowed:
                     raise InvalidState(f"instance is {row.status}")
                 ctx = CommandContext(conn, row, self._workflow(conn, row), actor, self.clock(),
-                                     Projection.loads(row.projection))
+                                     Projection.loads(row.projection), also=also)
                 try:
                     result = self._run(ctx, mutate)
                     version = self.save(ctx)
@@ -245,7 +195,8 @@ class Runtime:
         self._write_history(ctx)
         for write in ctx.after_save:
             write(ctx.conn)
-        command_hooks.run_before_commit(ctx.conn, command_hooks.CommandSummary(str(row.id), row.case_id, status))
+        if ctx.also is not None:
+            ctx.also(ctx.conn, CommandSummary(str(row.id), row.case_id, status, ctx.case_number))
         ctx.saved_status = status
         return version
 

@@ -22,7 +22,7 @@ from processes.engine import runtime as wfops
 from processes.errors import Conflict
 from processes.errors import InvalidState
 from processes.errors import NotFound
-from processes.runtime.core import CommandContext
+from processes.runtime.context import CommandContext
 from processes.runtime.core import Runtime
 from processes.runtime.models import ProcessInstance
 from processes.runtime.models import TimerJob

@@ -21,6 +21,7 @@ from processes.cases.personal import split_data
 from processes.cases.personal import store_personal
 from processes.errors import RuntimeErrorBase
 from processes.runtime import commands
+from processes.runtime.context import CommandSummary
 from processes.runtime.core import Runtime
 from processes.runtime.models import HumanTask
 from webapp.casework import record
@@ -66,7 +67,7 @@ def answer_now(rt: Runtime, viewer: Viewer, started: commands.Started, intake: M
         if task is None:
             return False
 
-        def audit(conn: Connection, step: str = bpmn_id) -> None:
+        def audit(conn: Connection, _done: CommandSummary, step: str = bpmn_id) -> None:
             record(conn, "task.complete", object_type="case", object_id=started.case_number, task=step,
                    via="intake")
 

@@ -24,6 +24,8 @@ from processes.cases.upstream_order import parse_order
 from processes.errors import FormDataInvalid
 from processes.errors import RuntimeErrorBase
 from processes.runtime import commands
+from processes.runtime.context import Also
+from processes.runtime.context import CommandSummary
 from processes.runtime.models import HumanTask
 from webapp import casework
 from webapp import labels
@@ -154,11 +156,11 @@ def _parsed(form: dict[str, str], fields: list[formdata.Field], fixed: dict[str,
                            missing=missing, filled=filled, paste=form.get("paste", ""), **page)
 
 
-def _audit(channel: Channel, data: dict[str, Any]) -> Callable[[Connection, str], None]:
+def _audit(channel: Channel, data: dict[str, Any]) -> Also:
     """The registration's audit row, written in its transaction: field names and routing, no personal values."""
-    def write(conn: Connection, number: str) -> None:
-        casework.record(conn, "case.register", object_type="case", object_id=number, channel=channel.channel,
-                        process=channel.process_key, fields=sorted(data),
+    def write(conn: Connection, opened: CommandSummary) -> None:
+        casework.record(conn, "case.register", object_type="case", object_id=opened.case_number,
+                        channel=channel.channel, process=channel.process_key, fields=sorted(data),
                         after={k: data[k] for k in ("request_type", "urgency", "township") if k in data})
     return write
 

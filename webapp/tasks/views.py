@@ -9,7 +9,6 @@ them. A task outside the user's reach answers 404 like an absent one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
@@ -34,6 +33,8 @@ from processes.errors import Conflict
 from processes.errors import FormDataInvalid
 from processes.errors import TaskNotReady
 from processes.runtime import commands
+from processes.runtime.context import Also
+from processes.runtime.context import CommandSummary
 from webapp.cases import files
 from webapp.casework import record
 from webapp.casework import viewer
@@ -170,9 +171,9 @@ def _complete(who: Viewer, ctx: TaskContext, raw: Raw, uploads: dict[str, list[s
     return redirect(url_for("worklist.index"), code=303)
 
 
-def _completion_writes(ctx: TaskContext, data: dict[str, Any]) -> Callable[[Connection], None]:
+def _completion_writes(ctx: TaskContext, data: dict[str, Any]) -> Also:
     """Return what the completion writes in its own transaction: drop the drafts, audit the completion."""
-    def write(conn: Connection) -> None:
+    def write(conn: Connection, _done: CommandSummary) -> None:
         drafts.discard(conn, ctx.task.id)
         record(conn, "task.complete", object_type="task", object_id=ctx.task.id,
                case=ctx.case.number if ctx.case else None, task=ctx.task.bpmn_id, fields=sorted(data))

@@ -16,7 +16,6 @@ from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
-from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from processes.accounts.models import AppUser
@@ -29,6 +28,7 @@ from processes.errors import NotFound
 from processes.errors import RuntimeErrorBase
 from processes.errors import TaskNotReady
 from processes.runtime import assignment
+from processes.runtime.context import Also
 from processes.runtime.models import HumanTask
 from webapp import labels
 from webapp.auth.forms import ActionForm
@@ -123,9 +123,9 @@ def _act(task_id: str, action: str, change: Callable[[Viewer, HumanTask, str], s
     return done(message, default)
 
 
-def _audit(action: str, task: HumanTask, number: str, **detail: Any) -> Callable[[Connection], None]:
-    return lambda conn: record(conn, action, object_type="task", object_id=task.id, case=number or None,
-                               task=task.bpmn_id, **detail)
+def _audit(action: str, task: HumanTask, number: str, **detail: Any) -> Also:
+    return lambda conn, _done: record(conn, action, object_type="task", object_id=task.id, case=number or None,
+                                      task=task.bpmn_id, **detail)
 
 
 @bp.post("/tasks/<task_id>/claim")
