@@ -22,6 +22,8 @@ from tests.support import pg_server_url
 from tests.support import postgres_database
 from tests.support import sqlite_template
 from tests.support import truncate_all
+from tests.upload_support import SECRET
+from tests.upload_support import Canary
 from tests.workspace_support import Workspace
 from tests.workspace_support import workspace
 
@@ -139,3 +141,20 @@ def ws(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) ->
 def ws_lite(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
     """The web app on a prepared office, SQLite only."""
     yield from workspace(request, office_template, tmp_path)
+
+
+@pytest.fixture(scope="module")
+def canary() -> Iterator[Canary]:
+    """One listener for the module; every test asserts it saw no connection."""
+    listener = Canary()
+    yield listener
+    listener.close()
+    assert listener.connections == 0, "a hostile upload made a network connection"
+
+
+@pytest.fixture(scope="module")
+def secret_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The local file the XXE and XInclude payloads try to read."""
+    path = tmp_path_factory.mktemp("secret") / "passwd"
+    path.write_text(f"root:x:0:0:{SECRET}:/root:/bin/sh\n", encoding="utf-8")
+    return path
