@@ -18,7 +18,7 @@ from processes.runtime.models import HumanTask
 from tests.support import TEST_BPMN
 from tests.test_cli import BUNDLE
 from webapp.cli import cli
-from webapp.cli_support import AuditNote
+from webapp.cli.support import AuditNote
 
 
 @pytest.fixture

@@ -18,14 +18,14 @@ from sqlalchemy import Connection
 
 from processes.accounts.roles import ROLES
 from processes.audit.chain import verify as verify_chain
+from processes.audit.export import EXPORT_COLUMNS
+from processes.audit.export import cell
 from processes.audit.record import RESULTS
 from webapp.auditlog import bp
 from webapp.auditlog import queries
 from webapp.auditlog import texts
 from webapp.auth.forms import ActionForm
 from webapp.casework import record
-from webapp.cli_audit import EXPORT_COLUMNS
-from webapp.cli_audit import cell
 from webapp.config import ConfigError
 from webapp.config import audit_key
 from webapp.context import now

@@ -19,8 +19,8 @@ from processes.accounts.passwords import policy_from_config
 from processes.audit import record as audit
 from processes.runtime import publishing
 from webapp import runtime_of
-from webapp.cli_support import audited
-from webapp.cli_support import friendly_errors
+from webapp.cli.support import audited
+from webapp.cli.support import friendly_errors
 
 REFUSED = 2  # the exit status of a refused publication
 MESSAGES = {

@@ -16,8 +16,8 @@ from processes.accounts.models import AppUser
 from processes.accounts.passwords import policy_from_config
 from processes.accounts.roles import ROLES
 from webapp import runtime_of
-from webapp.cli_support import audited
-from webapp.cli_support import friendly_errors
+from webapp.cli.support import audited
+from webapp.cli.support import friendly_errors
 
 INVALID_INPUT = 2  # the exit status of a refused password, like click's usage errors
 ROLE_CHOICE = click.Choice(list(ROLES))

@@ -18,7 +18,7 @@ from handlers.reference.store import export
 from handlers.reference.store import load
 from processes.runtime.core import Runtime
 from webapp import runtime_of
-from webapp.cli_support import audited
+from webapp.cli.support import audited
 
 INVALID_INPUT = 2  # the exit status of refused files, like click's usage errors
 

@@ -4,12 +4,7 @@
 from __future__ import annotations
 
 import csv
-import json
-from collections.abc import Mapping
-from datetime import UTC
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import click
 from flask import current_app
@@ -21,20 +16,17 @@ from processes.audit.archive import verify_archive
 from processes.audit.chain import purge
 from processes.audit.chain import rows_between
 from processes.audit.chain import verify
-from processes.audit.record import HASHED
+from processes.audit.export import EXPORT_COLUMNS
+from processes.audit.export import cell
 from processes.audit.record import AuditRefused
 from processes.runtime.core import Runtime
 from webapp import runtime_of
-from webapp.cli_support import audited
-from webapp.cli_support import parse_when
+from webapp.cli.support import audited
+from webapp.cli.support import parse_when
 from webapp.config import ConfigError
 from webapp.config import anchor_path
 from webapp.config import archive_dir
 from webapp.config import audit_key
-
-EXPORT_COLUMNS = (*HASHED, "seq", "chain_hash", "sealed_at")
-# A cell starting with one of these is a formula to Excel and WPS (CSV injection); a leading ' makes it text.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _rt() -> Runtime:
@@ -72,19 +64,6 @@ def _latest_anchor(path: str | None) -> tuple[int, str] | None:
     except (OSError, AuditRefused) as exc:
         raise click.BadParameter(str(exc), param_hint="--anchors") from exc
     return None if found is None else (found.seq, found.hash)
-
-
-def cell(value: Any) -> str:
-    """Render one CSV cell for auditors: JSON for summaries, ISO UTC for times, formulas neutralised."""
-    if value is None:
-        text = ""
-    elif isinstance(value, datetime):
-        text = value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    elif isinstance(value, Mapping | list):
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    else:
-        text = str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
 
 
 def register(cli: FlaskGroup) -> None:

@@ -16,13 +16,13 @@ from processes.runtime import control
 from processes.runtime import queries
 from processes.runtime.core import Runtime
 from webapp import runtime_of
-from webapp.cli_support import audited
-from webapp.cli_support import friendly_errors
-from webapp.cli_support import in_command
-from webapp.cli_support import opened
-from webapp.cli_support import parse_when
-from webapp.cli_support import rescheduled
-from webapp.cli_support import status_after
+from webapp.cli.support import audited
+from webapp.cli.support import friendly_errors
+from webapp.cli.support import in_command
+from webapp.cli.support import opened
+from webapp.cli.support import parse_when
+from webapp.cli.support import rescheduled
+from webapp.cli.support import status_after
 
 
 def _rt() -> Runtime:
@@ -243,45 +243,3 @@ def _status_command(group: click.Group, name: str, fn: Any) -> None:
         click.echo(f"{name}: ok")
 
     command.__doc__ = f"{name.capitalize()} an instance, with a reason."
-
-
-def register_outbox(cli: FlaskGroup) -> None:
-    """Add the outbox and incident commands."""
-    from datetime import timedelta as _timedelta
-
-    from processes.runtime import jobs
-    from processes.runtime import outbox
-
-    @cli.group("outbox")
-    def outbox_group() -> None:
-        """Messages leaving the system (发件箱)."""
-
-    @outbox_group.command("list")
-    @click.option("--status", type=click.Choice(["pending", "claimed", "delivered", "failed"]))
-    def outbox_list(status: str | None) -> None:
-        """List outbox messages, newest first."""
-        for m in outbox.messages(_rt(), status=status):
-            click.echo(f"{m.id:>6} {m.channel:<10} {m.kind:<24} {m.status:<9} attempts={m.attempts} "
-                       f"{m.delivered_via or ''} {m.last_error or ''}")
-
-    @outbox_group.command("deliver")
-    def outbox_deliver() -> None:
-        """Deliver one batch of due messages now."""
-        adapters = current_app.extensions["hotline.outbox_adapters"]
-        click.echo(str(outbox.deliver_due(_rt(), adapters, "cli", lease=_timedelta(minutes=5))))
-
-    @outbox_group.command("resend")
-    @click.argument("message_id", type=int)
-    def outbox_resend(message_id: int) -> None:
-        """Queue a failed message again."""
-        with audited("outbox.resend", actor=str(current_app.config["CLI_ACTOR"]), object_type="outbox",
-                     object_id=str(message_id)):
-            outbox.resend(_rt(), message_id)
-        click.echo("queued")
-
-    @cli.command("incidents")
-    def incidents_command() -> None:
-        """List service tasks that failed after every retry (故障); fix the cause, then `instance retry`."""
-        for job in jobs.incidents(_rt()):
-            click.echo(f"{job.instance_id}  attempts={job.attempts}  {job.updated_at:%Y-%m-%d %H:%M}  "
-                       f"{job.last_error or ''}")

@@ -10,13 +10,13 @@ from processes.audit import record as audit
 from processes.db.app_role import RoleRefused
 from processes.db.app_role import grant_app_role
 from webapp import runtime_of
-from webapp.cli_support import audited
+from webapp.cli.support import audited
 
 
 def register(cli: FlaskGroup) -> None:
     """Add `grant-app-role` to the `db` command group."""
     db_group = cli.commands["db"]
-    assert isinstance(db_group, click.Group)  # noqa: S101  (defined in webapp.cli before this runs)
+    assert isinstance(db_group, click.Group)  # noqa: S101  (added by webapp.cli.install before this runs)
 
     @db_group.command("grant-app-role")
     @click.option("--role", required=True, help="An existing login role that owns nothing (CREATE ROLE … LOGIN).")

@@ -11,7 +11,7 @@ from flask.cli import FlaskGroup
 from processes.accounts import pii
 from processes.accounts.pii_rotation import reencrypt
 from webapp import runtime_of
-from webapp.cli_support import audited
+from webapp.cli.support import audited
 
 
 def _old_cipher(variable: str | None) -> pii.PiiCipher | None:

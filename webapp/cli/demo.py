@@ -28,11 +28,11 @@ from processes.runtime.models import HumanTask
 from processes.runtime.models import ProcessInstance
 from webapp import create_app
 from webapp import runtime_of
-from webapp.cli import bundle_dirs
-from webapp.demo_users import DEMO_USERS
-from webapp.demo_users import PASSWORD_FILE
-from webapp.demo_users import print_users
-from webapp.demo_users import seed_users
+from webapp.cli.demo_users import DEMO_USERS
+from webapp.cli.demo_users import PASSWORD_FILE
+from webapp.cli.demo_users import print_users
+from webapp.cli.demo_users import seed_users
+from webapp.cli.deploy import bundle_dirs
 
 REPLY = {"reply_action": "reply", "claim_true": True, "solved": True, "contacted": True,
          "reply_text": "已责令施工单位夜间停工并现场复查", "contact_record": "电话联系诉求人，告知处理情况",

@@ -14,7 +14,7 @@ from processes.handover.export import HandoverRefused
 from processes.handover.export import export_all
 from processes.handover.restore import import_all
 from webapp import runtime_of
-from webapp.cli_support import audited
+from webapp.cli.support import audited
 from webapp.config import anchor_path
 from webapp.config import archive_dir
 
