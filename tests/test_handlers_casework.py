@@ -264,8 +264,11 @@ def test_outbox_send_stores_the_body_in_the_payload(session: Session) -> None:
     assert notify.send(ctx(session), "sms", "notice", "D01") == {"queued": True, "channel": "sms", "kind": "notice"}
     assert notify.send(ctx(session), "upstream", "report", "province", body)["queued"] is False  # same task
     rows = {m.kind: m for m in session.scalars(sa.select(OutboxMessage))}
-    assert rows["report"].payload == {"target": "province", "case_id": "c1", "body": body}
-    assert rows["notice"].payload == {"target": "D01", "case_id": "c1"}
+    report, notice = rows["report"].payload, rows["notice"].payload
+    assert (report["schema"], report["v"], report["target"], report["case_id"], report["body"]) == (
+        "hotline.outbox.upstream", 1, "province", "c1", body)
+    assert (notice["schema"], notice["target"], notice["case_number"], notice["to"]["name"]) == (
+        "hotline.outbox.sms", "D01", "N-c1", "D01")  # a unit missing from the reference table keeps its code
     assert rows["report"].idempotency_key == "i1:t1:upstream:report"
 
 

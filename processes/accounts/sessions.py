@@ -23,6 +23,7 @@ from processes.accounts.models import LoginAttempt
 from processes.accounts.models import UserSession
 from processes.audit import record as audit
 from processes.runtime import outbox
+from processes.runtime.outbox_payloads import security_alert
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,9 @@ def alert_concurrent(session: Session, user: AppUser, *, count: int, limit: int,
     audit.record(session, action="session.concurrent_alert", actor=user.username, role=role, result="alert",
                  at=now, object_type="app_user", object_id=user.id, source_ip=source_ip,
                  session_hash=session_hash, request_id=request_id, detail=detail)
-    outbox.enqueue(session, channel="internal", kind="security.concurrent_sessions", now=now,
-                   key=f"concurrent-sessions:{session_hash}",
-                   payload={"to_role": "secadmin", "user_id": user.id, "username": user.username, **detail})
+    kind = "security.concurrent_sessions"
+    outbox.enqueue(session, channel="internal", kind=kind, now=now, key=f"concurrent-sessions:{session_hash}",
+                   payload=security_alert(kind, to_role="secadmin", user_id=user.id, detail=detail, now=now))
 
 
 def purge_ended(session: Session, *, now: datetime, retention: timedelta, absolute: timedelta) -> int:

@@ -1,11 +1,17 @@
 """The outbox (发件箱): every message leaving the system is a row written in the command's transaction and
-delivered after commit, at least once, with an idempotency key receivers use to drop repeats."""
+delivered after commit, at least once, with an idempotency key receivers use to drop repeats.
+
+Payload shapes per channel: `outbox_payloads`; readable text: `outbox_text`; personal values, read at delivery:
+`outbox_personal`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
+from dataclasses import replace
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
@@ -17,6 +23,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.orm import Session
 
+from processes.runtime import outbox_personal
+from processes.runtime import outbox_text
 from processes.runtime.core import Runtime
 from processes.runtime.models import OutboxMessage
 
@@ -26,7 +34,10 @@ SPOOL = "spool"
 
 @dataclass(frozen=True)
 class Message:
-    """What an adapter gets: ids and routing fields, never personal values (it looks those up itself)."""
+    """What an adapter gets: the stored payload, and the personal values it points at, read just now.
+
+    `personal` lives in memory for this one delivery only; it is never written back to the outbox row.
+    """
 
     id: int
     channel: str
@@ -35,10 +46,15 @@ class Message:
     payload: Mapping[str, Any]
     idempotency_key: str
     attempts: int
+    personal: Mapping[str, str | None] = field(default_factory=dict)
 
 
 class Adapter(Protocol):
-    """Delivers messages of one channel to a real gateway (SMS, upstream platform, 110); raises on failure."""
+    """Delivers messages of one channel to a real gateway (SMS, upstream platform, 110); raises on failure.
+
+    It gets the personal values the payload points at in `message.personal`, unless it sets `wants_personal =
+    False`.
+    """
 
     name: str
 
@@ -53,6 +69,7 @@ class SpoolAdapter:
     """
 
     name = SPOOL
+    wants_personal = False  # nothing leaves the system, so nothing personal is read for it
 
     def deliver(self, message: Message) -> None:
         """Nothing leaves the system; marking the row delivered is the delivery."""
@@ -98,13 +115,21 @@ def deliver_due(rt: Runtime, adapters: Mapping[str, Adapter], owner: str, *, lea
     for message in claim(rt, owner, lease=lease, limit=limit):
         adapter = adapters.get(message.channel) or adapters.get("*") or SpoolAdapter()
         try:
-            adapter.deliver(message)
-        except Exception as exc:  # any gateway error: record it and try again later
+            adapter.deliver(_with_personal(rt, adapter, message))
+        except Exception as exc:  # any gateway error (or its case gone): record it and try again later
             counts[_record_failure(rt, message, owner, f"{type(exc).__name__}: {exc}", backoff)] += 1
             continue
         _record_delivery(rt, message, owner, adapter.name)
         counts["delivered"] += 1
     return counts
+
+
+def _with_personal(rt: Runtime, adapter: Adapter, message: Message) -> Message:
+    """Add the personal values the payload points at, for adapters that send them (real gateways)."""
+    if not getattr(adapter, "wants_personal", True) or not message.payload.get("personal"):
+        return message
+    with rt.read() as session:
+        return replace(message, personal=outbox_personal.resolve(session, message.case_id, message.payload))
 
 
 def _record_delivery(rt: Runtime, message: Message, owner: str, via: str) -> None:
@@ -132,6 +157,11 @@ def resend(rt: Runtime, message_id: int) -> None:
         session.execute(sa.update(OutboxMessage).where(
             OutboxMessage.id == message_id, OutboxMessage.status == "failed").values(
             status="pending", attempts=0, next_try_at=rt.clock()))
+
+
+def describe(message: OutboxMessage) -> list[str]:
+    """Readable Chinese lines of a stored message, without its personal values (spool listing, `outbox list`)."""
+    return outbox_text.render(message.channel, message.kind, message.payload)
 
 
 def messages(rt: Runtime, *, status: str | None = None, limit: int = 200) -> list[OutboxMessage]:
