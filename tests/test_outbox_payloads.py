@@ -262,24 +262,34 @@ def test_police110_return_names_the_incident_and_the_reason_given(office: Office
     assert snapshot is not None and "涉及治安案件" not in snapshot.snapshot  # nor in workflow state
 
 
-def test_police110_acceptance_and_closure_report_back_with_results(office: Office) -> None:
-    case = office.open("case_110", "police110", urgency="normal", upstream_order_id="110-20261125-0043", **PERSON)
+def test_police110_acceptance_overdue_is_texted_to_the_duty_leader(office: Office) -> None:
+    case = office.open("case_110", "police110", urgency="normal", upstream_order_id="110-20261125-0042", **PERSON)
     office.run_until(at("2026-11-25T11:00:00") + SECOND)  # 2 h acceptance limit passed: the duty leader is told
     leader = one(office, case, "accept_overdue")
+    envelope(leader, "sms", "accept_overdue", "110受理超时提醒")
     assert leader["to"] == {"type": "role", "code": "duty_leader", "name": "值班长", "address": None}
-    assert leader["text"] == (f"【洞头12345】值班长：110移交警情 110-20261125-0043（工单 {case.case_number}）"
+    assert (leader["deadline"], leader["deadline_stage"]) == ("2026-11-25T11:00:00+08:00", "accept_110")
+    assert leader["text"] == (f"【洞头12345】值班长：110移交警情 110-20261125-0042（工单 {case.case_number}）"
                               "已超过受理时限（11月25日11:00）仍未受理，请立即处理。")
+    assert_nothing_personal(office)
+
+
+def test_police110_acceptance_and_closure_report_back_with_results(office: Office) -> None:
+    case = office.open("case_110", "police110", urgency="normal", upstream_order_id="110-20261125-0043", **PERSON)
+    office.clock.now = at("2026-11-25T10:00:00")
     office.complete(case, "accept_110", {"accepted": True})
     first = one(office, case, "first_response")
-    assert first["incident_no"] == "110-20261125-0043" and first["result"]["outcome"] == "accepted"
+    envelope(first, "police110", "first_response", "首次反馈（已受理）")
+    assert first["incident_no"] == "110-20261125-0043" and first["result"] == {
+        "outcome": "accepted", "outcome_name": "已受理", "at": "2026-11-25T10:00:00+08:00"}
     office.complete(case, "dispatch", {"dispatch_mode": "department", "lead_department": "zhzf"})
     closed(office, case, "zhzf", publish=False)
     closure = one(office, case, "closure")
     envelope(closure, "police110", "closure", "办结反馈")
     assert closure["incident_no"] == "110-20261125-0043"
-    assert closure["deadline"] == "2026-11-26T11:00:01+08:00"  # 110 transfers: 24 hours from signing
+    assert closure["deadline"] == "2026-11-26T10:00:00+08:00"  # 110 transfers: 24 hours from signing
     assert {k: closure["result"][k] for k in ("outcome", "at", "on_time", "callback_result", "units")} == {
-        "outcome": "closed", "at": "2026-11-25T11:00:01+08:00", "on_time": True, "callback_result": "satisfied",
+        "outcome": "closed", "at": "2026-11-25T10:00:00+08:00", "on_time": True, "callback_result": "satisfied",
         "units": [{"code": "zhzf", "name": "区综合行政执法局"}]}
     assert resolved(office, closure) == {"answer": PUBLIC_REPLY}
     assert_nothing_personal(office)

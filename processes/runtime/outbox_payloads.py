@@ -47,7 +47,7 @@ SMS_STAGES = {"dispatch_notice": "sign_for", "sign_overdue": "sign_for", "urging
               "supervision_notice": "handle", "notice_candidate": "handle", "accept_overdue": "accept_110"}
 # Free text a kind carries, as (name in payload, case_text field, BPMN ids of the tasks that decide it).
 DECISION_TEXTS = {
-    ("police110", "returned"): ("reason", "return_reason", ("accept_110",)),
+    ("police110", "returned"): ("reason", "return_reason", ("accept_110", "accept_110_escalated")),
     ("police110", "transfer"): ("reason", "transfer_note", ("triage",)),
     ("township", "rejected"): ("reason", "review_note", ("district_review",)),
     ("sms", "supervision_notice"): ("note", "supervision_note", ("supervise",)),
