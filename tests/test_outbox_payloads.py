@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from handlers import notify
 from processes.accounts import sessions
@@ -30,6 +31,7 @@ from tests.lifecycle_support import at
 from tests.lifecycle_support import copy_office
 from tests.lifecycle_support import prepare_office
 from tests.support import truncate_all
+from webapp.cli import cli
 
 LEASE = timedelta(seconds=30)
 SECOND = timedelta(seconds=1)
@@ -257,6 +259,11 @@ def test_police110_return_names_the_incident_and_the_reason_given(office: Office
         f"工单编号：{case.case_number}（110移交 · 噪音扰民 · bayj · 一般）",
         "结果：退回110（2026-11-25 09:00）", "退回理由：（个人信息，发送时从工单读取）", "发出时间：2026-11-25 09:00"]
     assert_nothing_personal(office, "涉及治安案件，属警务范围")
+    url = office.rt.db.url.render_as_string(hide_password=False)
+    listed = CliRunner(env={"HOTLINE_DATABASE_URL": url}).invoke(cli, ["outbox", "list", "--text"],
+                                                                 catch_exceptions=False).output
+    assert "         110警情编号：110-20261125-0044" in listed and "退回理由：（个人信息，发送时从工单读取）" in listed
+    assert "涉及治安案件" not in listed  # `hotline outbox list --text` shows content, never personal values
     with office.rt.read() as session:
         snapshot = session.get(ProcessInstance, case.instance_id)
     assert snapshot is not None and "涉及治安案件" not in snapshot.snapshot  # nor in workflow state

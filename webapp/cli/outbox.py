@@ -29,11 +29,14 @@ def register(cli: FlaskGroup) -> None:
 
     @outbox_group.command("list")
     @click.option("--status", type=click.Choice(["pending", "claimed", "delivered", "failed"]))
-    def outbox_list(status: str | None) -> None:
+    @click.option("--text", is_flag=True, help="Show each message's content in Chinese (personal values left out).")
+    def outbox_list(status: str | None, text: bool) -> None:
         """List outbox messages, newest first."""
         for m in outbox.messages(_rt(), status=status):
             click.echo(f"{m.id:>6} {m.channel:<10} {m.kind:<24} {m.status:<9} attempts={m.attempts} "
                        f"{m.delivered_via or ''} {m.last_error or ''}")
+            for line in outbox.describe(m) if text else ():
+                click.echo(f"         {line}")
 
     @outbox_group.command("deliver")
     def outbox_deliver() -> None:
