@@ -24,25 +24,26 @@ from processes.runtime import commands
 from processes.runtime.context import CommandSummary
 from processes.runtime.core import Runtime
 from processes.runtime.models import HumanTask
+from webapp import schemaforms
 from webapp.casework import record
 
-ANSWER_FIELDS = ("direct_answer", "answer_source")
 TRIAGE_FIELDS = ("request_type", "urgency", "category")
 ONLY_CONSULT = "只有咨询类诉求可以当场直接答复。"
 
 
-def read_answer(form: Mapping[str, str], schema: Mapping[str, Any] | None,
-                request_type: str | None) -> tuple[dict[str, str], dict[str, str]]:
-    """Return (answer data, errors) of the direct-answer part of an intake form."""
-    answer = {name: str(form.get(name, "")).strip() for name in ANSWER_FIELDS}
-    answer = {name: value for name, value in answer.items() if value}
+def read_answer(form: schemaforms.FormData, schema: Mapping[str, Any] | None,
+                request_type: str | None) -> tuple[dict[str, Any], dict[str, str]]:
+    """Return (answer data, errors) of the direct-answer part of an intake form (the direct_answer task's form)."""
     errors: dict[str, str] = {}
     if request_type != "consult":
         errors["request_type"] = ONLY_CONSULT
     if schema is None:
         errors["direct_answer"] = "流程中没有直接答复表单。"
-    else:
-        errors.update(forms.errors_of(schema, answer))
+        return {}, errors
+    answer, problems = schemaforms.read(schemaforms.describe(schema), form)
+    errors.update(problems)
+    for name, message in forms.errors_of(schema, answer).items():
+        errors.setdefault(name, message)
     return answer, errors
 
 
@@ -56,7 +57,7 @@ def _open_task(rt: Runtime, viewer: Viewer, case_id: str, bpmn_id: str) -> Human
 
 
 def answer_now(rt: Runtime, viewer: Viewer, started: commands.Started, intake: Mapping[str, Any],
-               answer: Mapping[str, str]) -> bool:
+               answer: Mapping[str, Any]) -> bool:
     """Complete triage (直接答复) and the direct answer for the user; return False when left to triage."""
     if started.case_id is None or started.case_number is None:
         return False
@@ -78,7 +79,7 @@ def answer_now(rt: Runtime, viewer: Viewer, started: commands.Started, intake: M
     return True
 
 
-def keep_answer(rt: Runtime, viewer: Viewer, started: commands.Started, answer: Mapping[str, str]) -> None:
+def keep_answer(rt: Runtime, viewer: Viewer, started: commands.Started, answer: Mapping[str, Any]) -> None:
     """Store the answer text given at intake on the case (no task), audited, when triage comes first."""
     text = answer.get("direct_answer")
     if not text or started.case_id is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
 from processes.cases import access
 from processes.cases import disclosure
@@ -27,19 +29,21 @@ from processes.runtime import commands
 from processes.runtime.context import Also
 from processes.runtime.context import CommandSummary
 from processes.runtime.models import HumanTask
+from processes.runtime.models import ProcessDefinition
 from webapp import casework
 from webapp import labels
+from webapp import schemaforms
 from webapp.context import now
 from webapp.context import runtime
 from webapp.intake import bp
 from webapp.intake import direct
-from webapp.intake import formdata
 from webapp.intake import lookup as earlier
 from webapp.intake.channels import CHANNELS
 from webapp.intake.channels import Channel
 from webapp.messages import _l
 from webapp.permissions import RULES
 from webapp.permissions import allowed
+from webapp.schemaforms import choices
 from webapp.timefmt import local_time
 
 REGISTERED = _l("工单 {number} 已登记。")
@@ -56,9 +60,9 @@ def helpers() -> dict[str, Any]:
     return {"local_time": local_time, "lookup_trigger": lookup_trigger}
 
 
-def lookup_trigger(fields: list[formdata.Field]) -> str:
+def lookup_trigger(spec: schemaforms.FormSpec) -> str:
     """Return when the screen asks for earlier cases: typing the phone (500 ms pause), changing place or order."""
-    names = {f.name for f in fields}
+    names = {f.name for f in spec.fields}
     triggers = ["load"]
     if "requester_phone" in names:
         triggers.append("input changed delay:500ms from:#f-requester_phone")
@@ -92,25 +96,24 @@ def screen(channel: Channel) -> ResponseReturnValue:
     viewer = casework.viewer()
     fixed = {"township": viewer.department or ""} if channel.own_township else {}
     with runtime().read() as db:
-        schema = formdata.intake_schema(db, channel.process_key)
+        schema = published_form(db, channel.process_key, forms.INTAKE_FORM)
         if schema is None:
-            return render_template("intake/form.html", channel=channel, fields=[], typed={}, errors={},
-                                   unavailable=NOT_DEPLOYED), 503
-        fields = formdata.fields_of(db, schema, fixed)
-        answer_schema = formdata.published_form(db, channel.process_key, DIRECT_ANSWER_FORM) \
+            return render_template("intake/form.html", channel=channel, errors={}, unavailable=NOT_DEPLOYED), 503
+        spec = schemaforms.describe(schema, choices.lookup(db, None), start=True, fixed=fixed)
+        answer_schema = published_form(db, channel.process_key, DIRECT_ANSWER_FORM) \
             if channel.direct_answer else None
-        townships = dict(formdata.options(db, "townships"))
-    page: dict[str, Any] = {"channel": channel, "fields": fields, "townships": townships,
-                            "answer_schema": answer_schema}
+    page: dict[str, Any] = {"channel": channel, "spec": spec, "answer_schema": answer_schema}
     if request.method == "GET":
-        typed = {f.name: f.default for f in fields} | fixed
-        return render_template("intake/form.html", typed=typed, answer={}, errors={}, **page)
-    form = {k: v for k, v in request.form.items() if k != "csrf_token"}
+        return _form(page, schemaforms.defaults(spec), {}, {})
+    form = request.form
     if channel.paste and form.get("action") == "parse":
-        return _parsed(form, fields, fixed, page)
-    data, typed, errors = formdata.read_form(schema, form, fields, fixed)
+        return _parsed(form, spec, page)
+    data, errors = schemaforms.read(spec, form)
+    for name, message in forms.errors_of(schema, data).items():
+        errors.setdefault(name, message)
+    typed = schemaforms.raw_values(spec, form)
     answer = None
-    if channel.direct_answer and form.get("answer_now", "").lower() in formdata.TRUE:
+    if channel.direct_answer and schemaforms.ticked(form.get("answer_now")):
         answer, problems = direct.read_answer(form, answer_schema, data.get("request_type"))
         errors = problems | errors
     if errors:
@@ -123,7 +126,7 @@ def screen(channel: Channel) -> ResponseReturnValue:
         return _invalid(page, typed, form, problems or {"_form": casework.runtime_message(exc)})
     except RuntimeErrorBase as exc:
         flash(casework.runtime_message(exc), "error")
-        return render_template("intake/form.html", typed=typed, answer=form, errors={}, **page), exc.http_status
+        return _form(page, typed, form, {}, exc.http_status)
     messages = [str(REGISTERED).format(number=started.case_number)]
     if answer is not None:
         if direct.answer_now(runtime(), viewer, started, data, answer):
@@ -135,25 +138,42 @@ def screen(channel: Channel) -> ResponseReturnValue:
     return redirect(_case_url(started))
 
 
-def _invalid(page: dict[str, Any], typed: dict[str, str], form: dict[str, str],
+def published_form(db: Session, process_key: str, form_name: str) -> dict[str, Any] | None:
+    """Return a form schema of the published version of a process (None when not deployed or absent)."""
+    definition_id = db.scalar(sa.select(ProcessDefinition.id).where(
+        ProcessDefinition.key == process_key, ProcessDefinition.status == "published"))
+    if definition_id is None:
+        return None
+    return forms.schema_for(db.connection(), definition_id, form_name)
+
+
+def _form(page: dict[str, Any], typed: schemaforms.Raw, answer: Mapping[str, str], errors: dict[str, str],
+          status: int = 200, **extra: Any) -> ResponseReturnValue:
+    """Draw the screen with the values as typed, the direct answer part and the messages."""
+    values = schemaforms.shown(page["spec"], typed)
+    return render_template("intake/form.html", values=values, answer=answer, errors=errors, **extra,
+                           **page), status
+
+
+def _invalid(page: dict[str, Any], typed: schemaforms.Raw, form: Mapping[str, str],
              errors: dict[str, str]) -> ResponseReturnValue:
     flash(str(FIX_FIELDS), "error")
-    return render_template("intake/form.html", typed=typed, answer=form, errors=errors, **page), 400
+    return _form(page, typed, form, errors, 400)
 
 
-def _parsed(form: dict[str, str], fields: list[formdata.Field], fixed: dict[str, str],
-            page: dict[str, Any]) -> ResponseReturnValue:
+def _parsed(form: schemaforms.FormData, spec: schemaforms.FormSpec, page: dict[str, Any]) -> ResponseReturnValue:
     """Fill the form from a pasted upstream order; show what could not be read (nothing is registered)."""
     parsed = parse_order(form.get("paste"))
-    typed = {f.name: form.get(f.name, f.default) for f in fields} | fixed
+    typed: schemaforms.Raw = {f.name: f.fixed if f.fixed is not None else form.get(f.name, f.default or "")
+                              for f in spec.fields}
     for name, value in parsed.fields.items():
-        if name in typed and name not in fixed:
-            typed[name] = formdata.input_time(value) if name == "upstream_deadline" else value
-    titles = {f.name: f.title for f in fields}
+        f = spec.get(name)
+        if f is not None and f.fixed is None:
+            typed[name] = schemaforms.input_time(value) if f.widget == "datetime" else value
+    titles = {f.name: f.label for f in spec.fields}
     missing = [titles.get(name, name) for name in parsed.missing if not typed.get(name)]
-    filled = [titles[name] for name in parsed.fields if name in titles and name not in fixed]
-    return render_template("intake/form.html", typed=typed, answer=form, errors={}, parsed=parsed,
-                           missing=missing, filled=filled, paste=form.get("paste", ""), **page)
+    filled = [f.label for name in parsed.fields if (f := spec.get(name)) is not None and f.fixed is None]
+    return _form(page, typed, form, {}, parsed=parsed, missing=missing, filled=filled, paste=form.get("paste", ""))
 
 
 def _audit(channel: Channel, data: dict[str, Any]) -> Also:
@@ -182,7 +202,7 @@ def lookup() -> ResponseReturnValue:
         found = earlier.earlier_cases(db, viewer, now(), phone=phone, category=form.get("category", "").strip(),
                                       township=form.get("township", "").strip(),
                                       order_id=form.get("upstream_order_id", "").strip()[:64])
-        townships = dict(formdata.options(db, "townships"))
+        townships = dict(choices.pairs(db, "townships"))
     if found.phone_searched:  # who looked callers up, and how much they saw; never the number
         with runtime().write() as db, db.begin():
             casework.record(db, "case.lookup_by_phone", object_type="case", object_id=None,
@@ -201,7 +221,7 @@ def registered(number: str) -> ResponseReturnValue:
         tasks = list(db.scalars(sa.select(HumanTask.name).where(
             HumanTask.case_id == case.id, HumanTask.status == "open").order_by(HumanTask.created_at)))
         requester = disclosure.requester_view(db, viewer, case)
-        townships = dict(formdata.options(db, "townships"))
+        townships = dict(choices.pairs(db, "townships"))
         return render_template("intake/registered.html", case=case, tasks=tasks, requester=requester,
                                channels=labels.CHANNELS, statuses=labels.STATUSES, townships=townships,
                                new_form=_form_of(case.channel))

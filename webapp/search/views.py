@@ -21,10 +21,10 @@ from webapp import casework
 from webapp import labels
 from webapp.context import now
 from webapp.context import runtime
-from webapp.intake.formdata import options
 from webapp.messages import N_
 from webapp.permissions import RULES
 from webapp.permissions import allowed
+from webapp.schemaforms.choices import pairs
 from webapp.search import bp
 from webapp.search import query
 from webapp.search.criteria import FIELDS
@@ -66,7 +66,7 @@ def _phone_echo(typed: dict[str, str]) -> dict[str, str]:
 def _choices() -> dict[str, Any]:
     """The select lists of the search form and the unit names of the results."""
     with runtime().read() as db:
-        return {"townships": options(db, "townships"), "departments": options(db, "departments"),
+        return {"townships": pairs(db, "townships"), "departments": pairs(db, "departments"),
                 "units": unit_names(db)}
 
 

@@ -21,13 +21,12 @@ from processes.cases.models import Case
 from processes.runtime.models import HumanTask
 from processes.runtime.models import ProcessInstance
 from webapp import labels
+from webapp import schemaforms
 from webapp.cases import detail
 from webapp.context import now
-from webapp.tasks import options
-from webapp.tasks.formspec import FormSpec
-from webapp.tasks.formspec import Raw
-from webapp.tasks.formspec import describe
-from webapp.tasks.formspec import shown_value
+from webapp.schemaforms import FormSpec
+from webapp.schemaforms import Raw
+from webapp.schemaforms import choices
 from webapp.timefmt import local_time
 from webapp.workspace import countdown
 from webapp.workspace import countdown_words
@@ -63,7 +62,7 @@ def load(db: Session, who: Viewer, task_id: str) -> TaskContext:
                                   .where(ProcessInstance.id == task.instance_id))
         if definition_id is not None:
             schema = forms.schema_for(db.connection(), definition_id, task.form)
-    spec = describe(schema or {}, options.lookup(db, case))
+    spec = schemaforms.describe(schema or {}, choices.lookup(db, case), start=schemaforms.is_start_form(task.form))
     holder = real_names(db, [task.assignee]).get(task.assignee or "", "") if task.assignee else ""
     return TaskContext(task, case, schema, spec, holder)
 
@@ -83,7 +82,7 @@ def render(db: Session, who: Viewer, ctx: TaskContext, raw: Raw, *, errors: dict
     moment = now()
     page = render_template(
         "tasks/form.html", ctx=ctx, task=ctx.task, spec=ctx.spec, raw=raw, errors=errors, general=general,
-        value=lambda f: shown_value(f, raw), may_act=access.may_act(who, ctx.task),
+        values=schemaforms.shown(ctx.spec, raw), may_act=access.may_act(who, ctx.task),
         may_upload=ctx.case is not None, files=files,
         images=[a for a in files if attachments.group_of(a.content_type) == "image"],
         accept=attachments.ACCEPT, image_accept=attachments.IMAGE_ACCEPT, draft_at=local_time(draft_at),

@@ -35,19 +35,16 @@ from processes.errors import TaskNotReady
 from processes.runtime import commands
 from processes.runtime.context import Also
 from processes.runtime.context import CommandSummary
+from webapp import schemaforms
 from webapp.cases import files
 from webapp.casework import record
 from webapp.casework import viewer
 from webapp.context import now
 from webapp.context import runtime
 from webapp.messages import _l
-from webapp.tasks import options
+from webapp.schemaforms import FILES_SUFFIX
+from webapp.schemaforms import Raw
 from webapp.tasks import page
-from webapp.tasks.formspec import FILES_SUFFIX
-from webapp.tasks.formspec import Raw
-from webapp.tasks.formspec import coerce
-from webapp.tasks.formspec import defaults
-from webapp.tasks.formspec import raw_values
 from webapp.tasks.page import GENERAL
 from webapp.tasks.page import TaskContext
 from webapp.workspace import audit_failure
@@ -69,8 +66,8 @@ def form(task_id: str) -> ResponseReturnValue:
         if ctx.task.status != "open":
             raise TaskNotReady("this task is no longer open")
         draft = drafts.load(db, task_id, who.username)
-        raw = draft[0] if draft else {**defaults(ctx.spec),
-                                      **options.prefill(ctx.case, {f.name for f in ctx.spec.fields})}
+        raw = draft[0] if draft else {**schemaforms.defaults(ctx.spec),
+                                      **schemaforms.prefill(ctx.case, {f.name for f in ctx.spec.fields})}
         return page.render(db, who, ctx, raw, draft_at=draft[1] if draft else None)
 
 
@@ -90,7 +87,7 @@ def submit(task_id: str) -> ResponseReturnValue:
                           "conflict", case=number)
         raise TaskNotReady("task is closed") if ctx.task.status != "open" else Conflict(
             f"task is claimed by {ctx.holder or ctx.task.assignee}")
-    raw = raw_values(ctx.spec, request.form)
+    raw = schemaforms.raw_values(ctx.spec, request.form)
     try:
         uploads = _store_uploads(ctx)
     except UploadRefused as refusal:
@@ -148,7 +145,8 @@ def _save_draft(who: Viewer, ctx: TaskContext, raw: Raw) -> ResponseReturnValue:
 
 def _complete(who: Viewer, ctx: TaskContext, raw: Raw, uploads: dict[str, list[str]]) -> ResponseReturnValue:
     """Type and check the form data, then complete the task in one command with its audit row."""
-    data, errors = coerce(ctx.spec, request.form, {k: v for k, v in uploads.items() if k != GENERAL})
+    data, errors = schemaforms.read(ctx.spec, request.form, {k: v for k, v in uploads.items() if k != GENERAL})
+    data.update(schemaforms.undeclared(ctx.spec, request.form))  # for the completion to refuse by name
     errors.update(_attachment_errors(ctx, data))
     if ctx.schema is None:
         errors.update({name: forms.UNKNOWN for name in data})

@@ -1,4 +1,4 @@
-"""Task forms from JSON schemas: every form in bpmn/ becomes fields, and typed form data fits its schema."""
+"""Forms from JSON schemas: every form in bpmn/ becomes fields, and typed form data fits its schema."""
 
 from __future__ import annotations
 
@@ -11,14 +11,18 @@ import pytest
 from werkzeug.datastructures import MultiDict
 
 from processes.cases import forms
-from webapp.tasks.formspec import NOT_BOOLEAN
-from webapp.tasks.formspec import NOT_INTEGER
-from webapp.tasks.formspec import FormSpec
-from webapp.tasks.formspec import Option
-from webapp.tasks.formspec import coerce
-from webapp.tasks.formspec import describe
-from webapp.tasks.formspec import raw_values
-from webapp.tasks.formspec import shown_value
+from webapp.schemaforms import FormSpec
+from webapp.schemaforms import Option
+from webapp.schemaforms import defaults
+from webapp.schemaforms import describe
+from webapp.schemaforms import is_start_form
+from webapp.schemaforms import raw_values
+from webapp.schemaforms import read
+from webapp.schemaforms import shown_value
+from webapp.schemaforms import undeclared
+from webapp.schemaforms.values import NO_NUMBERS
+from webapp.schemaforms.values import NOT_BOOLEAN
+from webapp.schemaforms.values import NOT_INTEGER
 
 ROOT = Path(__file__).resolve().parent.parent
 FORM_FILES = sorted(ROOT.glob("bpmn/*/forms/*.schema.json"))
@@ -88,10 +92,10 @@ def test_every_property_becomes_a_field_with_a_known_widget(path: Path) -> None:
 @pytest.mark.parametrize("path", FORM_FILES, ids=lambda p: p.name)
 def test_a_filled_form_types_into_data_its_schema_accepts(path: Path) -> None:
     schema, spec = schema_of(path), spec_of(path)
-    data, errors = coerce(spec, sample(schema, spec))
+    data, errors = read(spec, sample(schema, spec))
     assert errors == {}
     assert forms.errors_of(schema, data) == {}
-    empty, errors = coerce(spec, MultiDict({f.name: "" for f in spec.fields}))
+    empty, errors = read(spec, MultiDict({f.name: "" for f in spec.fields}))
     assert empty == {} and errors == {}  # empty strings are dropped, not sent as values
     assert set(forms.errors_of(schema, empty)) == set(schema.get("required", []))
 
@@ -109,16 +113,16 @@ def test_values_are_typed_booleans_numbers_lists_and_times() -> None:
     spec = spec_of(ROOT / "bpmn/_shared/forms/reply.schema.json")
     form = MultiDict([("reply_action", "extend"), ("extension_days", "\uff13"), ("extension_reason", "  需协调  "),
                       ("solved", "false"), ("contacted", "是"), ("reply_text", "第一行\r\n第二行")])
-    data, errors = coerce(spec, form)
+    data, errors = read(spec, form)
     assert errors == {}
     assert data == {"reply_action": "extend", "extension_days": 3, "extension_reason": "需协调", "solved": False,
                     "contacted": True, "reply_text": "第一行\n第二行"}
     dispatch = spec_of(ROOT / "bpmn/_shared/forms/dispatch.schema.json")
-    data, _ = coerce(dispatch, MultiDict([("dispatch_mode", "department"), ("assisting_departments", "sthj"),
+    data, _ = read(dispatch, MultiDict([("dispatch_mode", "department"), ("assisting_departments", "sthj"),
                                           ("assisting_departments", "zjj"), ("lead_department", "sthj")]))
     assert data["assisting_departments"] == ["sthj", "zjj"]
     inspection = spec_of(ROOT / "bpmn/_shared/forms/inspection.schema.json")
-    data, _ = coerce(inspection, MultiDict([("inspected_at", "2026-11-25T09:30"), ("latitude", "27.8")]),
+    data, _ = read(inspection, MultiDict([("inspected_at", "2026-11-25T09:30"), ("latitude", "27.8")]),
                      {"photos": ["f0e1d2c3-0000-4000-8000-000000000000"]})
     assert data == {"inspected_at": "2026-11-25T09:30:00+08:00", "latitude": 27.8,
                     "photos": ["f0e1d2c3-0000-4000-8000-000000000000"]}
@@ -126,10 +130,10 @@ def test_values_are_typed_booleans_numbers_lists_and_times() -> None:
 
 def test_typing_problems_and_unknown_choices_are_reported_per_field() -> None:
     spec = spec_of(ROOT / "bpmn/_shared/forms/reply.schema.json")
-    _, errors = coerce(spec, MultiDict([("extension_days", "三天"), ("solved", "maybe"), ("reply_action", "x")]))
+    _, errors = read(spec, MultiDict([("extension_days", "三天"), ("solved", "maybe"), ("reply_action", "x")]))
     assert errors == {"extension_days": NOT_INTEGER, "solved": NOT_BOOLEAN, "reply_action": forms.CHOOSE}
     dispatch = spec_of(ROOT / "bpmn/_shared/forms/dispatch.schema.json")
-    _, errors = coerce(dispatch, MultiDict([("lead_department", "nowhere"), ("assisting_departments", "gone")]))
+    _, errors = read(dispatch, MultiDict([("lead_department", "nowhere"), ("assisting_departments", "gone")]))
     assert errors == {"lead_department": forms.CHOOSE, "assisting_departments": forms.CHOOSE}
 
 
@@ -137,7 +141,8 @@ def test_undeclared_fields_are_passed_on_for_the_schema_to_refuse() -> None:
     spec = spec_of(ROOT / "bpmn/_shared/forms/sign_for.schema.json")
     form = MultiDict([("csrf_token", "t"), ("action", "complete"), ("sign_decision", "sign"),
                       ("lead_department", "zjj"), ("photos__files", "")])
-    data, errors = coerce(spec, form)
+    data, errors = read(spec, form)
+    data |= undeclared(spec, form)
     assert errors == {} and data == {"sign_decision": "sign", "lead_department": "zjj"}
     assert forms.errors_of(schema_of(ROOT / "bpmn/_shared/forms/sign_for.schema.json"), data) == {
         "lead_department": forms.UNKNOWN}
@@ -153,3 +158,47 @@ def test_raw_values_keep_what_was_typed_for_drafts_and_for_showing_again() -> No
     assert shown_value(fields["assisting_departments"], raw) == ["sthj"]
     assert shown_value(fields["forced_dispatch"], {"forced_dispatch": True}) == "true"
     assert shown_value(fields["internal_assignee"], raw) == ""
+
+
+START_FORMS = sorted(ROOT.glob("bpmn/*/forms/intake.schema.json"))
+PERSONAL_OR_CASE_TEXT = {"requester_phone", "requester_name", "requester_address", "caller_type", "content",
+                         "location"}
+
+
+@pytest.mark.parametrize("path", START_FORMS, ids=lambda p: p.parent.parent.name)
+def test_a_start_form_is_drawn_compactly_and_guards_its_routing_fields(path: Path) -> None:
+    schema = schema_of(path)
+    spec = describe(schema, lambda source, _name: CHOICES[source], start=True)
+    assert is_start_form(f"forms/{path.name}") and not is_start_form("forms/triage.schema.json")
+    for f in spec.fields:
+        prop = schema["properties"][f.name]
+        assert not f.autofill and f.rows == 6, f
+        if prop.get("x-options") == "categories":  # free text: a category outside the 派单目录 may be typed
+            assert (f.widget, f.options, f.suggestions) == ("text", [], ["噪音扰民"])
+        elif "oneOf" in prop or "x-options" in prop:
+            assert f.widget == "select" and f.options, f
+        assert (f.widget == "checkbox") == (prop["type"] == "boolean")
+        assert (f.widget == "tel") == (f.name == "requester_phone")
+        assert f.seconds == (prop.get("format") == "date-time")
+        assert f.no_numbers == (f.name not in PERSONAL_OR_CASE_TEXT), f.name
+
+
+def test_a_start_form_reads_ticks_full_width_digits_and_fixed_values_and_refuses_numbers() -> None:
+    schema = schema_of(ROOT / "bpmn/case_phone/forms/intake.schema.json")
+    spec = describe(schema, lambda source, _name: CHOICES[source], start=True, fixed={"township": "luxi"})
+    form = MultiDict([("requester_phone", "\uff11\uff13\uff18" "12345678"), ("confidential", "on"),
+                      ("township", "beiao"), ("category", "新类别"), ("urgency", "now"),
+                      ("title", "身份证11010119900307123X"), ("content", "第一行\r\n第二行"), ("paste", "not a field")])
+    data, errors = read(spec, form)
+    assert data == {"requester_phone": "13812345678", "township": "luxi", "category": "新类别",
+                    "content": "第一行\n第二行", "confidential": True}
+    assert errors == {"urgency": forms.CHOOSE, "title": NO_NUMBERS}
+    unticked, _ = read(spec, MultiDict([("confidential", "false")]))
+    assert unticked == {"township": "luxi"}  # an unticked box is left out, the fixed township stays
+    assert raw_values(spec, form)["township"] == "luxi" and defaults(spec)["township"] == "luxi"
+    platform = describe(schema_of(ROOT / "bpmn/case_platform/forms/intake.schema.json"), start=True)
+    deadline = platform.get("upstream_deadline")
+    assert deadline is not None and shown_value(deadline, {"upstream_deadline": "2026-12-01T17:30:00"}) == \
+        "2026-12-01T17:30:00"  # with seconds: shown as typed
+    data, _ = read(platform, MultiDict([("upstream_deadline", "2026-12-01 17:30:05")]))
+    assert data == {"upstream_deadline": "2026-12-01T17:30:05+08:00"}

@@ -1,4 +1,4 @@
-"""Choices of `x-options` form fields from the reference tables, and values a form starts with.
+"""Choices of `x-options` form fields from the reference tables (参考数据).
 
 `departments`: active handling units and townships (承办单位); `townships`: the townships (乡镇街道);
 `categories`: the categories of the dispatch catalogue (派单目录); `users`: active accounts holding the role that
@@ -6,8 +6,6 @@ will work on the chosen task (for 内部办件分派, the operators).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,14 +15,12 @@ from processes.accounts.models import UserRole
 from processes.cases.models import Case
 from processes.reference.models import Department
 from processes.reference.models import DispatchRule
-from webapp.tasks.formspec import Option
-from webapp.tasks.formspec import Raw
+from webapp.schemaforms.fields import Lookup
+from webapp.schemaforms.fields import Option
 
 # Which role the people offered by an `x-options: users` field must hold, by field name (default: operator).
 USER_ROLES = {"internal_assignee": "operator"}
 UNIT_KINDS = ("department", "township")
-# Case columns a task form starts with when the form asks for them (初审 confirms what intake recorded).
-PREFILLED = ("request_type", "urgency", "category", "township", "lead_department")
 
 
 def departments(db: Session) -> list[Option]:
@@ -56,7 +52,7 @@ def users(db: Session, role: str) -> list[Option]:
     return [Option(username, f"{real_name} ({username})" if real_name else username) for username, real_name in rows]
 
 
-def lookup(db: Session, case: Case | None) -> Callable[[str, str], list[Option]]:
+def lookup(db: Session, case: Case | None) -> Lookup:
     """Return the function that gives the choices of an `x-options` source for a field (memoised per source)."""
     cache: dict[str, list[Option]] = {}
 
@@ -78,8 +74,6 @@ def lookup(db: Session, case: Case | None) -> Callable[[str, str], list[Option]]
     return choices
 
 
-def prefill(case: Case | None, names: set[str]) -> Raw:
-    """Return the values a fresh form starts with: what the case already records for fields it asks for."""
-    if case is None:
-        return {}
-    return {name: str(getattr(case, name)) for name in PREFILLED if name in names and getattr(case, name)}
+def pairs(db: Session, source: str) -> list[tuple[str, str]]:
+    """Return (code, name) pairs of a reference list by its `x-options` name (for lists outside a form)."""
+    return [(o.value, o.label) for o in lookup(db, None)(source, "")]
