@@ -22,6 +22,8 @@ SEEDED_AT = datetime(2026, 11, 1, tzinfo=UTC)
 # make 2027 differ from Mon-Fri in the first working week.
 NOTICE_2027 = "date,is_workday,reason\n2027-01-01,false,元旦\n2027-01-02,false,元旦\n2027-01-03,false,元旦\n"
 NOTICE_2027_NUMBER = "国办发明电（测试）2027年节假日"
+# `hotline demo` under test: cheap argon2 hashes (tests never wait on argon2; the cost is read from each hash).
+CHEAP_ENV = {"HOTLINE_ARGON2_TIME_COST": "1", "HOTLINE_ARGON2_MEMORY_KIB": "8", "HOTLINE_ARGON2_PARALLELISM": "1"}
 
 
 def seed(session: Session, years: range = range(2026, 2027)) -> None:

@@ -96,8 +96,8 @@ def session(db_url: str) -> Iterator[Session]:
     """A writer session on the test database, with a department and a township."""
     engine = create_db_engine(db_url)
     with writer_sessionmaker(engine)() as s:
-        s.add_all([Department(code="jtj", name="交通局", kind="department"),
-                   Department(code="bmz", name="北岙街道", kind="township")])
+        s.add_all([Department(code="jtys", name="区交通运输局", kind="department"),
+                   Department(code="beiao", name="北岙街道", kind="township")])
         s.commit()
         yield s
     engine.dispose()
@@ -237,10 +237,10 @@ def test_three_admins_stay_apart_and_units_are_required(session: Session) -> Non
     with pytest.raises(RoleConflict, match="needs a department"):
         make(session, "handler1", roles=("handler",))
     with pytest.raises(RoleConflict, match="needs a township"):
-        make(session, "reporter1", roles=("township_reporter",), department="jtj")
+        make(session, "reporter1", roles=("township_reporter",), department="jtys")
     with pytest.raises(AccountError, match="unknown department"):
         make(session, "handler2", roles=("handler",), department="nope")
-    assert make(session, "reporter2", roles=("township_reporter",), department="bmz").department == "bmz"
+    assert make(session, "reporter2", roles=("township_reporter",), department="beiao").department == "beiao"
 
 
 def test_disabling_ends_sessions_and_a_cost_change_rehashes(session: Session) -> None:
@@ -280,13 +280,13 @@ def dump(db_url: str) -> str:
 
 def test_cli_create_list_disable_roles_unlock(hotline: CliRunner, db_url: str) -> None:
     secret = "Cli-Secret-Pass-42"
-    made = run(hotline, "users", "create", "--username", "WangFang", "--role", "handler", "--department", "jtj",
+    made = run(hotline, "users", "create", "--username", "WangFang", "--role", "handler", "--department", "jtys",
                "--name", "王芳", "--password-stdin", stdin=secret + "\n")
     assert "created WangFang (handler); must change the password at first login" in made.output
     run(hotline, "users", "create", "--username", "sec1", "--role", "secadmin", "--password-stdin",
         "--no-force-change", stdin=secret + "\n")
     listing = run(hotline, "users", "list").output
-    assert "WangFang" in listing and "王芳" in listing and "jtj" in listing and "must change password" in listing
+    assert "WangFang" in listing and "王芳" in listing and "jtys" in listing and "must change password" in listing
     assert "argon2" not in listing
     run(hotline, "users", "roles", "wangfang", "--add", "callback", "--remove", "handler")
     assert run(hotline, "users", "roles", "WANGFANG").output.strip() == "WangFang: callback"

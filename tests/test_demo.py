@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from click.testing import CliRunner
 
 from processes.accounts.roles import ROLE_CODES
+from tests.reference_support import CHEAP_ENV
+from tests.reference_support import REFERENCE_DIR
 from webapp.cli import cli
+from webapp.cli.demo_users import DEMO_USERS
 
 
 def test_demo_deploys_seeds_and_shows_tasks_without_personal_data(tmp_path: Path) -> None:
-    runner = CliRunner(env={"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_DATABASE_URL": ""})
+    runner = CliRunner(env={"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_DATABASE_URL": "", **CHEAP_ENV})
     first = runner.invoke(cli, ["demo", "--no-scheduler"], catch_exceptions=False)
     assert first.exit_code == 0, first.output
     assert "deployed case_phone v1" in first.output and "opened 6 sample case(s)" in first.output
@@ -21,7 +25,10 @@ def test_demo_deploys_seeds_and_shows_tasks_without_personal_data(tmp_path: Path
         assert expected in first.output
     assert "138123" not in first.output and "张三" not in first.output
     lines = (tmp_path / "demo-users.txt").read_text(encoding="utf-8").splitlines()
-    assert len(lines) == 20 and oct((tmp_path / "demo-users.txt").stat().st_mode & 0o777) == "0o600"
+    units = [row for row in csv.DictReader((REFERENCE_DIR / "departments.csv").read_text("utf-8").splitlines())
+             if row["kind"] in ("department", "township")]
+    accounts = len(DEMO_USERS) + len(units) + sum(1 for row in units if row["kind"] == "township")
+    assert len(lines) == accounts and oct((tmp_path / "demo-users.txt").stat().st_mode & 0o777) == "0o600"
     assert {role for line in lines for role in line.split("\t")[1].split(",")} == set(ROLE_CODES)
     for line in lines:  # every role has an account, and each password is printed once
         user, _, password = line.split("\t")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+from datetime import time
+
 import pytest
+import sqlalchemy as sa
 
 from processes.clock import FrozenClock
 from processes.errors import Conflict
+from processes.reference.models import DutyRoster
 from tests.lifecycle_support import REPLY
 from tests.lifecycle_support import Office
 from tests.lifecycle_support import at
@@ -113,12 +118,18 @@ def test_a_caller_may_keep_a_new_case_after_the_duplicate_offer(office: Office) 
 
 
 def test_triage_on_a_weekend_goes_to_the_duty_roster(office: Office) -> None:
-    office.clock.now = at("2026-11-28T10:00:00")  # Saturday; reference/duty_roster.csv has zhang.wei 08-20
+    # Seeding on 2026-01-01 planned the roster from reference/duty_rotation.csv for eight weeks.
+    with office.rt.read() as session:
+        shifts = dict(session.execute(sa.select(DutyRoster.shift_start, DutyRoster.username).where(
+            DutyRoster.day == date(2026, 1, 10), DutyRoster.role == "dispatcher")).all())
+    day_shift, night_shift = shifts[time(8)], shifts[time(20)]
+    assert day_shift != night_shift
+    office.clock.now = at("2026-01-10T10:00:00")  # Saturday
     case = office.open("case_phone", "phone")
-    assert office.task(case, "triage").assignee == "zhang.wei"
-    office.clock.now = at("2026-11-28T21:00:00")
+    assert office.task(case, "triage").assignee == day_shift
+    office.clock.now = at("2026-01-10T21:00:00")
     night = office.open("case_phone", "phone", requester_phone="13700002222")
-    assert office.task(night, "triage").assignee == "li.na"
+    assert office.task(night, "triage").assignee == night_shift
 
 
 def test_internal_assignment_goes_to_the_named_staff_member(office: Office) -> None:

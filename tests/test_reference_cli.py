@@ -48,7 +48,8 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 def test_seed_is_idempotent_and_keeps_what_people_changed(hotline: CliRunner, tmp_path: Path) -> None:
     run(hotline, "ref", "import", "settings", write(tmp_path, "s.csv", "name,value,note\nyellow_share,0.3,\n"))
     again = run(hotline, "ref", "seed").output
-    assert "departments: 0 added, 23 kept" in again and "sla: kept the existing rows" in again
+    assert "departments: 0 added, 37 kept" in again and "sla: kept the existing rows" in again
+    assert "from duty_rotation.csv" in again and ", 0 planned day-roles kept" not in again  # the first seed planned
     assert "calendar: 0 years loaded from chinesecalendar (all present)" in again
     assert "yellow_share,0.3," in run(hotline, "ref", "export", "settings").output
 

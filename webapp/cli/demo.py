@@ -68,13 +68,13 @@ SAMPLES: list[tuple[str, str, dict[str, Any], list[tuple[str, dict[str, Any]]]]]
 
 
 def complete_step(rt: Runtime, instance_id: str, bpmn_id: str, data: Mapping[str, Any]) -> None:
-    """Complete the open task with this BPMN id."""
+    """Complete the open task with this BPMN id, as its assignee when the duty roster gave it one (night, weekend)."""
     with rt.read() as session:
-        task_id = session.scalar(sa.select(HumanTask.id).where(
-            HumanTask.instance_id == instance_id, HumanTask.bpmn_id == bpmn_id, HumanTask.status == "open"))
-    if task_id is None:
+        task = session.execute(sa.select(HumanTask.id, HumanTask.assignee).where(
+            HumanTask.instance_id == instance_id, HumanTask.bpmn_id == bpmn_id, HumanTask.status == "open")).first()
+    if task is None:
         raise click.ClickException(f"demo: no open task {bpmn_id}; has the diagram changed?")
-    commands.complete_task(rt, instance_id, task_id, data, actor="demo")
+    commands.complete_task(rt, instance_id, task.id, data, actor=task.assignee or "demo")
 
 
 def seed(rt: Runtime) -> int:

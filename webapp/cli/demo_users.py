@@ -1,4 +1,4 @@
-"""Demo accounts (演示账号): one or more per role, with generated passwords printed once and kept in the instance."""
+"""Demo accounts (演示账号): the office's desks and every handling unit, with generated passwords printed once."""
 
 from __future__ import annotations
 
@@ -9,36 +9,40 @@ from pathlib import Path
 import click
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from processes.accounts import users as accounts
 from processes.accounts.models import AppUser
 from processes.accounts.passwords import policy_from_config
+from processes.reference.models import Department
 from processes.runtime.core import Runtime
 
-# username, real name, roles, department or township; the duty roster (reference/duty_roster.csv) names the
-# dispatchers and the leader on duty, so the demo's weekend tasks land on real accounts.
+# The hotline office's own staff (热线中心): username, real name, roles, unit. The duty rotation
+# (reference/duty_rotation.csv) names the dispatchers, supervisors, duty leaders and leaders on duty, so the
+# demo's night and weekend tasks land on real accounts. README.md says which desk each account works at.
 DEMO_USERS: list[tuple[str, str, tuple[str, ...], str | None]] = [
     ("op1", "王小燕", ("operator",), None),
     ("tr1", "林晓", ("transcriber",), None),
     ("zhang.wei", "张伟", ("dispatcher",), None),
     ("li.na", "李娜", ("dispatcher",), None),
     ("wang.fang", "王芳", ("dispatcher",), None),
+    ("zhao.lei", "赵磊", ("dispatcher",), None),
     ("chen.jing", "陈静", ("operator",), None),
-    ("h.sthj", "生态环境分局联络员", ("handler",), "sthj"),
-    ("h.zjj", "住建局联络员", ("handler",), "zjj"),
-    ("h.zhzf", "综合执法局联络员", ("handler",), "zhzf"),
-    ("h.scjg", "市场监管局联络员", ("handler",), "scjg"),
-    ("tw.luxi", "鹿西乡上报员", ("township_reporter",), "luxi"),
     ("ins1", "郑巡查", ("inspector",), None),
     ("cb1", "周回访", ("callback",), None),
     ("sv1", "吴督办", ("supervisor",), None),
+    ("sv2", "孙督办", ("supervisor",), None),
     ("dl1", "冯值班长", ("duty_leader",), None),
+    ("dl2", "蒋值班长", ("duty_leader",), None),
+    ("dl3", "沈值班长", ("duty_leader",), None),
     ("chen.jun", "陈军", ("leader",), None),
+    ("lin.hai", "林海", ("leader",), None),
     ("an1", "何分析", ("analyst",), None),
     ("admin1", "系统管理员", ("sysadmin",), None),
     ("sec1", "安全管理员", ("secadmin",), None),
     ("audit1", "审计员", ("auditor",), None),
 ]
+UNIT_KINDS = ("department", "township")
 PASSWORD_FILE = "demo-users.txt"  # noqa: S105  (a file name, not a password)
 
 
@@ -47,13 +51,26 @@ def demo_password() -> str:
     return f"{secrets.token_hex(3)}-{secrets.token_hex(3)}-Hx{secrets.randbelow(10)}"
 
 
+def unit_users(session: Session) -> list[tuple[str, str, tuple[str, ...], str | None]]:
+    """Return the accounts of the handling units: a 承办人 (`h.<code>`) for every active department and township,
+    and a 民情难题 上报员 (`tw.<code>`) for every township; units added to departments.csv get theirs too."""
+    units = session.execute(sa.select(Department.code, Department.name, Department.kind).where(
+        Department.active.is_(True), Department.kind.in_(UNIT_KINDS)).order_by(Department.kind, Department.code))
+    users: list[tuple[str, str, tuple[str, ...], str | None]] = []
+    for code, name, kind in units:
+        users.append((f"h.{code}", f"{name}联络员", ("handler",), code))
+        if kind == "township":
+            users.append((f"tw.{code}", f"{name}上报员", ("township_reporter",), code))
+    return users
+
+
 def seed_users(app: Flask, rt: Runtime) -> list[tuple[str, str, str]]:
     """Create the demo accounts that do not exist yet; return (username, roles, password) of the new ones."""
     policy = policy_from_config(app.config)
     created = []
     with rt.write() as session, session.begin():
         existing = set(session.scalars(sa.select(AppUser.username)))
-        for username, name, roles, unit in DEMO_USERS:
+        for username, name, roles, unit in [*DEMO_USERS, *unit_users(session)]:
             if username in existing:
                 continue
             password = demo_password()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
@@ -12,6 +13,12 @@ from flask.cli import FlaskGroup
 from handlers.reference.csvio import KINDS
 from handlers.reference.csvio import ImportRejected
 from handlers.reference.reschedule import reschedule_open_deadlines
+from handlers.reference.roster import ROSTER_WEEKS
+from handlers.reference.roster import expand
+from handlers.reference.roster import parse_rotation
+from handlers.reference.roster import planning_window
+from handlers.reference.roster import roster_csv
+from handlers.reference.seed import ROTATION_FILE
 from handlers.reference.seed import seed_all
 from handlers.reference.store import DEADLINE_KINDS
 from handlers.reference.store import export
@@ -102,6 +109,30 @@ def register(cli: FlaskGroup) -> None:
         for problem in report.problems:
             click.echo(f"not rescheduled: {problem}", err=True)
         click.echo(f"{report.cases} open cases rescheduled")
+
+    @ref_group.command("roster")
+    @click.argument("file", default="-")
+    @click.option("--rotation", type=click.Path(exists=True, dir_okay=False),
+                  help=f"Rotation CSV (default: reference/{ROTATION_FILE} of the project).")
+    @click.option("--from", "first", type=click.DateTime(formats=["%Y-%m-%d"]),
+                  help="First day, then --weeks weeks (default: yesterday, Beijing time, whose night shift covers "
+                  "this morning, through --weeks weeks after today).")
+    @click.option("--weeks", type=click.IntRange(1, 53), default=ROSTER_WEEKS, show_default=True,
+                  help="How many weeks to plan.")
+    def roster_command(file: str, rotation: str | None, first: datetime | None, weeks: int) -> None:
+        """Write the duty roster (值班表) a rotation gives, in the import format; review it, then import it."""
+        path = Path(rotation) if rotation else Path(current_app.root_path).parent / "reference" / ROTATION_FILE
+        try:
+            lines = parse_rotation(path.read_text(encoding="utf-8"))
+        except ImportRejected as exc:
+            _refuse(str(path), exc)
+        start, days = planning_window(_rt().clock(), weeks) if first is None else (first.date(), weeks * 7)
+        text = roster_csv(expand(lines, start, days))
+        if file == "-":
+            click.echo(text, nl=False)
+        else:
+            Path(file).write_text(text, encoding="utf-8")
+            click.echo(f"wrote {file}")
 
     @ref_group.command("export")
     @click.argument("kind", type=click.Choice(KINDS))
