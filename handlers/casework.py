@@ -1,4 +1,5 @@
-"""Handlers for case decisions around dispatch: flags, duplicates and merging (并单), re-dispatch (改派), urgency."""
+"""Handlers for case decisions around dispatch: flags, duplicates and merging (并单), re-dispatch (改派), urgency,
+the classification confirmed at triage (初审: request type, urgency, category, 复杂件)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import sqlalchemy as sa
 from handlers.base import HandlerContext
 from handlers.base import HandlerError
 from handlers.base import handler
+from handlers.reference.sla import COMPLEXITIES
+from handlers.reference.sla import REQUEST_TYPES
 from processes.cases.models import Case
 from processes.cases.models import Requester
 
@@ -108,3 +111,29 @@ def set_urgency(ctx: HandlerContext, urgency: str) -> dict[str, Any]:
     case = _case(ctx)
     case.urgency, case.updated_at = urgency, ctx.now
     return {"urgency": urgency}
+
+
+@handler("case.classify", label_zh="记录初审分类", params={
+    "request_type": "诉求类型", "urgency": "紧急程度 normal/urgent/critical", "category": "诉求类别（空则不变）",
+    "complexity": "复杂件 normal/complex"})
+def classify(ctx: HandlerContext, request_type: str, urgency: str, category: str | None = None,
+             complexity: str | None = None) -> dict[str, Any]:
+    """Store what triage confirmed on the case (初审核定): its request type, urgency, category and 复杂件.
+
+    The SLA rules and the dispatch catalogue read these from the case, so they must hold triage's values, not the
+    intake's. Complexity is its own column: a complex complaint stays a complaint in every per-type figure.
+    """
+    if request_type not in REQUEST_TYPES:
+        raise HandlerError(f"unknown request type {request_type!r}")
+    if urgency not in URGENCIES:
+        raise HandlerError(f"unknown urgency {urgency!r}")
+    level = complexity or "normal"
+    if level not in COMPLEXITIES:
+        raise HandlerError(f"unknown complexity {complexity!r}; use normal or complex")
+    if category is not None and (not isinstance(category, str) or len(category) > 64):
+        raise HandlerError("category must be at most 64 characters")
+    case = _case(ctx)
+    case.request_type, case.urgency, case.complexity, case.updated_at = request_type, urgency, level, ctx.now
+    if category:
+        case.category = category
+    return {"request_type": request_type, "urgency": urgency, "category": case.category, "complexity": level}

@@ -33,12 +33,13 @@ STAGE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 @dataclass(frozen=True)
 class Routing:
-    """What selects a rule and caps a deadline: the case's channel, type, urgency and upstream deadline."""
+    """What selects a rule and caps a deadline: the case's channel, type, urgency, complexity, upstream deadline."""
 
     source: str | None = None
     request_type: str | None = None
     urgency: str | None = None
     upstream_deadline: datetime | None = None
+    complexity: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,13 +81,13 @@ def routing_of(session: Session, case_id: str | None) -> Routing:
     case = session.get(Case, case_id) if case_id is not None else None
     if case is None:
         return Routing()
-    return Routing(case.channel, case.request_type, case.urgency, case.upstream_deadline)
+    return Routing(case.channel, case.request_type, case.urgency, case.upstream_deadline, case.complexity)
 
 
 def rule_for(session: Session, stage: str, routing: Routing) -> Rule:
     """Return the rule of a stage for this routing, or the built-in one, or fail."""
     rule = find_rule(session, stage, source=routing.source, request_type=routing.request_type,
-                     urgency=routing.urgency)
+                     urgency=routing.urgency, complexity=routing.complexity)
     if rule is not None:
         return rule
     if stage in FALLBACK_RULES:

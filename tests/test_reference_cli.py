@@ -74,7 +74,7 @@ def test_a_catalogue_with_errors_is_refused_whole_with_line_numbers(hotline: Cli
 @pytest.mark.parametrize(("kind", "text", "messages"), [
     ("sla", "source,request_type,urgency,stage,amount,unit,note\n*,*,*,handle,0,days,\nfax,*,*,handle,1,hours,\n",
      ["line 2: amount '0': must be more than 0", "line 2: unit 'days': must be one of hours, minutes, workdays",
-      "line 3: source 'fax'", "missing the catch-all rule *,*,*,sign_for"]),
+      "line 3: source 'fax'", "missing the catch-all rule *,*,*,*,sign_for"]),
     ("departments", "code,name,kind,township,active,sms_target\n"
      "zjj,区住建局,bureau,,true,\nx y,,department,luxi,maybe,\n",
      ["line 2: kind 'bureau'", "line 3: code 'x y'", "line 3: name '': is required", "line 3: active 'maybe'"]),
@@ -82,7 +82,7 @@ def test_a_catalogue_with_errors_is_refused_whole_with_line_numbers(hotline: Cli
      "2026-12-01,dispatcher,a,8am,20:00\n", ["line 2: day '2026-13-01'", "line 3: shift_start '8am'"]),
     ("settings", "name,value,note\nyellow_share,1.5,\nsecret,1,\n",
      ["line 2: value '1.5'", "line 3: unknown setting 'secret'"]),
-    ("sla", "source,stage\n*,handle\n", ["line 1: columns must be source,request_type,urgency,stage"]),
+    ("sla", "source,stage\n*,handle\n", ["line 1: columns must be source,request_type,urgency,complexity,stage"]),
 ])
 def test_every_kind_is_validated_row_by_row(hotline: CliRunner, tmp_path: Path, kind: str, text: str,
                                             messages: list[str]) -> None:

@@ -14,9 +14,10 @@ CHANNELS = {
 }
 REQUEST_TYPES = {
     "consult": N_("咨询"), "help": N_("求助"), "complaint": N_("投诉"), "report": N_("举报"),
-    "suggestion": N_("建议"), "praise": N_("表扬"), "other": N_("其他"), "complex": N_("复杂件"),
+    "suggestion": N_("建议"), "praise": N_("表扬"), "other": N_("其他"),
 }
 URGENCIES = {"normal": N_("一般"), "urgent": N_("紧急"), "critical": N_("特急")}
+COMPLEXITIES = {"normal": N_("一般"), "complex": N_("复杂件")}  # 复杂件 is set at triage, beside the request type
 STATUSES = {
     "registered": N_("已登记"), "triage": N_("初审中"), "dispatched": N_("已派单"), "signed": N_("已签收"),
     "returned": N_("已退单"), "extension": N_("延期中"), "replied": N_("已答复"), "reviewed": N_("已审核"),

@@ -17,6 +17,7 @@ from handlers.reference.settings import SETTINGS
 from handlers.reference.settings import parse_bool
 from handlers.reference.settings import parse_setting
 from handlers.reference.sla import ANY
+from handlers.reference.sla import COMPLEXITIES
 from handlers.reference.sla import REQUEST_TYPES
 from handlers.reference.sla import REQUIRED_STAGES
 from handlers.reference.sla import SOURCES
@@ -25,13 +26,15 @@ from handlers.reference.sla import URGENCIES
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "calendar": ("date", "is_workday", "reason"),
-    "sla": ("source", "request_type", "urgency", "stage", "amount", "unit", "note"),
+    "sla": ("source", "request_type", "urgency", "complexity", "stage", "amount", "unit", "note"),
     "catalogue": ("category", "township", "lead", "assisting", "note"),
     "departments": ("code", "name", "kind", "township", "active", "sms_target"),
     "roster": ("day", "role", "username", "shift_start", "shift_end"),
     "settings": ("name", "value", "note"),
 }
 KINDS = tuple(COLUMNS)
+# Columns a file may leave out, and the value each of its rows then has (files written before the column existed).
+OPTIONAL: dict[str, dict[str, str]] = {"sla": {"complexity": "*"}}
 DEPARTMENT_KINDS = frozenset({"department", "township", "office"})
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 STAGE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
@@ -91,12 +94,13 @@ class Checker:
 
 
 def read_rows(kind: str, text: str) -> list[Row]:
-    """Return (line number, row) pairs of a CSV text with exactly the kind's columns."""
+    """Return (line number, row) pairs of a CSV text with exactly the kind's columns (optional ones may be absent)."""
     if kind not in COLUMNS:
         raise ImportRejected([f"unknown kind {kind!r}; use one of {', '.join(KINDS)}"])
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
     header = [h.strip() for h in reader.fieldnames or []]
-    missing = [c for c in COLUMNS[kind] if c not in header]
+    optional = OPTIONAL.get(kind, {})
+    missing = [c for c in COLUMNS[kind] if c not in header and c not in optional]
     extra = [h for h in header if h not in COLUMNS[kind]]
     if missing or extra:
         raise ImportRejected([f"line 1: columns must be {','.join(COLUMNS[kind])}"
@@ -108,7 +112,7 @@ def read_rows(kind: str, text: str) -> list[Row]:
             raise ImportRejected([f"more than {MAX_ROWS} rows"])
         if None in raw:
             raise ImportRejected([f"line {reader.line_num}: more fields than columns"])
-        row = {k.strip(): (v or "").strip() for k, v in raw.items()}
+        row = {**optional, **{k.strip(): (v or "").strip() for k, v in raw.items()}}
         if any(row.values()):  # blank lines are allowed
             rows.append((reader.line_num, row))
     return rows
@@ -175,13 +179,17 @@ def check_calendar(rows: list[Row], year: int) -> dict[date, tuple[bool, str]]:
 
 
 def check_sla(rows: list[Row]) -> list[dict[str, Any]]:
-    """Return SLA rule rows; the required stages must each have a catch-all '*/*/*' rule."""
+    """Return SLA rule rows; the required stages must each have a catch-all '*/*/*/*' rule."""
     check, out = Checker(), []
     for line, row in rows:
+        if row["request_type"] in ("complex", "复杂", "复杂件"):
+            check.fail(line, "复杂件 is no longer a request type: write request_type * and complexity complex")
+            continue
         values = {
             "source": check.value(line, "source", row["source"], _choice(SOURCES | {ANY})),
             "request_type": check.value(line, "request_type", row["request_type"], _choice(REQUEST_TYPES | {ANY})),
             "urgency": check.value(line, "urgency", row["urgency"], _choice(URGENCIES | {ANY})),
+            "complexity": check.value(line, "complexity", row["complexity"], _choice(COMPLEXITIES | {ANY})),
             "stage": check.value(line, "stage", row["stage"], _pattern(STAGE_RE, "a stage name")),
             "amount": check.value(line, "amount", row["amount"], _positive),
             "unit": check.value(line, "unit", row["unit"], _choice(UNITS)),
@@ -189,11 +197,11 @@ def check_sla(rows: list[Row]) -> list[dict[str, Any]]:
         }
         if values["stage"] == "extension_max" and values["unit"] not in (None, "workdays"):
             check.fail(line, "extension_max must be in workdays")
-        check.unique(line, (row["source"], row["request_type"], row["urgency"], row["stage"]))
+        check.unique(line, (row["source"], row["request_type"], row["urgency"], row["complexity"], row["stage"]))
         out.append(values)
     for stage in REQUIRED_STAGES:
-        if (ANY, ANY, ANY, stage) not in check.seen:
-            check.errors.append(f"missing the catch-all rule *,*,*,{stage}")
+        if (ANY, ANY, ANY, ANY, stage) not in check.seen:
+            check.errors.append(f"missing the catch-all rule *,*,*,*,{stage}")
     check.done()
     return out
 

@@ -11,9 +11,10 @@ from processes.reference.models import SlaRule
 
 ANY = "*"
 SOURCES = frozenset({"phone", "visit", "platform", "township", "police110"})
-# `complex` (复杂件: several departments or hard cases, 15 working days) is a request type of its own here.
-REQUEST_TYPES = frozenset({"consult", "help", "complaint", "report", "suggestion", "praise", "other", "complex"})
+REQUEST_TYPES = frozenset({"consult", "help", "complaint", "report", "suggestion", "praise", "other"})
 URGENCIES = frozenset({"normal", "urgent", "critical"})
+# 复杂件 (several departments or hard cases) is set at triage beside the request type, never instead of it.
+COMPLEXITIES = frozenset({"normal", "complex"})
 UNITS = frozenset({"workdays", "hours", "minutes"})
 # Stages every rule set must cover with a catch-all row, so no case ever lacks a limit.
 REQUIRED_STAGES = ("sign_for", "return", "handle", "extension_max", "callback", "notice")
@@ -21,8 +22,8 @@ REQUIRED_STAGES = ("sign_for", "return", "handle", "extension_max", "callback", 
 ALIASES = {
     "110": "police110", "来电": "phone", "来访": "visit",
     "咨询": "consult", "求助": "help", "投诉": "complaint", "举报": "report", "建议": "suggestion",
-    "表扬": "praise", "其他": "other", "复杂": "complex",
-    "一般": "normal", "紧急": "urgent", "特急": "critical",
+    "表扬": "praise", "其他": "other",
+    "一般": "normal", "紧急": "urgent", "特急": "critical", "一般件": "normal", "复杂件": "complex",
 }
 
 
@@ -36,10 +37,12 @@ class Rule:
     stage: str
     amount: int
     unit: str
+    complexity: str = ANY
 
     def describe(self) -> str:
-        """Return a short text naming the rule, e.g. 'phone/complaint/*/handle 5 workdays'."""
-        return f"{self.source}/{self.request_type}/{self.urgency}/{self.stage} {self.amount} {self.unit}"
+        """Return a short text naming the rule, e.g. 'phone/complaint/*/handle 5 workdays' ('*/*/normal/complex/…')."""
+        key = [self.source, self.request_type, self.urgency, *([self.complexity] if self.complexity != ANY else [])]
+        return f"{'/'.join(key)}/{self.stage} {self.amount} {self.unit}"
 
 
 def normalise(value: str | None) -> str:
@@ -49,15 +52,20 @@ def normalise(value: str | None) -> str:
 
 
 def find_rule(session: Session, stage: str, *, source: str | None, request_type: str | None,
-              urgency: str | None) -> Rule | None:
-    """Return the most specific rule for a stage: exact beats '*', compared by source, then type, then urgency."""
-    wanted = (normalise(source), normalise(request_type), normalise(urgency))
+              urgency: str | None, complexity: str | None = None) -> Rule | None:
+    """Return the most specific rule for a stage: exact beats '*', compared by source, complexity, type, urgency.
+
+    Complexity comes before the request type so that a complex complaint gets the complex limit rather than the
+    complaint one; the complex rules are written for normal urgency, so urgent matters keep their short limits.
+    """
+    wanted = (normalise(source), normalise(request_type), normalise(urgency), normalise(complexity) or "normal")
     rows = session.execute(sa.select(SlaRule).where(
         SlaRule.stage == stage,
         SlaRule.source.in_({wanted[0], ANY}),
         SlaRule.request_type.in_({wanted[1], ANY}),
-        SlaRule.urgency.in_({wanted[2], ANY}))).scalars().all()
+        SlaRule.urgency.in_({wanted[2], ANY}),
+        SlaRule.complexity.in_({wanted[3], ANY}))).scalars().all()
     if not rows:
         return None
-    best = max(rows, key=lambda r: (r.source != ANY, r.request_type != ANY, r.urgency != ANY))
-    return Rule(best.source, best.request_type, best.urgency, best.stage, best.amount, best.unit)
+    best = max(rows, key=lambda r: (r.source != ANY, r.complexity != ANY, r.request_type != ANY, r.urgency != ANY))
+    return Rule(best.source, best.request_type, best.urgency, best.stage, best.amount, best.unit, best.complexity)

@@ -152,8 +152,8 @@ def _export_rows(session: Session, kind: str, year: int | None) -> list[list[Any
                 if d.day.year in official and (d.is_workday, d.reason) != default_day(d.day)]
     if kind == "sla":
         rules = session.scalars(sa.select(SlaRule).order_by(SlaRule.stage, SlaRule.source, SlaRule.request_type,
-                                                            SlaRule.urgency)).all()
-        return [[r.source, r.request_type, r.urgency, r.stage, r.amount, r.unit, r.note] for r in rules]
+                                                            SlaRule.urgency, SlaRule.complexity)).all()
+        return [[r.source, r.request_type, r.urgency, r.complexity, r.stage, r.amount, r.unit, r.note] for r in rules]
     if kind == "catalogue":
         lines = session.scalars(sa.select(DispatchRule).order_by(DispatchRule.category, DispatchRule.township)).all()
         return [[r.category, r.township, r.lead, r.assisting, r.note] for r in lines]

@@ -42,6 +42,8 @@ class Case(Base):
     upstream_deadline: Mapped[datetime | None]
     request_type: Mapped[str | None] = mapped_column(sa.String(32))
     urgency: Mapped[str] = mapped_column(sa.String(16), default="normal")
+    # 复杂件: set at triage, apart from the request type (a complex complaint stays a complaint); keys SLA rules
+    complexity: Mapped[str] = mapped_column(sa.String(16), default="normal")  # normal / complex
     township: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     category: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # 诉求分类, keys the 派单目录
     lead_department: Mapped[str | None] = mapped_column(sa.String(64), index=True)

@@ -43,17 +43,18 @@ class CalendarYear(Base):
 
 
 class SlaRule(Base):
-    """A time-limit rule (办理时限规则) keyed by source, request type, urgency and stage; '*' matches any."""
+    """A time-limit rule (办理时限规则) keyed by source, type, urgency, complexity (复杂件) and stage; '*': any."""
 
     __tablename__ = "sla_rule"
     __table_args__ = (
-        sa.UniqueConstraint("source", "request_type", "urgency", "stage", name="uq_sla_rule_key"),
+        sa.UniqueConstraint("source", "request_type", "urgency", "complexity", "stage", name="uq_sla_rule_key"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source: Mapped[str] = mapped_column(sa.String(32))  # '*' or channel: phone/visit/platform/township/police110
     request_type: Mapped[str] = mapped_column(sa.String(32))
     urgency: Mapped[str] = mapped_column(sa.String(16))
+    complexity: Mapped[str] = mapped_column(sa.String(16), default="*")  # '*' or normal / complex (复杂件)
     stage: Mapped[str] = mapped_column(sa.String(32))
     amount: Mapped[int]
     unit: Mapped[str] = mapped_column(sa.String(16))  # workdays / hours / minutes
