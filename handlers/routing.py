@@ -105,6 +105,14 @@ def assign_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
     return {"assignee": on_duty(ctx.session, role, ctx.now), "reason": reason}
 
 
+@handler("duty.on_duty", label_zh="当班人员（值班表）", params={"role": "值班角色（如 duty_leader 值班长）"})
+def on_duty_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
+    """Return whoever the duty roster has on shift for a role right now, any day (null when nobody is rostered)."""
+    if not isinstance(role, str) or not role.strip():
+        raise HandlerError("role is required")
+    return {"assignee": on_duty(ctx.session, role, ctx.now)}
+
+
 @handler("ref.setting", label_zh="读取系统参数", params={"name": "参数名（callback_max_attempts 等）"})
 def setting_handler(ctx: HandlerContext, name: str) -> dict[str, Any]:
     """Return a typed office setting (系统参数) such as callback_max_attempts."""

@@ -158,8 +158,10 @@ def replied(office: Office) -> commands.Started:
 
 def test_unreachable_citizen_is_called_again_then_closed_as_unreachable(office: Office) -> None:
     case = replied(office)
-    for _ in range(2):
+    for retry_at in (at("2026-11-25T11:00:00"), at("2026-11-26T09:00:00")):  # 2 hours, then the next working day
         office.complete(case, "callback", {"callback_result": "unreachable"})
+        assert office.open_ids(case) == []
+        office.run_until(retry_at + SECOND)
         assert office.open_ids(case) == ["callback"]
     office.complete(case, "callback", {"callback_result": "unreachable"})  # the third: the configured maximum
     assert office.open_ids(case) == ["publish_review"]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import time
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from processes.reference.models import Setting
 
-SettingValue = bool | int | float
+SettingValue = bool | int | float | str
 TRUE_WORDS = frozenset({"true", "1", "yes", "on", "是"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off", "否"})
 
@@ -44,6 +46,51 @@ def _int_between(low: int, high: int) -> Callable[[str], int]:
 
 
 @dataclass(frozen=True)
+class Spacing:
+    """One wait before the next callback attempt (回访间隔): clock minutes, or the next working day at a time."""
+
+    minutes: int = 0
+    next_workday_at: time | None = None
+
+
+SPACING_RE = re.compile(r"^(?:(\d{1,4})(m|h)|next_workday(?:@(\d{1,2}):(\d{2}))?)$")
+MAX_SPACINGS = 10
+MAX_SPACING_MINUTES = 72 * 60
+DEFAULT_WORKDAY_TIME = time(9, 0)
+
+
+def parse_spacings(text: str) -> list[Spacing]:
+    """Parse a comma list of waits such as '2h,next_workday@09:00' (30m, 2h, next_workday[@HH:MM])."""
+    parts = [p.strip() for p in text.replace("，", ",").split(",") if p.strip()]
+    if not 1 <= len(parts) <= MAX_SPACINGS:
+        raise ValueError(f"{text!r} must list 1 to {MAX_SPACINGS} waits, e.g. 2h,next_workday@09:00")
+    out = []
+    for part in parts:
+        found = SPACING_RE.match(part)
+        if found is None:
+            raise ValueError(f"{part!r} is not a wait: write 30m, 2h, next_workday or next_workday@09:00")
+        amount, unit, hour, minute = found.groups()
+        if amount is not None:
+            minutes = int(amount) * (60 if unit == "h" else 1)
+            if not 1 <= minutes <= MAX_SPACING_MINUTES:
+                raise ValueError(f"{part!r} must be from 1 minute to 72 hours")
+            out.append(Spacing(minutes=minutes))
+        elif hour is None:
+            out.append(Spacing(next_workday_at=DEFAULT_WORKDAY_TIME))
+        elif int(hour) > 23 or int(minute) > 59:
+            raise ValueError(f"{part!r}: the time must be HH:MM from 00:00 to 23:59")
+        else:
+            out.append(Spacing(next_workday_at=time(int(hour), int(minute))))
+    return out
+
+
+def _spacings(text: str) -> str:
+    """Check a list of callback waits and return it normalised (comma separated, no blanks)."""
+    parse_spacings(text)
+    return ",".join(p.strip() for p in text.replace("，", ",").split(",") if p.strip())
+
+
+@dataclass(frozen=True)
 class SettingSpec:
     """A known setting: how to parse it, its default and what it means."""
 
@@ -56,6 +103,9 @@ SETTINGS: dict[str, SettingSpec] = {
     "yellow_share": SettingSpec(_share, "0.25", "黄灯：剩余时限不超过此比例（0-1）"),
     "yellow_workdays": SettingSpec(_int_between(0, 10), "1", "黄灯：剩余工作日不超过此天数（工作日时限）"),
     "callback_max_attempts": SettingSpec(_int_between(1, 10), "3", "回访最多拨打次数"),
+    "callback_retry_spacing": SettingSpec(
+        _spacings, "2h,next_workday@09:00",
+        "回访未接通再次回访的间隔：依次为第1次、第2次…未接通后的等待，末项沿用（30m、2h、next_workday@09:00）"),
     "emergency_mode": SettingSpec(parse_bool, "false", "应急模式：开启后派给值班人员"),
 }
 

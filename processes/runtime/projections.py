@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -21,6 +22,7 @@ from processes.runtime.statements import Writes
 
 URGENCY_PRIORITY = {"normal": 0, "一般": 0, "urgent": 1, "紧急": 1, "critical": 2, "特急": 2}
 ACTIVE_JOB = ("pending", "claimed")
+NAME_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_.]{0,63})\}")
 
 
 @dataclass
@@ -68,6 +70,22 @@ def _lookup(data: Mapping[str, Any], path: str | None) -> Any:
     return None if value is data else value
 
 
+def task_name(name: str, template: str | None, data: Mapping[str, Any]) -> str:
+    """Return a task's shown name: its `name_template` filled from task data (第 {callback_attempt} 次回访), else name.
+
+    Only whole numbers and short codes are filled in; a missing or other value keeps the BPMN name.
+    """
+    if not template:
+        return name
+    values = {}
+    for path in NAME_FIELD.findall(template):
+        value = _lookup(data, path)
+        if isinstance(value, bool) or not isinstance(value, int | str) or len(str(value)) > 32:
+            return name
+        values[path] = str(value)
+    return NAME_FIELD.sub(lambda m: values[m.group(1)], template)
+
+
 def describe_task(task: OpenTask, timers: list[PendingTimer]) -> dict[str, Any]:
     """Resolve role, department, assignee, priority, form and deadline of an open task from its BPMN properties."""
     props, data = task.properties, task.data
@@ -83,7 +101,8 @@ def describe_task(task: OpenTask, timers: list[PendingTimer]) -> dict[str, Any]:
     priority = int(props["priority"]) if str(props.get("priority", "")).isdigit() else URGENCY_PRIORITY.get(
         str(data.get("urgency", "normal")), 0)
     return {
-        "b": task.bpmn_id, "n": task.name[:200], "r": props.get("candidate_role") or task.lane,
+        "b": task.bpmn_id, "n": task_name(task.name, props.get("name_template"), data)[:200],
+        "r": props.get("candidate_role") or task.lane,
         "dep": str(department or props.get("candidate_department") or "") or None,
         "a": str(assignee) if assignee else None, "p": priority, "f": props.get("formJsonSchemaFilename"),
         "d": due.isoformat() if due else None,
