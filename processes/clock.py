@@ -38,3 +38,19 @@ class OffsetClock:
 
     def __call__(self) -> datetime:
         return datetime.now(UTC) + self.offset
+
+
+class MovedClock:
+    """The wall clock moved by an offset asked for on every call (the demo clock: another process may move it)."""
+
+    def __init__(self, offset: Callable[[], timedelta], base: Clock = system_clock) -> None:
+        self.offset = offset
+        self.base = base
+
+    def __call__(self) -> datetime:
+        return self.base() + self.offset()
+
+
+def wall_clock(clock: Clock) -> Clock:
+    """Return the unmoved clock behind a moved one; any other clock (a frozen test clock) is its own."""
+    return clock.base if isinstance(clock, MovedClock) else clock

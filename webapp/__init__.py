@@ -10,28 +10,36 @@ from flask import Flask
 
 import handlers
 from processes.accounts import pii
-from processes.clock import system_clock
+from processes.clock import Clock
 from processes.db.engines import create_db_engine
 from processes.runtime.core import Runtime
 from processes.runtime.outbox import SpoolAdapter
+from webapp import democlock
 from webapp.config import check_required_settings
 from webapp.config import load_config
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = True) -> Flask:
     """Create and configure the hotline application; `serving=False` is for CLI commands that need no secret."""
-    # The instance folder (secrets, default SQLite file) may live outside the code, e.g. /etc/hotline.
-    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("HOTLINE_INSTANCE_PATH"))
-    load_config(app, test_config)
+    app = configured_app(test_config)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    clock = democlock.install(app)  # first: production refuses a demo clock; elsewhere all processes share one
     if serving:
         check_required_settings(app)  # fail fast: a production server never starts without its secret
     pii.configure(app.config.get("PII_ENCRYPTION_KEY"), production=app.config.get("ENV") == "production")
-    app.extensions["hotline.runtime"] = build_runtime(app)
+    app.extensions["hotline.runtime"] = build_runtime(app, clock)
     # Delivery adapters by channel; '*' catches the rest. The default spool keeps messages in the app for the
     # office to read; a real gateway implements processes.runtime.outbox.Adapter and is wired in here.
     app.extensions["hotline.outbox_adapters"] = {"*": SpoolAdapter()}
     init_web(app)
+    return app
+
+
+def configured_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Return an app with its settings loaded and nothing else wired (what the command line checks first)."""
+    # The instance folder (secrets, default SQLite file) may live outside the code, e.g. /etc/hotline.
+    app = Flask(__name__, instance_relative_config=True, instance_path=os.environ.get("HOTLINE_INSTANCE_PATH"))
+    load_config(app, test_config)
     return app
 
 
@@ -64,6 +72,7 @@ def init_web(app: Flask) -> None:
     guard.init_app(app)  # session checks, the permission table, forced password change, second factor
     i18n.init_app(app)  # page language (Chinese default, English) and POST /lang
     nav.init_app(app)
+    app.context_processor(democlock.banner)  # the demo clock's line on every page while it is moved
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)  # user administration (三员: sysadmin, secadmin)
@@ -75,12 +84,12 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(cases.bp)  # 工单详情, reveal with a reason, attachment downloads
 
 
-def build_runtime(app: Flask) -> Runtime:
+def build_runtime(app: Flask, clock: Clock) -> Runtime:
     """Build the workflow runtime from the app's settings, with the product handler registry."""
     return Runtime(
         create_db_engine(app.config["DATABASE_URL"]),
         handlers.REGISTRY,
-        clock=system_clock,
+        clock=clock,
         cache_size=int(app.config["WORKFLOW_CACHE_SIZE"]),
         retry_backoff=[float(s) for s in app.config["RETRY_BACKOFF_SECONDS"]],
         max_engine_steps=int(app.config["MAX_ENGINE_STEPS"]),

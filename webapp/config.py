@@ -52,6 +52,12 @@ class DefaultConfig:
     OUTBOX_SWEEP_SECONDS = 5.0
     #: Actor name recorded for commands run from the command line.
     CLI_ACTOR = "cli"
+    #: The demo clock (演示时钟) for training and demos: an offset (+3d, -2h, +1w, +1d12h, +90m) or a start time
+    #: (2027-01-29T22:00+08:00; without a zone, Beijing time) from which the clock moves on at real speed. The
+    #: first process started with a new value records it in instance/clock.json, which the web server, every
+    #: command and every scheduler of the instance read; `hotline clock show|set|advance|reset` moves it while
+    #: they run. With ENV "production" this setting, or that file, stops every command and the web server.
+    CLOCK: str | None = None
     #: HMAC key (≥ 32 random characters, hex) that seals the audit chain (审计链); keep it outside the database and
     #: its backups. Written by `hotline init`. In production sealing and verifying refuse to run without it; in
     #: development a fixed, public development key is used with a warning (chains sealed with it prove nothing).

@@ -12,6 +12,7 @@ from flask import request
 
 from processes.accounts.passwords import AccountPolicy
 from processes.accounts.passwords import policy_from_config
+from processes.clock import wall_clock
 from processes.runtime.core import Runtime
 
 
@@ -24,6 +25,11 @@ def runtime() -> Runtime:
 def now() -> datetime:
     """Return the current time from the runtime's clock (tests freeze and move it)."""
     return runtime().clock()
+
+
+def wall_now() -> datetime:
+    """Return real time even under the demo clock: for what a person's own clock measures (idle sessions, TOTP)."""
+    return wall_clock(runtime().clock)()
 
 
 def policy() -> AccountPolicy:

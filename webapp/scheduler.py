@@ -26,6 +26,7 @@ from processes.audit import record as audit
 from processes.runtime import jobs
 from processes.runtime import outbox
 from processes.runtime.wakeup import wakeup_for
+from webapp import democlock
 from webapp import runtime_of
 from webapp.config import ConfigError
 from webapp.config import anchor_path
@@ -143,5 +144,8 @@ def register(cli: FlaskGroup) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: state.stop.set())
         click.echo(f"scheduler {state.owner} started", err=True)
+        moved = democlock.store_of(app).state()
+        if moved is not None:  # say so in the log: the timers it fires follow this clock
+            click.echo(democlock.describe(moved, runtime_of(app).clock()), err=True)
         run_scheduler(app, state, once=once)
         click.echo(f"scheduler {state.owner} stopped after {state.done} job(s)", err=True)

@@ -30,6 +30,7 @@ from processes.cases.personal import ID_NUMBER_RE
 from processes.cases.personal import PHONE_RE
 from processes.errors import Conflict
 from processes.errors import RuntimeErrorBase
+from processes.reference.models import CaseDeadline
 from processes.reference.models import Department
 from webapp import labels
 from webapp.auth.signin import safe_next
@@ -45,15 +46,20 @@ CHANGED_EVENT = "worklist-changed"  # htmx event that makes the worklist reload 
 
 @dataclass(frozen=True)
 class Countdown:
-    """A deadline as shown: text, colour class (yellow / red / overdue / ''), seconds left and the case's light."""
+    """A deadline as shown: text, colour class (yellow / red / overdue / ''), seconds left and the case's light.
+
+    `calendar_warning` says when the deadline was counted Mon-Fri because its year's holiday notice is not entered.
+    """
 
     text: str
     css: str
     seconds: int | None
     warning: str
+    calendar_warning: str | None = None
 
 
-def countdown(due: datetime | None, now: datetime, warning: str | None = None) -> Countdown:
+def countdown(due: datetime | None, now: datetime, warning: str | None = None,
+              calendar_warning: str | None = None) -> Countdown:
     """Return the countdown to a deadline, coloured by time left or by the case's warning light."""
     level = warning or "none"
     if due is None:
@@ -69,7 +75,31 @@ def countdown(due: datetime | None, now: datetime, warning: str | None = None) -
         css = ""
     left = duration(abs(seconds)).strip()
     shown = gettext("剩余 %(time)s", time=left) if seconds >= 0 else gettext("超期 %(time)s", time=left)
-    return Countdown(str(shown), css, seconds, level)
+    return Countdown(str(shown), css, seconds, level, calendar_warning)
+
+
+CalendarWarnings = dict[str, list[tuple[datetime, str]]]
+
+
+def calendar_warnings(db: Session, case_ids: Iterable[str | None]) -> CalendarWarnings:
+    """Return, per case, its deadlines that were counted Mon-Fri for lack of a holiday notice, with the warning."""
+    wanted = {case_id for case_id in case_ids if case_id}
+    found: CalendarWarnings = {}
+    if not wanted:
+        return found
+    rows = db.execute(sa.select(CaseDeadline.case_id, CaseDeadline.due_at, CaseDeadline.calendar_warning).where(
+        CaseDeadline.case_id.in_(wanted), CaseDeadline.calendar_warning.is_not(None)))
+    for case_id, due, text in rows:
+        found.setdefault(str(case_id), []).append((due, str(text)))
+    return found
+
+
+def calendar_warning(found: CalendarWarnings, case_id: str | None, due: datetime | None) -> str | None:
+    """Return the warning of the case deadline a task or case shows as `due`, when it was counted Mon-Fri."""
+    if case_id is None or due is None:
+        return None
+    # A task's limit is one of its case's stored deadlines (the same instant), however the diagram carried it.
+    return next((text for at, text in found.get(case_id, []) if abs((at - due).total_seconds()) < 1), None)
 
 
 def duration(seconds: int) -> str:

@@ -88,29 +88,34 @@ def _accept(user: AppUser, secret: str, code: str, now: datetime) -> str:
     return "ok"
 
 
-def confirm_enrolment(user: AppUser, code: str, *, now: datetime) -> TotpResult:
-    """Confirm the pending secret with a code from the app; the second factor is in use from now on."""
+def confirm_enrolment(user: AppUser, code: str, *, now: datetime, code_at: datetime | None = None) -> TotpResult:
+    """Confirm the pending secret with a code from the app; the second factor is in use from now on.
+
+    `code_at` is the real time the phone's code belongs to, when `now` is a moved demo clock.
+    """
     secret = secret_of(user)
     if secret is None or enrolled(user):
         return TotpResult(False, "not_pending")
-    reason = _accept(user, secret, code, now)
+    reason = _accept(user, secret, code, code_at or now)
     if reason == "ok":
         user.totp_confirmed_at = now
         user.totp_failed_count, user.totp_first_failed_at = 0, None
     return TotpResult(reason == "ok", reason)
 
 
-def verify(user: AppUser, code: str, *, now: datetime, policy: AccountPolicy) -> TotpResult:
+def verify(user: AppUser, code: str, *, now: datetime, policy: AccountPolicy,
+           code_at: datetime | None = None) -> TotpResult:
     """Check the second factor at login; wrong or reused codes count towards the account lock.
 
-    The caller commits whatever the result (the counters and the last used step must persist).
+    The caller commits whatever the result (the counters and the last used step must persist). The code is
+    matched at `code_at` (real time, which the phone keeps even under a moved demo clock), else at `now`.
     """
     secret = secret_of(user)
     if secret is None or not enrolled(user):
         return TotpResult(False, "not_enrolled")
     if user.locked_until is not None and now < user.locked_until:
         return TotpResult(False, "locked")
-    reason = _accept(user, secret, code, now)
+    reason = _accept(user, secret, code, code_at or now)
     if reason == "ok":
         user.totp_failed_count, user.totp_first_failed_at = 0, None
         return TotpResult(True, "ok")

@@ -131,6 +131,13 @@ def seconds_until_next(rt: Runtime, *, cap: float) -> float:
     return float(max(0.0, min(cap, wait)))
 
 
+def wake_schedulers(rt: Runtime) -> None:
+    """Make sleeping schedulers look again now (the demo clock moved): NOTIFY on PostgreSQL; SQLite ones poll."""
+    if rt.db.dialect.name == "postgresql":
+        with rt.db.begin() as conn:
+            conn.execute(sa.select(sa.func.pg_notify(NOTIFY_CHANNEL, "")))
+
+
 def incidents(rt: Runtime) -> Sequence[TimerJob]:
     """Return retry jobs that gave up (事件/故障): a supervisor looks at them and retries the instance."""
     with rt.read() as session:

@@ -53,7 +53,7 @@ def _publisher(session: Session, username: str) -> AppUser | None:
 
 
 def _refusal(session: Session, user: AppUser | None, uploaded_by: str, code: str | None, *, now: datetime,
-             policy: AccountPolicy) -> str | None:
+             policy: AccountPolicy, code_at: datetime | None) -> str | None:
     """Return why this person may not publish now, or None; checks the code last (it counts towards the lock)."""
     if user is None:
         return "unknown_publisher"
@@ -65,18 +65,19 @@ def _refusal(session: Session, user: AppUser | None, uploaded_by: str, code: str
         return "same_person"
     if not code:
         return "no_code"
-    result = totp.verify(user, code, now=now, policy=policy)
+    result = totp.verify(user, code, now=now, policy=policy, code_at=code_at)
     return None if result.ok else result.reason
 
 
 def publish_by(session: Session, key: str, version: int, *, publisher: str, code: str | None, now: datetime,
-               policy: AccountPolicy) -> PublishOutcome:
+               policy: AccountPolicy, code_at: datetime | None = None) -> PublishOutcome:
     """Publish a deployed version if `publisher` may and `code` is their current second-factor code.
 
     :param session: the caller's session; the caller commits whatever the outcome (the TOTP step and failure
         counters must persist) together with the audit row it writes
     :param publisher: the username of the person publishing
     :param code: the TOTP code they typed, None when none was given
+    :param code_at: the real time the code belongs to when `now` is a moved demo clock
     :raises NotFound: no such version
     :raises InvalidState: the version is retired
     """
@@ -85,7 +86,7 @@ def publish_by(session: Session, key: str, version: int, *, publisher: str, code
     if row is None:
         raise NotFound(f"process {key} version {version} not found")
     user = _publisher(session, publisher) if publisher else None
-    refused = _refusal(session, user, row.created_by, code, now=now, policy=policy)
+    refused = _refusal(session, user, row.created_by, code, now=now, policy=policy, code_at=code_at)
     outcome = PublishOutcome(refused is None, refused or "ok", key, version, row.sha256, row.created_by, user,
                              was_published=row.status == "published")
     if refused is None and user is not None:

@@ -28,6 +28,7 @@ from webapp.auth.users import end_cookie_session
 from webapp.context import now
 from webapp.context import policy
 from webapp.context import runtime
+from webapp.context import wall_now
 from webapp.permissions import wants_json
 
 BACKGROUND_HEADER = "X-Background-Refresh"
@@ -52,7 +53,7 @@ def check_session() -> None:
         end_cookie_session()
         flash(messages.SESSION_ENDED, "info")
         return
-    at = now().timestamp()
+    at = wall_now().timestamp()  # real time: moving the demo clock must not end everybody's session
     login_at, seen_at = session.get(LOGIN_AT), session.get(SEEN_AT)
     absolute = float(current_app.config["SESSION_ABSOLUTE_HOURS"]) * 3600
     if (not isinstance(login_at, float | int) or not isinstance(seen_at, float | int)

@@ -21,6 +21,7 @@ from webapp.context import audit_context
 from webapp.context import now
 from webapp.context import request_id
 from webapp.context import source_ip
+from webapp.context import wall_now
 
 PENDING = "pending_login"  # session key of a login waiting for its second factor
 
@@ -91,7 +92,7 @@ def open_login(db: Session, user: AppUser) -> str:
 def hold_pending(user: AppUser, target: str) -> None:
     """Remember, in a fresh cookie session, a login whose password was right and whose code is still due."""
     session.clear()
-    session[PENDING] = {"uid": user.id, "epoch": user.session_epoch, "at": now().timestamp(), "next": target}
+    session[PENDING] = {"uid": user.id, "epoch": user.session_epoch, "at": wall_now().timestamp(), "next": target}
 
 
 def pending() -> dict[str, Any] | None:
@@ -100,7 +101,7 @@ def pending() -> dict[str, Any] | None:
     if not isinstance(held, dict):
         return None
     limit = float(current_app.config["TOTP_PENDING_MINUTES"]) * 60
-    if now().timestamp() - float(held.get("at", 0)) > limit:
+    if wall_now().timestamp() - float(held.get("at", 0)) > limit:
         session.pop(PENDING, None)
         return None
     return held

@@ -31,6 +31,7 @@ from webapp.context import now
 from webapp.context import policy
 from webapp.context import runtime
 from webapp.context import source_ip
+from webapp.context import wall_now
 
 
 @bp.route("/totp", methods=["GET", "POST"])
@@ -52,7 +53,7 @@ def totp_verify() -> ResponseReturnValue:
         if user is None or not user.active or user.session_epoch != held["epoch"]:
             result = totp.TotpResult(False, "stale")  # disabled or password changed since the first step
         else:
-            result = totp.verify(user, form.code.data, now=now(), policy=policy())
+            result = totp.verify(user, form.code.data, now=now(), policy=policy(), code_at=wall_now())
         if user is not None:
             sessions.record_attempt(db, user, now=now(), source_ip=source_ip(), ok=result.ok,
                                     reason=f"totp_{result.reason}")
@@ -62,7 +63,7 @@ def totp_verify() -> ResponseReturnValue:
         record_login(db, action="login.totp", result=outcome(result.reason), reason=result.reason, user=user,
                      username="", session_hash=sessions.token_hash(token) if token else None)
     if token is not None and user is not None:
-        establish(token, user, roles, now())
+        establish(token, user, roles, wall_now())
         return redirect(str(held.get("next") or url_for("home.index")))
     if result.reason in ("locked", "locked_out", "stale"):
         session.pop(PENDING, None)
@@ -101,7 +102,8 @@ def totp_confirm() -> ResponseReturnValue:
     code = form.code.data if form.validate() else ""
     with runtime().write() as db, db.begin():
         user = db.get(AppUser, current_user.id)
-        result = totp.confirm_enrolment(user, code, now=now()) if user else totp.TotpResult(False, "not_pending")
+        result = (totp.confirm_enrolment(user, code, now=now(), code_at=wall_now()) if user
+                  else totp.TotpResult(False, "not_pending"))
         record_user(db, action="totp.enrol", result=outcome(result.reason), reason=result.reason)
     if result.ok:
         flash(messages.TOTP_ENROLLED, "success")

@@ -82,7 +82,11 @@ login_manager.user_loader(load_user)
 
 
 def establish(token: str, user: AppUser, roles: frozenset[str], at: datetime) -> None:
-    """Start a fresh cookie session for a committed login: nothing of the session before it survives."""
+    """Start a fresh cookie session for a committed login: nothing of the session before it survives.
+
+    `at` is real time (`context.wall_now`): idle and absolute timeouts measure a person's time, so moving the
+    demo clock signs nobody out.
+    """
     session.clear()  # a new session: no fixation, no pending login state, a new CSRF token
     session[SID] = token
     session[LOGIN_AT] = session[SEEN_AT] = at.timestamp()

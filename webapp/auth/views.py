@@ -35,6 +35,7 @@ from webapp.context import now
 from webapp.context import policy
 from webapp.context import runtime
 from webapp.context import source_ip
+from webapp.context import wall_now
 from webapp.timefmt import local_time
 
 
@@ -73,7 +74,7 @@ def login() -> ResponseReturnValue:
     if token is None:
         hold_pending(user, target)
         return redirect(url_for("auth.totp_verify"))
-    establish(token, user, result.roles, now())
+    establish(token, user, result.roles, wall_now())
     return redirect(target)
 
 
@@ -125,7 +126,7 @@ def _change(old: str, new: str) -> list[str]:
             record_user(db, action="password.change", new_session=sessions.token_hash(token))
             roles = accounts.roles_of(db, user)
     if token is not None:
-        establish(token, user, roles, now())
+        establish(token, user, roles, wall_now())
     return problems
 
 

@@ -34,6 +34,8 @@ from processes.runtime.models import ProcessInstance
 from webapp import labels
 from webapp.timefmt import local_time
 from webapp.workspace import Countdown
+from webapp.workspace import calendar_warning
+from webapp.workspace import calendar_warnings
 from webapp.workspace import countdown
 from webapp.workspace import mask_numbers
 from webapp.workspace import real_names
@@ -131,12 +133,13 @@ def summary(db: Session, viewer: Viewer, case: Case, now: datetime) -> CaseView:
 
     flags = [gettext(labels.FLAGS.get(name, name)) for name, value in sorted((case.flags or {}).items())
              if value not in (None, False, "", 0)]
+    warning = calendar_warning(calendar_warnings(db, [case.id]), case.id, case.deadline)
     return CaseView(
         case=case, requester=shown, masked=masked, title=text(case.title), content=text(case.content),
         location=text(case.location), township=units.get(case.township or "", case.township or ""),
         lead=units.get(case.lead_department or "", case.lead_department or ""),
         assisting=[units.get(code, code) for code in case.assisting_departments or []],
-        countdown=countdown(case.deadline, now, case.warning_level), flags=flags,
+        countdown=countdown(case.deadline, now, case.warning_level, warning), flags=flags,
         attachments=attachments.of_case(db, case.id))
 
 
@@ -152,8 +155,10 @@ def full(db: Session, rt: Runtime, viewer: Viewer, case: Case, now: datetime) ->
                             .order_by(CaseText.created_at, CaseText.id)))
     names = real_names(db, [t.assignee for t in tasks] + [e.actor for e in rows] + [t.created_by for t in texts]
                        + [str((e.detail or {}).get("assignee") or "") for e in rows])
+    warnings = calendar_warnings(db, [case.id])
     view.tasks = [TaskRow(t.id, t.name, units.get(t.department or "", t.department or ""),
-                          names.get(t.assignee or "", ""), countdown(t.due_at, now, case.warning_level))
+                          names.get(t.assignee or "", ""), countdown(t.due_at, now, case.warning_level,
+                                                                     calendar_warning(warnings, case.id, t.due_at)))
                   for t in sorted(tasks, key=lambda t: (t.created_at, t.id)) if t.status == "open"]
     view.texts = [TextRow(gettext(labels.TEXTS.get(t.field, t.field)),
                           mask_numbers(t.value) if view.masked else t.value, local_time(t.created_at),

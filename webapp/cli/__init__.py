@@ -2,11 +2,13 @@
 
 install (init, db), deploy (deploy, validate, versions), cases (start, tasks, complete, claim, message, timers,
 reschedule, instance), outbox (outbox, incidents), users, audit, ref, publish, handover (export-all, import-all),
-pii, dbrole (db grant-app-role), layout and demo; `support` holds what they share. `assets` and `scheduler` live
-beside the code they run.
+pii, dbrole (db grant-app-role), layout, demo and clock (the demo clock); `support` holds what they share.
+`assets` and `scheduler` live beside the code they run.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 from flask import Flask
@@ -17,11 +19,14 @@ from flask.cli import run_command
 from flask.cli import shell_command
 
 from webapp import assets
+from webapp import configured_app
 from webapp import create_app
+from webapp import democlock
 from webapp import runtime_of
 from webapp import scheduler
 from webapp.cli import audit
 from webapp.cli import cases
+from webapp.cli import clock
 from webapp.cli import dbrole
 from webapp.cli import demo
 from webapp.cli import deploy
@@ -33,12 +38,29 @@ from webapp.cli import pii
 from webapp.cli import publish
 from webapp.cli import ref
 from webapp.cli import users
+from webapp.config import ConfigError
 from webapp.config import check_required_settings
+
+
+class HotlineGroup(FlaskGroup):
+    """The `hotline` group: nothing runs, not even --help, where the settings may not run at all."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        """Refuse a demo clock in production before any command (or its help) starts."""
+        settings = configured_app()
+        problem = democlock.refusal(settings.config, settings.instance_path)
+        if problem is not None:
+            raise click.ClickException(problem)  # printed as "Error: …", exit status 1
+        return super().make_context(info_name, args, parent, **extra)
 
 
 def _cli_app() -> Flask:
     """Build the app for CLI commands: commands that need no secret never fail for lack of one."""
-    app = create_app(serving=False)
+    try:
+        app = create_app(serving=False)
+    except ConfigError as exc:  # one line, not a traceback
+        raise click.ClickException(str(exc)) from exc
 
     @app.teardown_appcontext
     def _close_database(_exc: BaseException | None) -> None:
@@ -47,8 +69,8 @@ def _cli_app() -> Flask:
     return app
 
 
-cli = FlaskGroup(name="hotline", create_app=_cli_app, add_default_commands=False,
-                 help="Hotline Flow 12345 工单系统 command line.")
+cli = HotlineGroup(name="hotline", create_app=_cli_app, add_default_commands=False,
+                  help="Hotline Flow 12345 工单系统 command line.")
 cli.add_command(shell_command)
 cli.add_command(routes_command)
 
@@ -74,5 +96,6 @@ pii.register(cli)
 dbrole.register(cli)  # after install: `db grant-app-role` joins the `db` group
 layout.register(cli)
 demo.register(cli)
+clock.register(cli)
 assets.register(cli)
 scheduler.register(cli)

@@ -27,6 +27,7 @@ from processes.runtime.core import Runtime
 from processes.runtime.models import HumanTask
 from processes.runtime.models import ProcessInstance
 from webapp import create_app
+from webapp import democlock
 from webapp import runtime_of
 from webapp.cli.demo_users import DEMO_USERS
 from webapp.cli.demo_users import PASSWORD_FILE
@@ -145,7 +146,10 @@ def serve(port: int) -> None:
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops both, like Ctrl-C
     click.echo(f"\nscheduler running (pid {scheduler.pid}); web server at http://127.0.0.1:{port}/")
     click.echo(f"sign in with a demo account ({', '.join(u for u, *_ in DEMO_USERS[:4])} …); passwords in "
-               f"{Path(web.instance_path) / PASSWORD_FILE}. Ctrl-C stops the server and the scheduler.\n")
+               f"{Path(web.instance_path) / PASSWORD_FILE}. Ctrl-C stops the server and the scheduler.")
+    moved = democlock.store_of(web).state()
+    click.echo(f"{democlock.describe(moved, runtime_of(web).clock())}: `hotline clock advance 2d` moves it on, "
+               "`hotline clock reset` ends it.\n" if moved is not None else "")
     try:
         run_simple("127.0.0.1", port, web, threaded=True)
     except KeyboardInterrupt:

@@ -17,6 +17,7 @@ from flask.cli import FlaskGroup
 from processes.accounts import users as accounts
 from processes.accounts.passwords import policy_from_config
 from processes.audit import record as audit
+from processes.clock import wall_clock
 from processes.runtime import publishing
 from webapp import runtime_of
 from webapp.cli.support import audited
@@ -71,7 +72,8 @@ def register(cli: FlaskGroup) -> None:
         with audited("definition.publish", actor=fallback, object_type="process_definition",
                      object_id=f"{key} v{version}") as note, rt.write() as session, session.begin():
             outcome = publishing.publish_by(session, key, version, publisher=str(publisher), code=code,
-                                            now=rt.clock(), policy=policy_from_config(current_app.config))
+                                            now=rt.clock(), policy=policy_from_config(current_app.config),
+                                            code_at=wall_clock(rt.clock)())  # the phone keeps real time
             user = outcome.publisher
             audit.record(  # the publisher is the actor when the account exists (an unknown name is not recorded)
                 session, action="definition.publish", actor=user.username if user else fallback,

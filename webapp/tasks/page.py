@@ -28,6 +28,8 @@ from webapp.schemaforms import FormSpec
 from webapp.schemaforms import Raw
 from webapp.schemaforms import choices
 from webapp.timefmt import local_time
+from webapp.workspace import calendar_warning
+from webapp.workspace import calendar_warnings
 from webapp.workspace import countdown
 from webapp.workspace import countdown_words
 from webapp.workspace import real_names
@@ -87,7 +89,8 @@ def render(db: Session, who: Viewer, ctx: TaskContext, raw: Raw, *, errors: dict
         images=[a for a in files if attachments.group_of(a.content_type) == "image"],
         accept=attachments.ACCEPT, image_accept=attachments.IMAGE_ACCEPT, draft_at=local_time(draft_at),
         view=detail.summary(db, who, ctx.case, moment) if ctx.case is not None else None,
-        due=countdown(ctx.task.due_at, moment, ctx.case.warning_level if ctx.case else None),
+        due=countdown(ctx.task.due_at, moment, ctx.case.warning_level if ctx.case else None,
+                      calendar_warning(calendar_warnings(db, [ctx.task.case_id]), ctx.task.case_id, ctx.task.due_at)),
         labels=labels, words=countdown_words())
     return page, status
 

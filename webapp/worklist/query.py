@@ -28,6 +28,8 @@ from processes.runtime.models import HumanTask
 from webapp import labels
 from webapp.messages import N_
 from webapp.workspace import Countdown
+from webapp.workspace import calendar_warning
+from webapp.workspace import calendar_warnings
 from webapp.workspace import countdown
 from webapp.workspace import mask_numbers
 from webapp.workspace import real_names
@@ -157,10 +159,13 @@ def rows(db: Session, who: Viewer, filters: Filters, now: datetime) -> list[Row]
     found = [(task, case) for task, case in db.execute(query)]
     units = unit_names(db)
     names = real_names(db, [task.assignee for task, _ in found])
-    return [_row(task, case, units, names, now) for task, case in found]
+    warnings = calendar_warnings(db, [task.case_id for task, _ in found])
+    return [_row(task, case, units, names, now, calendar_warning(warnings, task.case_id, task.due_at))
+            for task, case in found]
 
 
-def _row(task: HumanTask, case: Case | None, units: dict[str, str], names: dict[str, str], now: datetime) -> Row:
+def _row(task: HumanTask, case: Case | None, units: dict[str, str], names: dict[str, str], now: datetime,
+         warning: str | None) -> Row:
     subject = " · ".join(part for part in ((case.category or "") if case else "",
                                            mask_numbers(case.title) if case else "") if part)
     return Row(
@@ -170,5 +175,5 @@ def _row(task: HumanTask, case: Case | None, units: dict[str, str], names: dict[
         urgency=labels.URGENCIES.get(case.urgency, case.urgency) if case else "",
         township=units.get(case.township or "", case.township or "") if case else "",
         subject=subject, status=labels.STATUSES.get(case.status, case.status) if case else "",
-        countdown=countdown(task.due_at, now, case.warning_level if case else None),
+        countdown=countdown(task.due_at, now, case.warning_level if case else None, warning),
         holder=names.get(task.assignee or "", ""))
