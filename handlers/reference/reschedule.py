@@ -2,9 +2,10 @@
 
 Each `case_deadline` row of a running or waiting instance is recomputed from its stored start and extension days.
 Pending timers listed on the row (by BPMN id) whose due time still equals the row's old value move to the new
-value through `reschedule_timers`, one command per case with the reason in its history; a timer someone moved by
-hand since no longer matches and is left alone. Timers move first, then the row: if the second step fails, a rerun
-finds the timers already at the new time and only updates the row.
+value through `reschedule_timers`, one command per case with the reason in its history (the rows follow their
+timers in that command). A deadline someone moved by hand (`hotline reschedule`, recorded in the history) keeps
+its time and its timer: its row is recomputed for the yellow and notice points only. Timers move first, then the
+row: if the second step fails, a rerun finds the timers already at the new time and only updates the row.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import replace
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -26,6 +28,7 @@ from processes.errors import RuntimeErrorBase
 from processes.reference.models import CaseDeadline
 from processes.runtime.control import reschedule_timers
 from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
 from processes.runtime.models import ProcessInstance
 from processes.runtime.models import TimerJob
 
@@ -79,6 +82,30 @@ def _pending(session: Session, instance_ids: list[str]) -> dict[str, list[_Pendi
     return out
 
 
+def _by_hand(session: Session, instance_ids: list[str]) -> dict[str, dict[str, datetime]]:
+    """Return, per instance, where people (not this recomputation) last put each timer they moved, by BPMN id."""
+    out: dict[str, dict[str, datetime]] = defaultdict(dict)
+    if not instance_ids:
+        return out
+    events = session.execute(sa.select(HistoryEvent.instance_id, HistoryEvent.detail).where(
+        HistoryEvent.instance_id.in_(instance_ids), HistoryEvent.kind == "timers_rescheduled",
+        HistoryEvent.actor != ACTOR).order_by(HistoryEvent.id))
+    for instance_id, detail in events:
+        for moved in (detail or {}).get("timers", []):
+            try:
+                out[instance_id][str(moved["bpmn_id"])] = datetime.fromisoformat(str(moved["to"]))
+            except (KeyError, TypeError, ValueError):
+                continue  # not a move this code wrote: ignore it
+    return out
+
+
+def _keep_hand_moved(row: CaseDeadline, new: Deadline, by_hand: dict[str, datetime]) -> Deadline:
+    """Keep a due time someone set by hand: the recomputation may move the yellow and notice points only."""
+    if any(by_hand.get(bpmn_id) == row.due_at for bpmn_id in _ids(row.due_timers)):
+        return replace(new, due=row.due_at, capped=row.capped)
+    return new
+
+
 def _moves(row: CaseDeadline, new: Deadline, pending: list[_Pending]) -> dict[str, datetime]:
     """Return {timer task id: new due} for the row's timers still at the row's old times."""
     moves: dict[str, datetime] = {}
@@ -119,6 +146,7 @@ def reschedule_open_deadlines(rt: Runtime, *, reason: str, actor: str = ACTOR) -
     with rt.read() as session:
         by_instance = _open_rows(session)
         pending = _pending(session, list(by_instance))
+        by_hand = _by_hand(session, list(by_instance))
         plans = []
         for instance_id, rows in by_instance.items():
             listed = set().union(*(_ids(r.due_timers) | _ids(r.warn_timers) | _ids(r.notice_timers) for r in rows))
@@ -132,6 +160,7 @@ def reschedule_open_deadlines(rt: Runtime, *, reason: str, actor: str = ACTOR) -
                 except HandlerError as exc:
                     report.problems.append(f"{instance_id} {row.stage}: {exc}")
                     continue
+                new = _keep_hand_moved(row, new, by_hand[instance_id])
                 if _changed(row, new):
                     updates.append((row.id, new))
                     moves.update(_moves(row, new, pending[instance_id]))

@@ -41,6 +41,10 @@ NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 # Patterns that betray personal data in a routing value: mainland mobile numbers and ID numbers.
 PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 ID_NUMBER_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
+# Decision values history may keep (SplitData.decisions): codes such as 'nonstandard' or 'sthj', numbers < 1000.
+DECISION_CODE_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+MAX_DECISION_NUMBER = 999
+MAX_DECISION_ITEMS = 8
 
 
 @dataclass
@@ -60,6 +64,29 @@ class SplitData:
     def field_names(self) -> list[str]:
         """Return every field name that changed (history records names, not values)."""
         return sorted(self.names)
+
+    def decisions(self) -> dict[str, Any]:
+        """Return the routing values that are decisions (审核结论, 回访结果, 延期天数 …), safe to keep in history.
+
+        Only yes/no, small whole numbers and lower-case codes (or lists of codes) qualify: no free text, no date,
+        nothing a phone or ID number could hide in. Everything else stays a field name only.
+        """
+        return {k: v for k, v in sorted(self.routing.items()) if _decision(v)
+                or (isinstance(v, list) and 0 < len(v) <= MAX_DECISION_ITEMS and all(_code(i) for i in v))}
+
+
+def _code(value: Any) -> bool:
+    """Return whether a value is a lower-case code (a choice's value, a unit or account name)."""
+    return isinstance(value, str) and DECISION_CODE_RE.match(value) is not None
+
+
+def _decision(value: Any) -> bool:
+    """Return whether a routing value is a yes/no, a small whole number or a code."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return abs(value) <= MAX_DECISION_NUMBER
+    return _code(value)
 
 
 def split_data(data: Mapping[str, Any], reserved: frozenset[str] = frozenset()) -> SplitData:

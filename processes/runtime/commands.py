@@ -164,7 +164,10 @@ def complete_task(rt: Runtime, instance_id: str, task_id: str, data: Mapping[str
         if split.has_personal():
             store_personal(ctx.session, ctx.row.case_id, split, task_id=task_id, actor=actor, now=ctx.now)
         ctx.completed_by_actor.add(task_id)
-        ctx.record("task_completed", task_id=task_id, bpmn_id=desc.get("b"), fields=split.field_names())
+        # the decisions (审核结论, 延期天数 …) with their values, so the timeline can say what was decided
+        decisions = split.decisions()
+        ctx.record("task_completed", task_id=task_id, bpmn_id=desc.get("b"), fields=split.field_names(),
+                   **({"values": decisions} if decisions else {}))
         wfops.complete_task(ctx.workflow, task_id, split.routing)
         return "ok"
 

@@ -17,6 +17,7 @@ from processes.errors import NotFound
 from processes.runtime.context import Also
 from processes.runtime.context import CommandContext
 from processes.runtime.core import Runtime
+from processes.runtime.deadline_rows import follow_moved_timers
 from processes.runtime.models import ProcessInstance
 
 
@@ -42,14 +43,18 @@ def fire_due_timers(rt: Runtime, *, limit: int = 100, actor: str = "cli") -> int
 def reschedule_timers(rt: Runtime, instance_id: str, *, actor: str, reason: str,
                       new_due: Mapping[str, datetime] | None = None, shift: timedelta | None = None,
                       also: Also | None = None) -> int:
-    """Move waiting timers (by timer task id or BPMN id) to new due times and record why (延期/改期)."""
+    """Move waiting timers (by timer task id or BPMN id) to new due times and record why (延期/改期).
+
+    The stored deadlines set from those timers (case_deadline, the case's 办理时限) move with them, so the deadline
+    a page shows, the task's countdown and the light agree (processes/runtime/deadline_rows.py).
+    """
     if not reason.strip():
         raise FormDataInvalid("a reason is required", field="reason")
     if (new_due is None) == (shift is None):
         raise FormDataInvalid("give either new due times or a shift")
 
     def mutate(ctx: CommandContext) -> int:
-        changes = []
+        changes, moves = [], []
         for timer in wfops.pending_timers(ctx.workflow):
             due = (new_due or {}).get(timer.task_id) or (new_due or {}).get(timer.bpmn_id)
             due = timer.due + shift if shift is not None else due
@@ -59,9 +64,12 @@ def reschedule_timers(rt: Runtime, instance_id: str, *, actor: str, reason: str,
                 raise FormDataInvalid("due times must carry a time zone")
             wfops.set_timer_due(ctx.workflow, timer.task_id, due)
             changes.append({"bpmn_id": timer.bpmn_id, "from": timer.due.isoformat(), "to": due.isoformat()})
+            moves.append((timer.bpmn_id, timer.due, due))
         if not changes:
             raise InvalidState("no waiting timer matched")
         ctx.record("timers_rescheduled", reason=reason[:500], timers=changes)
+        pending = [(t.bpmn_id, t.due) for t in wfops.pending_timers(ctx.workflow)]
+        follow_moved_timers(ctx.session, ctx.row.id, ctx.row.case_id, moves, pending, ctx.now)
         wfops.fire_timers(ctx.workflow)  # a deadline moved into the past fires now
         return len(changes)
 

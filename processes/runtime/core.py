@@ -96,10 +96,15 @@ class Runtime:
             if spec is None:
                 raise HandlerError(f"no handler registered as {name!r}")
             session = ctx.session
+            events: list[tuple[str, dict[str, Any]]] = []
             context = HandlerContext(session, ctx.row.id, ctx.row.case_id, ctx.actor, self.clock(),
-                                     str(task.task_spec.bpmn_id or ""), str(task.id))
+                                     str(task.task_spec.bpmn_id or ""), str(task.id),
+                                     lambda kind, **detail: events.append((kind, detail)))
             with session.begin_nested():  # a failing handler leaves no partial writes behind
-                return engine.dumps_result(spec.fn(context, **params))
+                result = engine.dumps_result(spec.fn(context, **params))
+            for kind, detail in events:  # and no history either: recorded once its writes stand
+                ctx.record(kind, **detail)
+            return result
 
         return engine.HotlineScriptEngine(self.environment, call, self.max_engine_steps)
 

@@ -29,6 +29,12 @@ class HandlerContext:
     now: datetime
     task_bpmn_id: str = ""
     task_id: str = ""  # the engine task's id: the same on a retry, new in every loop round
+    history: Callable[..., None] | None = None  # the command's history recorder (CommandContext.record)
+
+    def record(self, kind: str, **detail: Any) -> None:
+        """Add an event to the case's history (办理过程) in this command; no values of personal data, ever."""
+        if self.history is not None:  # None when a handler runs outside a command (tests call them directly)
+            self.history(kind, bpmn_id=self.task_bpmn_id or None, **detail)
 
 
 HandlerFunction = Callable[..., JSONValue]
