@@ -14,7 +14,7 @@ from handlers.base import handler
 from processes.cases.models import Case
 
 CASE_STATUSES = frozenset({
-    "registered", "triage", "dispatched", "signed", "returned", "extension", "replied", "reviewed",
+    "registered", "triage", "accepted", "dispatched", "signed", "returned", "extension", "replied", "reviewed",
     "callback", "rehandle", "closed", "published", "archived", "answered", "transferred", "rejected",
     "returned_to_110", "merged",
 })
@@ -37,11 +37,19 @@ def _update_case(ctx: HandlerContext, **values: Any) -> None:
     ctx.session.execute(sa.update(Case).where(Case.id == _case_id(ctx)).values(**values, updated_at=ctx.now))
 
 
+def record_status(ctx: HandlerContext, status: str) -> None:
+    """Put a status change in the case's history (办理过程: 办结, 挂网, 归档 … with who and when), if it changes."""
+    before = ctx.session.scalar(sa.select(Case.status).where(Case.id == _case_id(ctx)))
+    if before != status:
+        ctx.record("status_changed", status=status, previous=before)
+
+
 @handler("case.set_status", label_zh="更新工单状态", params={"status": "新状态"})
 def set_status(ctx: HandlerContext, status: str) -> dict[str, Any]:
     """Set the case status column that worklists and dashboards filter on."""
     if status not in CASE_STATUSES:
         raise HandlerError(f"unknown case status {status!r}")
+    record_status(ctx, status)
     _update_case(ctx, status=status)
     return {"status": status}
 
@@ -56,6 +64,7 @@ def dispatch(ctx: HandlerContext, department: str, assisting: list[str] | None =
     for one in helpers:
         _check_department(one)
     units = [department, *dict.fromkeys(d for d in helpers if d != department)]
+    record_status(ctx, "dispatched")
     _update_case(ctx, lead_department=department, assisting_departments=units[1:], status="dispatched")
     return {"department": department, "assisting": units[1:], "units": units, "status": "dispatched"}
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from handlers.base import HandlerContext
 from handlers.base import HandlerError
 from handlers.base import handler
+from handlers.cases import record_status
 from handlers.reference.sla import COMPLEXITIES
 from handlers.reference.sla import REQUEST_TYPES
 from processes.cases.models import Case
@@ -79,6 +80,7 @@ def merge(ctx: HandlerContext, into: str) -> dict[str, Any]:
         raise HandlerError(f"no other case numbered {into!r}")
     if target.status in FINISHED:
         raise HandlerError(f"case {into} is already finished ({target.status}); register a new case instead")
+    record_status(ctx, "merged")
     case.duplicate_of, case.status, case.updated_at = target.id, "merged", ctx.now
     return {"merged_into": target.number}
 
@@ -99,6 +101,7 @@ def redispatch(ctx: HandlerContext, old: str, new: str) -> dict[str, Any]:
         if old not in helpers:
             raise HandlerError(f"{old!r} does not handle this case")
         case.assisting_departments = [new if d == old else d for d in helpers]
+    record_status(ctx, "dispatched")
     case.status, case.updated_at = "dispatched", ctx.now
     return {"unit": new, "lead": case.lead_department}
 

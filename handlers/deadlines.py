@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,13 +21,17 @@ from handlers.base import HandlerError
 from handlers.base import handler
 from handlers.calendar_source import CalendarLookup
 from handlers.reference.settings import get_number
+from handlers.reference.settings import get_setting
 from handlers.reference.sla import Rule
 from handlers.reference.sla import find_rule
 from processes.cases.models import Case
 from processes.reference.models import CaseDeadline
 
-# Built-in limits when the rule table lacks them (domain.md §6.2, §6.4): 通报 at red + 5 wd, extension ≤ 10 wd.
-FALLBACK_RULES = {"notice": ("workdays", 5), "extension_max": ("workdays", 10)}
+# Built-in limits when the rule table lacks them (domain.md §6.2, §6.4): 通报 at red + 5 wd, extension ≤ 10 wd;
+# the office's own stages (初审, 派单 the same working day; 审核 the next; 挂网 within two), so a rule table
+# imported before these stages had rows never leaves a case without its limit nor stops it.
+FALLBACK_RULES = {"notice": ("workdays", 5), "extension_max": ("workdays", 10), "triage": ("workday_close", 1),
+                  "dispatch": ("workday_close", 1), "review": ("workdays", 1), "publish": ("workdays", 2)}
 TIMER_IDS_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 STAGE_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
@@ -96,12 +101,18 @@ def rule_for(session: Session, stage: str, routing: Routing) -> Rule:
     raise HandlerError(f"no time-limit rule for stage {stage!r}; add one to the SLA rules (hotline ref import sla)")
 
 
+def _closing_time(session: Session) -> time:
+    """Return the office's closing time (下班时间, setting office_closes_at) for 'by closing time' rules."""
+    return time.fromisoformat(str(get_setting(session, "office_closes_at")))
+
+
 def compute(session: Session, routing: Routing, stage: str, start: datetime, extension_days: int = 0) -> Deadline:
     """Compute a stage's deadline from `start` plus extension days, capped at the upstream deadline."""
     lookup = CalendarLookup(session)
     rule = rule_for(session, stage, routing)
     try:
-        uncapped = workdays.due_after(start, rule.amount, rule.unit, lookup)
+        closes = _closing_time(session) if rule.unit == "workday_close" else workdays.OFFICE_CLOSES
+        uncapped = workdays.due_after(start, rule.amount, rule.unit, lookup, closes=closes)
         uncapped = workdays.extend(uncapped, extension_days, lookup)
         due = min(uncapped, routing.upstream_deadline) if routing.upstream_deadline else uncapped
         warn = workdays.warn_at(start, due, rule.unit, lookup, share=get_number(session, "yellow_share"),
@@ -172,7 +183,8 @@ def _set_case_deadline(ctx: HandlerContext, due: datetime) -> None:
 
 
 @handler("deadline.compute", label_zh="计算时限（工作日历）", params={
-    "stage": "环节（sign_for 签收/return 退单/handle 办理/callback 回访/accept_110/notice 通报/writeback）",
+    "stage": "环节（triage 初审/dispatch 派单/sign_for 签收/handle 办理/review 审核/callback 回访/publish 挂网/"
+             "accept_110/notice 通报/writeback）",
     "unit": "承办单位（多部门时区分）", "base": "起算时间（ISO，默认现在）",
     "due_timers": "到期定时器 BPMN id（逗号分隔）", "warn_timers": "预警定时器 BPMN id",
     "notice_timers": "通报定时器 BPMN id"})
@@ -207,8 +219,11 @@ def extend_handler(ctx: HandlerContext, days: int, unit: str | None = None) -> d
     limit = rule_for(ctx.session, "extension_max", routing).amount
     granted = max(0, min(asked, limit - row.extension_days))  # the total of all extensions stays within the limit
     deadline = compute(ctx.session, routing, "handle", row.start_at, row.extension_days + granted)
+    before = row.due_at
     store(ctx.session, ctx, "handle", row.unit, deadline)
     _set_case_deadline(ctx, deadline.due)
+    if granted:  # the timeline says by how much and until when (延期 N 个工作日，新时限 …)
+        ctx.record("deadline_extended", unit=row.unit, days=granted, previous=_iso(before), due=_iso(deadline.due))
     return {**deadline.result(), "granted": granted, "extension_max": limit}
 
 

@@ -5,6 +5,9 @@ Rules (domain.md §6.3, §6.4):
 - "N working days from receipt" (N个工作日): counting starts the day after the start (次日起); the deadline is
   23:59:59 Asia/Shanghai on the N-th working day.
 - Hour and minute rules run on the clock (the hotline answers day and night).
+- "By closing time" rules (`workday_close`, 当日下班前): N working days counted with the day of receipt as the
+  first when it is a working day and the office has not closed yet (else the next working day is the first);
+  the deadline is the closing time of the N-th. 1 = the same working day (初审、派单 the day they arrive).
 - An extension (延期) adds N working days to the old deadline's date, again ending 23:59:59.
 - Yellow light (黄灯) for working-day rules: when at most `yellow_workdays` working days are left (from 00:00 of the
   `yellow_workdays`-th working day counted back from the due date, the due date itself included) or at most
@@ -25,7 +28,8 @@ from datetime import timezone
 SHANGHAI = timezone(timedelta(hours=8), "Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59)
 MAX_SCAN_DAYS = 3660  # ten years: a calendar without working days must fail, not loop forever
-UNITS = ("workdays", "hours", "minutes")
+UNITS = ("workdays", "hours", "minutes", "workday_close")
+OFFICE_CLOSES = time(17, 30)  # 下班时间 when the office_closes_at setting does not say otherwise
 
 DayLookup = Callable[[date], bool]
 
@@ -69,10 +73,22 @@ def next_workday(moment: datetime, is_workday: DayLookup) -> date:
     return add_workdays(local_date(moment), 1, is_workday)
 
 
-def due_after(start: datetime, amount: int, unit: str, is_workday: DayLookup) -> datetime:
-    """Return the deadline `amount` `unit` after `start` (working days end 23:59:59 local)."""
+def by_closing_time(start: datetime, amount: int, is_workday: DayLookup, closes: time = OFFICE_CLOSES) -> datetime:
+    """Return closing time of the `amount`-th working day, the day of receipt counting if still open (当日下班前)."""
+    local = start.astimezone(SHANGHAI)
+    first = local.date()
+    if not (is_workday(first) and local.time() < closes):
+        first = add_workdays(first, 1, is_workday)
+    return datetime.combine(add_workdays(first, max(amount, 1) - 1, is_workday), closes, SHANGHAI)
+
+
+def due_after(start: datetime, amount: int, unit: str, is_workday: DayLookup, *,
+              closes: time = OFFICE_CLOSES) -> datetime:
+    """Return the deadline `amount` `unit` after `start` (working days end 23:59:59 local, or at closing time)."""
     if unit == "workdays":
         return end_of_day(add_workdays(local_date(start), amount, is_workday))
+    if unit == "workday_close":
+        return by_closing_time(start, amount, is_workday, closes)
     if unit == "hours":
         return (start + timedelta(hours=amount)).astimezone(SHANGHAI).replace(microsecond=0)
     if unit == "minutes":

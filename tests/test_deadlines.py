@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from handlers import deadlines
 from handlers.reference.store import load
 from processes.cases.models import Case
 from processes.reference.models import CaseDeadline
+from processes.reference.models import Setting
 from processes.reference.models import SlaRule
 from tests.reference_support import NOTICE_2027
 from tests.reference_support import NOTICE_2027_NUMBER
@@ -165,3 +167,35 @@ def test_base_overrides_the_start_and_bad_input_is_refused(session: Session) -> 
         deadlines.compute_handler(context(session, SPRING), "handle", due_timers="red,1bad")
     without_case = deadlines.compute_handler(context(session, SPRING, case_id=None, instance_id="i2"), "handle")
     assert without_case["rule"] == "*/*/*/handle 5 workdays"
+
+
+def test_triage_and_dispatch_by_closing_time_review_and_publish_by_working_days(session: Session) -> None:
+    wednesday = shanghai("2026-11-25T09:00:00")
+    triage = deadlines.compute_handler(context(session, wednesday), "triage")
+    assert (triage["due"], triage["rule"]) == ("2026-11-25T17:30:00+08:00", "*/*/*/triage 1 workday_close")
+    evening = deadlines.compute_handler(context(session, shanghai("2026-11-25T18:00:00")), "dispatch")
+    assert evening["due"] == "2026-11-26T17:30:00+08:00"  # after closing: the next working day's
+    assert deadlines.compute_handler(context(session, wednesday), "review")["due"] == "2026-11-26T23:59:59+08:00"
+    assert deadlines.compute_handler(context(session, wednesday), "publish")["due"] == "2026-11-27T23:59:59+08:00"
+    assert case(session).deadline is None  # only the handling stage is the case's deadline
+
+
+def test_the_closing_time_is_a_setting_and_rule_tables_without_the_new_stages_fall_back(session: Session) -> None:
+    wednesday = shanghai("2026-11-25T09:00:00")
+    session.execute(sa.update(Setting).where(Setting.name == "office_closes_at").values(value="17:00"))
+    assert deadlines.compute_handler(context(session, wednesday), "triage")["due"] == "2026-11-25T17:00:00+08:00"
+    session.execute(sa.delete(SlaRule).where(SlaRule.stage.in_(("triage", "dispatch", "review", "publish"))))
+    fallback = deadlines.compute_handler(context(session, wednesday, instance_id="i2"), "dispatch")
+    assert (fallback["due"], fallback["rule"]) == ("2026-11-25T17:00:00+08:00", "*/*/*/dispatch 1 workday_close")
+    assert deadlines.compute_handler(context(session, wednesday, instance_id="i3"), "publish")["due"] == \
+        "2026-11-27T23:59:59+08:00"
+
+
+def test_an_extension_puts_its_days_and_new_deadline_in_the_history(session: Session) -> None:
+    events: list[tuple[str, dict[str, object]]] = []
+    ctx = replace(context(session, SPRING), history=lambda kind, **detail: events.append((kind, detail)))
+    deadlines.compute_handler(ctx, "handle", unit="sthj", due_timers="red")
+    deadlines.extend_handler(ctx, 3, unit="sthj")
+    assert events == [("deadline_extended", {"bpmn_id": None, "unit": "sthj", "days": 3,
+                                             "previous": "2026-02-26T23:59:59+08:00",
+                                             "due": "2026-03-02T23:59:59+08:00"})]

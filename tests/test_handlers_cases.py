@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -106,3 +107,14 @@ def test_deadline_is_capped_by_the_upstream_deadline(session: Session) -> None:
             cases.deadline(ctx(session), 2, bad)
     with pytest.raises(HandlerError, match="number"):
         cases.deadline(ctx(session), "soon")  # type: ignore[arg-type]
+
+
+def test_a_status_change_goes_into_the_case_history_once(session: Session) -> None:
+    events: list[tuple[str, dict[str, object]]] = []
+    recording = replace(ctx(session), task_bpmn_id="mark_closed", history=lambda kind, **d: events.append((kind, d)))
+    cases.set_status(recording, "closed")
+    cases.set_status(recording, "closed")  # no change, no second step
+    cases.dispatch(recording, "sthj")
+    assert events == [("status_changed", {"bpmn_id": "mark_closed", "status": "closed", "previous": "registered"}),
+                      ("status_changed", {"bpmn_id": "mark_closed", "status": "dispatched", "previous": "closed"})]
+    assert cases.set_status(ctx(session), "accepted") == {"status": "accepted"}  # 已受理: waiting for 派单

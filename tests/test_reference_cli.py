@@ -73,7 +73,8 @@ def test_a_catalogue_with_errors_is_refused_whole_with_line_numbers(hotline: Cli
 
 @pytest.mark.parametrize(("kind", "text", "messages"), [
     ("sla", "source,request_type,urgency,stage,amount,unit,note\n*,*,*,handle,0,days,\nfax,*,*,handle,1,hours,\n",
-     ["line 2: amount '0': must be more than 0", "line 2: unit 'days': must be one of hours, minutes, workdays",
+     ["line 2: amount '0': must be more than 0",
+      "line 2: unit 'days': must be one of hours, minutes, workday_close, workdays",
       "line 3: source 'fax'", "missing the catch-all rule *,*,*,*,sign_for"]),
     ("departments", "code,name,kind,township,active,sms_target\n"
      "zjj,区住建局,bureau,,true,\nx y,,department,luxi,maybe,\n",

@@ -107,3 +107,16 @@ def test_yellow_for_clock_rules_uses_only_the_share_and_never_precedes_the_start
 def test_a_calendar_without_working_days_fails_instead_of_looping() -> None:
     with pytest.raises(ValueError, match="no 1 working days"):
         workdays.add_workdays(date(2026, 1, 1), 1, lambda _day: False)
+
+
+def test_by_closing_time_counts_the_day_of_receipt_while_the_office_is_open() -> None:
+    closes = workdays.OFFICE_CLOSES  # 17:30
+    assert workdays.due_after(at("2026-11-25T09:00:00"), 1, "workday_close", official) == at("2026-11-25T17:30:00")
+    assert workdays.due_after(at("2026-11-25T17:30:00"), 1, "workday_close", official) == at("2026-11-26T17:30:00")
+    assert workdays.due_after(at("2026-11-28T10:00:00"), 1, "workday_close", official) == at("2026-11-30T17:30:00")
+    assert workdays.due_after(at("2026-11-25T09:00:00"), 2, "workday_close", official) == at("2026-11-26T17:30:00")
+    # Spring Festival 2026: Saturday 2/14 is a make-up working day, 2/15-2/23 are holidays
+    assert workdays.due_after(at("2026-02-14T19:00:00"), 1, "workday_close", official) == at("2026-02-24T17:30:00")
+    early = datetime.strptime("16:00", "%H:%M").time()
+    assert workdays.by_closing_time(at("2026-11-25T16:30:00"), 1, official, early) == at("2026-11-26T16:00:00")
+    assert closes.isoformat() == "17:30:00"

@@ -19,7 +19,8 @@ REQUEST_TYPES = {
 URGENCIES = {"normal": N_("一般"), "urgent": N_("紧急"), "critical": N_("特急")}
 COMPLEXITIES = {"normal": N_("一般"), "complex": N_("复杂件")}  # 复杂件 is set at triage, beside the request type
 STATUSES = {
-    "registered": N_("已登记"), "triage": N_("初审中"), "dispatched": N_("已派单"), "signed": N_("已签收"),
+    "registered": N_("已登记"), "triage": N_("初审中"), "accepted": N_("已受理"), "dispatched": N_("已派单"),
+    "signed": N_("已签收"),
     "returned": N_("已退单"), "extension": N_("延期中"), "replied": N_("已答复"), "reviewed": N_("已审核"),
     "callback": N_("回访中"), "rehandle": N_("重办中"), "closed": N_("已办结"), "published": N_("已挂网"),
     "archived": N_("已归档"), "answered": N_("已直接答复"), "transferred": N_("已转办"), "rejected": N_("不予受理"),

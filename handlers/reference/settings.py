@@ -90,6 +90,14 @@ def _spacings(text: str) -> str:
     return ",".join(p.strip() for p in text.replace("，", ",").split(",") if p.strip())
 
 
+def clock_time(text: str) -> str:
+    """Parse a time of day HH:MM (00:00-23:59) and return it as HH:MM."""
+    found = re.match(r"^(\d{1,2}):(\d{2})$", text.strip())
+    if found is None or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+        raise ValueError(f"{text!r} must be a time of day HH:MM, e.g. 17:30")
+    return f"{int(found.group(1)):02d}:{found.group(2)}"
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     """A known setting: how to parse it, its default and what it means."""
@@ -107,6 +115,7 @@ SETTINGS: dict[str, SettingSpec] = {
         _spacings, "2h,next_workday@09:00",
         "回访未接通再次回访的间隔：依次为第1次、第2次…未接通后的等待，末项沿用（30m、2h、next_workday@09:00）"),
     "emergency_mode": SettingSpec(parse_bool, "false", "应急模式：开启后派给值班人员"),
+    "office_closes_at": SettingSpec(clock_time, "17:30", "下班时间：当日下班前的时限（初审、派单）截至此时（HH:MM）"),
 }
 
 

@@ -15,7 +15,7 @@ REQUEST_TYPES = frozenset({"consult", "help", "complaint", "report", "suggestion
 URGENCIES = frozenset({"normal", "urgent", "critical"})
 # 复杂件 (several departments or hard cases) is set at triage beside the request type, never instead of it.
 COMPLEXITIES = frozenset({"normal", "complex"})
-UNITS = frozenset({"workdays", "hours", "minutes"})
+UNITS = frozenset({"workdays", "hours", "minutes", "workday_close"})  # workday_close: 当日下班前 (handlers.workdays)
 # Stages every rule set must cover with a catch-all row, so no case ever lacks a limit.
 REQUIRED_STAGES = ("sign_for", "return", "handle", "extension_max", "callback", "notice")
 # The words people and older forms use for the same values.
