@@ -83,6 +83,25 @@ def test_the_limit_is_configurable(db_url: str, clock: FrozenClock) -> None:
             assert len(audit_rows(one, "session.concurrent_alert")) == alerts
 
 
+def test_browsers_closed_without_logout_stop_counting_once_idle(app: Flask, clock: FrozenClock) -> None:
+    add_user(app, "lina", "operator")
+    working, closed, polling = (app.test_client() for _ in range(3))
+    for browser in (working, closed, polling):
+        login(browser, "lina")  # the third already alerts: three live sessions
+    assert len(audit_rows(app, "session.concurrent_alert")) == 1
+    clock.advance(minutes=20)
+    assert working.get("/").status_code == 200  # in use
+    polling.get("/worklist/rows", headers={"X-Background-Refresh": "1"})  # a tab left open: polling is not use
+    clock.advance(minutes=20)  # `closed` was shut without logout 40 minutes ago, `polling` idle as long
+    login(app.test_client(), "lina")  # an ordinary login the next time round: working + this one are live
+    assert len(audit_rows(app, "session.concurrent_alert")) == 1 and len(notices(app)) == 1
+    login(app.test_client(), "lina")  # a third live one is still an alert
+    alerts = audit_rows(app, "session.concurrent_alert")
+    assert len(alerts) == 2 and alerts[-1]["detail"] == {"open_sessions": 3, "limit": 2}
+    with runtime_of(app).read() as db:  # the closed browsers' rows stay open until they time out or are purged
+        assert db.scalar(sa.select(sa.func.count()).select_from(UserSession).where(UserSession.ended_at.is_(None))) == 5
+
+
 def test_nightly_retention_purges_old_session_rows_and_audits_it(app: Flask, clock: FrozenClock) -> None:
     user_id = add_user(app, "lina")
     now = clock()

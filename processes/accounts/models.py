@@ -107,3 +107,5 @@ class UserSession(Base):
     source_ip: Mapped[str | None] = mapped_column(sa.String(45))
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(sa.String(32))  # logout / end_all / password_change
+    # Last request that counted as activity (written at most once a minute): idle sessions stop counting as live.
+    last_seen_at: Mapped[datetime | None]

@@ -89,13 +89,20 @@ def record_attempt(session: Session, user: AppUser, *, now: datetime, source_ip:
                              success=ok, reason=reason[:32]))
 
 
-def open_count(session: Session, user: AppUser, *, since: datetime) -> int:
-    """Count the user's sessions still open and opened since a time (older ones are past the absolute timeout).
+def open_count(session: Session, user: AppUser, *, since: datetime, active_since: datetime) -> int:
+    """Count the user's live sessions: open, opened since `since` (absolute timeout) and used since `active_since`.
 
-    Sessions left to time out while idle stay open rows until then, so the count errs towards more sessions.
+    A browser closed without logout leaves its row open; it stops counting once it has been idle for the timeout.
     """
     return int(session.scalar(sa.select(sa.func.count()).select_from(UserSession).where(
-        UserSession.user_id == user.id, UserSession.ended_at.is_(None), UserSession.created_at >= since)) or 0)
+        UserSession.user_id == user.id, UserSession.ended_at.is_(None), UserSession.created_at >= since,
+        sa.func.coalesce(UserSession.last_seen_at, UserSession.created_at) >= active_since)) or 0)
+
+
+def touch(session: Session, token: str, *, now: datetime) -> None:
+    """Record that a session was used (the web layer calls it at most once a minute per session)."""
+    session.execute(sa.update(UserSession).where(UserSession.id == token_hash(token), UserSession.ended_at.is_(None))
+                    .values(last_seen_at=now))
 
 
 def alert_concurrent(session: Session, user: AppUser, *, count: int, limit: int, now: datetime, role: str | None,

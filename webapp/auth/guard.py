@@ -23,6 +23,7 @@ from processes.accounts import sessions
 from webapp import messages
 from webapp.auth.users import LOGIN_AT
 from webapp.auth.users import SEEN_AT
+from webapp.auth.users import TOUCHED_AT
 from webapp.auth.users import current_token
 from webapp.auth.users import end_cookie_session
 from webapp.context import now
@@ -35,6 +36,7 @@ BACKGROUND_HEADER = "X-Background-Refresh"
 # What a user who must change the password, or enrol the second factor first, may still reach.
 PASSWORD_EXEMPT = frozenset({"static", "auth.change_password", "auth.logout", "i18n.set_language"})
 ENROL_EXEMPT = PASSWORD_EXEMPT | {"auth.totp_setup", "auth.totp_confirm"}
+TOUCH_SECONDS = 60  # how often a session row's last use is written (one write a minute per active session)
 
 
 def idle_limit_seconds(roles: frozenset[str]) -> float:
@@ -64,6 +66,18 @@ def check_session() -> None:
         return
     if request.headers.get(BACKGROUND_HEADER) != "1":
         session[SEEN_AT] = at
+        _touch_row(at)
+
+
+def _touch_row(at: float) -> None:
+    """Note the session's last use on its row, at most once a minute: the concurrency count skips idle ones."""
+    touched = session.get(TOUCHED_AT)
+    token = current_token()
+    if token is None or (isinstance(touched, float | int) and at - touched < TOUCH_SECONDS):
+        return
+    with runtime().write() as db, db.begin():
+        sessions.touch(db, token, now=now())
+    session[TOUCHED_AT] = at
 
 
 def _close_row(reason: str) -> None:

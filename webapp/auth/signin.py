@@ -17,6 +17,8 @@ from processes.accounts import sessions
 from processes.accounts import users as accounts
 from processes.accounts.models import AppUser
 from processes.audit import record as audit
+from webapp.auth.guard import TOUCH_SECONDS
+from webapp.auth.guard import idle_limit_seconds
 from webapp.context import audit_context
 from webapp.context import now
 from webapp.context import request_id
@@ -80,12 +82,18 @@ def open_login(db: Session, user: AppUser) -> str:
     token = sessions.new_token()
     key = sessions.open_session(db, user, token, now=now(), source_ip=source_ip())
     limit = int(current_app.config["MAX_CONCURRENT_SESSIONS"])
+    if limit <= 0:
+        return token
+    roles = accounts.roles_of(db, user)
     since = now() - timedelta(hours=float(current_app.config["SESSION_ABSOLUTE_HOURS"]))
-    count = sessions.open_count(db, user, since=since) if limit > 0 else 0
-    if count > limit > 0:
+    # Only live sessions count: a browser closed without logout is idle, not a second person (rows note their
+    # last use at most every TOUCH_SECONDS, hence the allowance).
+    active_since = now() - timedelta(seconds=idle_limit_seconds(roles) + TOUCH_SECONDS)
+    count = sessions.open_count(db, user, since=since, active_since=active_since)
+    if count > limit:
         sessions.alert_concurrent(db, user, count=count, limit=limit, now=now(), session_hash=key,
-                                  role=",".join(sorted(accounts.roles_of(db, user))) or None,
-                                  source_ip=source_ip(), request_id=request_id())
+                                  role=",".join(sorted(roles)) or None, source_ip=source_ip(),
+                                  request_id=request_id())
     return token
 
 

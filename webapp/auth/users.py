@@ -24,6 +24,7 @@ from webapp.extensions import login_manager
 SID = "sid"  # keys of our values in the signed session cookie: the session token, login and activity times
 LOGIN_AT = "login_at"
 SEEN_AT = "seen_at"
+TOUCHED_AT = "touched_at"  # when the session row last had its last use written (guard.TOUCH_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ def establish(token: str, user: AppUser, roles: frozenset[str], at: datetime) ->
     """
     session.clear()  # a new session: no fixation, no pending login state, a new CSRF token
     session[SID] = token
-    session[LOGIN_AT] = session[SEEN_AT] = at.timestamp()
+    session[LOGIN_AT] = session[SEEN_AT] = session[TOUCHED_AT] = at.timestamp()
     login_user(_from_account(user, roles, sessions.token_hash(token)))
 
 
