@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -121,3 +124,12 @@ def test_production_cli_commands_need_no_secret(tmp_path: Path, bundle_dir: Path
     assert run(runner, "deploy").exit_code == 0
     served = runner.invoke(cli, ["run"])
     assert served.exit_code != 0 and "SECRET_KEY" in str(served.exception)
+
+
+def test_help_is_the_help_and_nothing_else(tmp_path: Path) -> None:
+    env = {**os.environ, "HOTLINE_INSTANCE_PATH": str(tmp_path)}  # no instance config: no personal-data key
+    env.pop("HOTLINE_PII_ENCRYPTION_KEY", None)
+    shown = subprocess.run([sys.executable, "-c", "from webapp.cli import cli; cli(prog_name='hotline')",
+                            "--help"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert shown.returncode == 0 and shown.stdout.startswith("Usage: hotline") and "clock" in shown.stdout
+    assert shown.stderr == ""  # no "PII_ENCRYPTION_KEY not set" glued on: nothing encrypts to show the help

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 
 import pytest
@@ -85,6 +86,15 @@ def test_production_without_a_key_refuses_personal_data(restore_cipher: None) ->
         pii.cipher()
     pii.configure(KEY, production=True)
     assert pii.cipher().key == bytes.fromhex(KEY)
+
+
+def test_the_development_key_is_announced_when_first_used_not_at_start(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger=pii.__name__):
+        pii.configure(None, production=False)  # what create_app does, also for `hotline --help`
+        assert caplog.messages == []
+        pii.cipher().encrypt("phone", "13812345678")
+        pii.cipher().encrypt("phone", "13812345679")
+    assert caplog.messages == ["PII_ENCRYPTION_KEY not set: using the public development key"]
 
 
 def test_registered_requester_is_stored_encrypted_and_found_by_blind_index(office: Office) -> None:

@@ -129,22 +129,27 @@ def mask_address(address: str | None) -> str:
 
 _cipher: PiiCipher | None = None
 _refuse: str | None = None  # set when production runs without a key: every use of personal data fails clearly
+_warned = False
 
 
 def configure(key_hex: str | None, *, production: bool) -> None:
     """Set the process-wide cipher from configuration; production without a key refuses personal data."""
-    global _cipher, _refuse
-    _cipher, _refuse = None, None
+    global _cipher, _refuse, _warned
+    _cipher, _refuse, _warned = None, None, False
     if key_hex:
         _cipher = PiiCipher.from_hex(key_hex)
     elif production:
         _refuse = "PII_ENCRYPTION_KEY is required in production (hotline init writes one)"
-    else:
-        logging.getLogger(__name__).warning("PII_ENCRYPTION_KEY not set: using the public development key")
 
 
 def cipher() -> PiiCipher:
     """The configured cipher (the public development key outside production when none is configured)."""
+    global _warned
     if _refuse:
         raise PiiKeyError(_refuse)
-    return _cipher or PiiCipher.from_hex(DEVELOPMENT_KEY)
+    if _cipher is not None:
+        return _cipher
+    if not _warned:  # said when personal data is first touched, not at start: `hotline --help` stays clean
+        _warned = True
+        logging.getLogger(__name__).warning("PII_ENCRYPTION_KEY not set: using the public development key")
+    return PiiCipher.from_hex(DEVELOPMENT_KEY)
