@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import subprocess
@@ -136,11 +137,24 @@ def run_demo(app: Flask) -> None:
     show(rt)
 
 
+def keep_secret_key(app: Flask) -> None:
+    """Give an instance without a session key one in instance/config.py, so sign-ins survive a demo restart."""
+    if app.config.get("SECRET_KEY"):
+        return
+    path = Path(app.instance_path) / "config.py"
+    new = not path.exists()
+    # Created readable by the owner only, like `hotline init` writes it; appended to keep any other setting.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8") as out:
+        if new:
+            out.write("# Hotline Flow instance settings. Keep this file secret; never commit it.\n")
+        out.write(f"SECRET_KEY = {secrets.token_hex(32)!r}  # written by `hotline demo`\n")
+    path.chmod(0o600)  # also when the file was there before: it holds a secret now
+    click.echo(f"wrote a session key to {path} (sign-ins survive a restart of the demo)")
+
+
 def serve(port: int) -> None:
     """Run the scheduler in its own process and the development web server here, until Ctrl-C stops both."""
     web = create_app()
-    if not web.config.get("SECRET_KEY"):  # no `hotline init` yet: a key for this run (sessions end with it)
-        web.config["SECRET_KEY"] = secrets.token_hex(32)
     scheduler = subprocess.Popen([sys.executable, "-c", SCHEDULER, "scheduler", "--owner", "demo"])  # noqa: S603
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started in the background (SIG_IGN)
     signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops both, like Ctrl-C
@@ -190,4 +204,5 @@ def register(cli: FlaskGroup) -> None:
         run_demo(app)
         if serve_after:
             runtime_of(app).db.dispose()  # the seeding connections are not needed while serving
+            keep_secret_key(app)
             serve(port)
