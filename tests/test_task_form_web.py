@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from processes.db.base import new_id
 from processes.runtime import commands
 from processes.runtime.models import HumanTask
 from tests.web_support import audit_rows
+from tests.web_support import token
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
 from tests.workspace_support import text
@@ -136,6 +138,30 @@ def test_the_second_of_two_completions_gets_409_and_a_chinese_message(ws: Worksp
     assert second.get(path).status_code == 409
     rows = audit_rows(ws.app, "task.complete")
     assert [r["result"] for r in rows] == ["success", "failure"]
+
+
+def test_a_409_keeps_what_was_typed_and_leads_back_to_the_worklist(ws: Workspace) -> None:
+    case = ws.dispatched("sthj")
+    first = ws.user("h1", "handler", department="sthj")
+    second = ws.user("h2", "handler", department="sthj")
+    path = f"/tasks/{ws.office.task(case, 'sign_for').id}"
+    assert second.get(path).status_code == 200  # the second handler opens the form first...
+    assert post_form(first, path, {"sign_decision": "sign"}).status_code == 303  # ...the first one is quicker
+    reason = "不属于本单位职责：噪音来自建筑工地\n建议由区住建局承办"
+    late = post_form(second, path, {"sign_decision": "return", "return_reason": reason,
+                                    "suggested_department": "zjj"}, page="/worklist")
+    page = text(late)
+    assert late.status_code == 409 and TASK_TAKEN in page
+    assert 'class="button" href="/worklist"' in page and f'href="/cases/{case.case_id}"' in page
+    assert "您填写的内容（未提交）" in page
+    assert f'退单理由</dt><dd class="text">{reason}</dd>' in page  # as typed, line break kept
+    assert '签收或退单</dt><dd class="text">退单<' in page  # choices as the form labels them
+    assert re.search(r'建议承办单位</dt><dd class="text">[^<]*住建', page)
+    assert 'value="complete"' not in page  # nothing to submit again
+    assert [r["result"] for r in audit_rows(ws.app, "task.complete")] == ["success", "failure"]
+    as_json = second.post(path, data={"csrf_token": token(second, "/worklist"), "sign_decision": "sign"},
+                          headers={"Accept": "application/json"})
+    assert as_json.status_code == 409 and as_json.get_json()["error"] == TASK_TAKEN
 
 
 def test_a_task_claimed_by_someone_else_is_409_naming_them(ws_lite: Workspace) -> None:

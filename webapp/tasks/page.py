@@ -95,6 +95,25 @@ def render(db: Session, who: Viewer, ctx: TaskContext, raw: Raw, *, errors: dict
     return page, status
 
 
+def typed(spec: FormSpec, raw: Raw) -> list[tuple[str, str]]:
+    """Return what the user typed, field by field as labels and choices read (for the page of a task taken first)."""
+    found = []
+    for f in spec.fields:
+        value = schemaforms.shown_value(f, raw)
+        chosen: list[str] = [str(v) for v in value] if isinstance(value, list) else [str(value)] if value else []
+        names = {o.value: o.label for o in f.options}
+        if chosen and f.widget != "attachments" and f.fixed is None:
+            found.append((f.label, "、".join(names.get(v, v) for v in chosen)))
+    return found
+
+
+def taken(db: Session, ctx: TaskContext, raw: Raw, message: str, status: int) -> tuple[str, int]:
+    """Answer a task someone else completed or claimed first: why, the way back, and what the user typed."""
+    page = render_template("tasks/taken.html", task=ctx.task, case=ctx.case, message=message,
+                           typed=typed(ctx.spec, raw), files=task_attachments(db, ctx))
+    return page, status
+
+
 def chinese(errors: dict[str, str]) -> dict[str, str]:
     """Return field messages in Chinese: the runtime's English ones (bad names, types) become generic ones."""
     return {name: message if not message.isascii() else (forms.UNKNOWN if "field names" in message

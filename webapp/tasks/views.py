@@ -42,6 +42,7 @@ from webapp.casework import viewer
 from webapp.context import now
 from webapp.context import runtime
 from webapp.messages import _l
+from webapp.permissions import wants_json
 from webapp.schemaforms import FILES_SUFFIX
 from webapp.schemaforms import Raw
 from webapp.tasks import page
@@ -80,14 +81,10 @@ def submit(task_id: str) -> ResponseReturnValue:
         abort(400)
     with runtime().read() as db:
         ctx = page.load(db, who, task_id)
-    number = ctx.case.number if ctx.case else None
-    if ctx.task.status != "open" or not access.may_act(who, ctx.task):
-        with runtime().write() as db:
-            audit_failure(db, f"task.{'complete' if action == 'complete' else 'draft_save'}", "task", task_id,
-                          "conflict", case=number)
-        raise TaskNotReady("task is closed") if ctx.task.status != "open" else Conflict(
-            f"task is claimed by {ctx.holder or ctx.task.assignee}")
     raw = schemaforms.raw_values(ctx.spec, request.form)
+    if ctx.task.status != "open" or not access.may_act(who, ctx.task):
+        return _taken(ctx, raw, action, TaskNotReady("task is closed") if ctx.task.status != "open" else Conflict(
+            f"task is claimed by {ctx.holder or ctx.task.assignee}"))
     try:
         uploads = _store_uploads(ctx)
     except UploadRefused as refusal:
@@ -160,13 +157,21 @@ def _complete(who: Viewer, ctx: TaskContext, raw: Raw, uploads: dict[str, list[s
     except FormDataInvalid as error:
         return _refused(who, ctx, raw, page.chinese(error.errors or {"_form": str(error)}))
     except Conflict as error:
-        with runtime().write() as db:
-            audit_failure(db, "task.complete", "task", ctx.task.id, "conflict",
-                          case=ctx.case.number if ctx.case else None)
-            message = error_message(db, error)
-        return error_page(message, error.http_status)  # 409: taken or claimed first, in Chinese
+        return _taken(ctx, raw, "complete", error)
     flash(COMPLETED, "success")
     return redirect(url_for("worklist.index"), code=303)
+
+
+def _taken(ctx: TaskContext, raw: Raw, action: str, error: Conflict | TaskNotReady) -> ResponseReturnValue:
+    """Audit a submission someone else beat (409) and answer with what was typed and the way back to 待办."""
+    with runtime().write() as db:
+        audit_failure(db, f"task.{'complete' if action == 'complete' else 'draft_save'}", "task", ctx.task.id,
+                      "conflict", case=ctx.case.number if ctx.case else None)
+        message = error_message(db, error)
+    if wants_json():
+        return error_page(message, error.http_status)
+    with runtime().read() as db:
+        return page.taken(db, ctx, raw, message, error.http_status)  # nothing typed is lost, nothing is kept
 
 
 def _completion_writes(ctx: TaskContext, data: dict[str, Any]) -> Also:
