@@ -46,11 +46,20 @@ def record_status(ctx: HandlerContext, status: str) -> None:
 
 @handler("case.set_status", label_zh="更新工单状态", params={"status": "新状态"})
 def set_status(ctx: HandlerContext, status: str) -> dict[str, Any]:
-    """Set the case status column that worklists and dashboards filter on."""
+    """Set the case status column that worklists and dashboards filter on.
+
+    Reaching 办结 stamps `closed_at`; a direct answer (直接答复) marks `direct_answer`: both stay when the status
+    moves on (挂网, 归档), so 直办率 and the closure rates read them rather than the passing status.
+    """
     if status not in CASE_STATUSES:
         raise HandlerError(f"unknown case status {status!r}")
     record_status(ctx, status)
-    _update_case(ctx, status=status)
+    marks: dict[str, Any] = {}
+    if status == "closed":
+        marks["closed_at"] = ctx.now
+    elif status == "answered":
+        marks["direct_answer"] = True
+    _update_case(ctx, status=status, **marks)
     return {"status": status}
 
 

@@ -49,6 +49,10 @@ class Case(Base):
     lead_department: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     status: Mapped[str] = mapped_column(sa.String(32), default="registered", index=True)
     deadline: Mapped[datetime | None]
+    # 办结时间 (set when the case reaches 办结) and 直接答复 (closed by a direct answer): what 直办率 and the
+    # closure rates of domain.md §7 read, kept after the status moves on to 挂网 / 归档
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    direct_answer: Mapped[bool] = mapped_column(default=False)
     warning_level: Mapped[str] = mapped_column(sa.String(8), default="none")
     return_count: Mapped[int] = mapped_column(default=0)
     extension_count: Mapped[int] = mapped_column(default=0)
