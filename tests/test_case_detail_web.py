@@ -98,7 +98,8 @@ def test_the_page_shows_deadlines_tasks_history_texts_and_related_cases(ws_lite:
     ws.office.complete(again, "merge_offer", {"merge_decision": "new"}, actor="op1")
     html = text(dispatcher.get(f"/cases/{first.case_id}"))
     assert "办理过程" in html and "工单登记，流程启动" in html
-    assert "办理完成 「初审（理件）」" in html and "赵派单" in html and "李承办" in html
+    assert "<strong>初审（理件）</strong>" in html and "初审结论：派单办理" in html  # the step and what it decided
+    assert "赵派单" in html and "李承办" in html
     assert "签收" in html and "区生态环境分局" in html and "2026-11-26 23:59" in html  # the sign-for deadline
     assert "办理答复" in html  # the open task now
     related = text(dispatcher.get(f"/cases/{again.case_id}"))

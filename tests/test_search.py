@@ -224,7 +224,7 @@ def test_export_is_masked_neutralised_and_audited(app: Flask) -> None:
     text = response.get_data(as_text=True)
     assert text.startswith("\ufeff工单编号") and PHONE not in text and "王小明" not in text
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[1][0] == formula.case_number and rows[1][3] == "'=HYPERLINK(\"x\")" and rows[1][8] == "王** 138****5678"
+    assert rows[1][0] == formula.case_number and rows[1][3] == "'=HYPERLINK(\"x\")" and rows[1][9] == "王** 138****5678"
     assert len(rows) == 2 and plain.case_number not in text
     [row] = audit_rows(app, "case.export")
     assert row["detail"] == {"rows": 1, "truncated": False, "criteria": ["phone"], "masked": True}

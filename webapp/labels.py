@@ -30,8 +30,17 @@ WARNINGS = {"none": N_("正常"), "yellow": N_("黄灯"), "red": N_("红灯")}
 STAGES = {
     "sign_for": N_("签收"), "return": N_("退单"), "handle": N_("办理"), "extension_max": N_("延期上限"),
     "callback": N_("回访"), "accept_110": N_("110移交受理"), "notice": N_("通报"), "feedback": N_("反馈"),
-    "writeback": N_("回填上级平台"),
+    "writeback": N_("回填上级平台"), "triage": N_("初审"), "dispatch": N_("派单"), "review": N_("审核"),
+    "publish": N_("挂网"),
 }
+# 回访结果 (case flag callback_result, the callback form's choices)
+CALLBACK_RESULTS = {"satisfied": N_("满意"), "basically_satisfied": N_("基本满意"), "unsatisfied": N_("不满意"),
+                    "unreachable": N_("联系不上")}
+# Status changes the timeline shows as steps of their own (办理过程), by the step's name. The others follow from
+# the task just done (签收 → 已签收) and stay in the history only.
+STATUS_STEPS = {"accepted": N_("受理"), "closed": N_("办结"), "published": N_("挂网"), "archived": N_("归档"),
+                "answered": N_("直接答复办结"), "transferred": N_("转办"), "rejected": N_("不予受理"),
+                "returned_to_110": N_("退回110"), "merged": N_("并单")}
 FLAGS = {
     "confidential": N_("诉求人要求保密"), "doubtful": N_("存疑件"), "escalated": N_("提级办理"),
     "leader_instructed": N_("领导批办件"), "notice_candidate": N_("通报候选"), "unreachable": N_("回访联系不上"),
@@ -53,7 +62,7 @@ HISTORY = {
     "unclaimed": N_("退回待认领"), "assigned": N_("转交任务"), "timer_fired": N_("时限到期"),
     "message_received": N_("收到消息"), "timers_rescheduled": N_("时限调整"), "error": N_("流程出错"),
     "retried": N_("重试"), "suspended": N_("挂起"), "resumed": N_("恢复"), "terminated": N_("终止"),
-    "completed": N_("流程结束"),
+    "completed": N_("流程结束"), "status_changed": N_("状态变更"), "deadline_extended": N_("延期"),
 }
 # Actors that are not people.
 ACTORS = {"system": N_("系统"), "system:timer": N_("系统定时"), "cli": N_("命令行"), "scheduler": N_("调度程序")}

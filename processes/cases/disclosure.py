@@ -7,6 +7,7 @@ leaders only with a reason, and every reveal is an audit row in the same transac
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +27,7 @@ from processes.errors import FormDataInvalid
 
 REVEALED_FIELDS = ("name", "phone", "id_number", "address")
 MIN_REASON = 4  # characters; "看看" is not a reason
+MIN_MASKED_NAME = 2  # a one-character name would mask every occurrence of that character in the text
 
 
 @dataclass(frozen=True)
@@ -88,3 +90,38 @@ def reveal(session: Session, viewer: Viewer, case: Case, reason: str, *, now: da
         return {}
     plain = read_requester(requester)
     return {field: value or "" for field, value in plain.items()}
+
+
+def mask_numbers(text: str | None) -> str:
+    """Return free text with full phone and ID numbers masked (138****5678, 110***********123X)."""
+    if not text:
+        return ""
+    text = ID_NUMBER_RE.sub(lambda m: pii.mask_id_number(m.group(0)), text)
+    return PHONE_RE.sub(lambda m: pii.mask_phone(m.group(0)), text)
+
+
+def text_masker(session: Session, viewer: Viewer, case: Case) -> Callable[[str | None], str]:
+    """Return how the case's free text (内容, 退单理由, 审核意见 …) is shown to this user, by the requester rules.
+
+    As typed to a user holding a contact task; otherwise phone and ID numbers masked and the requester's own name
+    and address, where the text repeats them, masked like the requester block (王**, 洞头区北岙街****), or shown as
+    （保密） to a unit when the requester asked for confidentiality.
+    """
+    shown = requester_view(session, viewer, case)
+    if shown.mode == "contact":
+        return lambda text: text or ""
+    requester = session.get(Requester, case.requester_id) if case.requester_id else None
+    plain = read_requester(requester) if requester is not None else {}
+    hidden = shown.mode == "shielded"
+    swaps = [(value, access.CONFIDENTIAL_TEXT if hidden else masked)
+             for value, masked in ((plain.get("address"), pii.mask_address(plain.get("address"))),
+                                   (plain.get("name"), pii.mask_name(plain.get("name"))))
+             if value and len(value.strip()) >= MIN_MASKED_NAME]
+
+    def mask(text: str | None) -> str:
+        out = mask_numbers(text)
+        for value, replacement in swaps:
+            out = out.replace(value.strip(), replacement)
+        return out
+
+    return mask

@@ -1,9 +1,11 @@
 """What the case page (工单详情) and the case panel beside a task form show, gathered in one read session.
 
 Everything here is read for one user who may see the case (`access.visible_case` passed): the requester through
-`disclosure.requester_view` (masked, in full for a contact task, or hidden when confidential), free text with phone
-and ID numbers masked unless the user holds a contact task, related cases as numbers and status only, linked only
-when the user may open them.
+`disclosure.requester_view` (masked, in full for a contact task, or hidden when confidential), free text through
+`disclosure.text_masker` (phone and ID numbers and the requester's own name and address masked unless the user
+holds a contact task), related cases as numbers and status only, linked only when the user may open them.
+Deadlines show a live countdown while their stage runs and a verdict (按时 / 超期 by how much) once it is done
+(`webapp.deadlines`); the timeline says what each step decided (`webapp.cases.timeline`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext
@@ -26,18 +27,20 @@ from processes.cases.models import Attachment
 from processes.cases.models import Case
 from processes.cases.models import CaseText
 from processes.cases.models import Requester
-from processes.reference.models import CaseDeadline
 from processes.runtime.core import Runtime
 from processes.runtime.models import HistoryEvent
 from processes.runtime.models import HumanTask
 from processes.runtime.models import ProcessInstance
+from webapp import deadlines
 from webapp import labels
+from webapp.cases import timeline
+from webapp.cases.timeline import Event
+from webapp.deadlines import StageTime
 from webapp.timefmt import local_time
 from webapp.workspace import Countdown
 from webapp.workspace import calendar_warning
 from webapp.workspace import calendar_warnings
 from webapp.workspace import countdown
-from webapp.workspace import mask_numbers
 from webapp.workspace import real_names
 from webapp.workspace import unit_names
 
@@ -46,7 +49,7 @@ RELATED_LIMIT = 20
 
 @dataclass(frozen=True)
 class DeadlineRow:
-    """One computed deadline (时限) of the case."""
+    """One computed deadline (时限) of the case: a countdown while its stage runs, its verdict once done."""
 
     stage: str
     unit: str
@@ -67,16 +70,6 @@ class TaskRow:
     unit: str
     assignee: str
     countdown: Countdown
-
-
-@dataclass(frozen=True)
-class Event:
-    """One line of the case's history (办理过程)."""
-
-    at: str
-    actor: str
-    what: str
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -113,6 +106,7 @@ class CaseView:
     lead: str
     assisting: list[str]
     countdown: Countdown
+    callback_result: str = ""
     flags: list[str] = field(default_factory=list)
     deadlines: list[DeadlineRow] = field(default_factory=list)
     tasks: list[TaskRow] = field(default_factory=list)
@@ -127,19 +121,19 @@ def summary(db: Session, viewer: Viewer, case: Case, now: datetime) -> CaseView:
     shown = disclosure.requester_view(db, viewer, case)
     masked = shown.mode != "contact"
     units = unit_names(db)
-
-    def text(value: str | None) -> str:
-        return mask_numbers(value) if masked else value or ""
-
+    text = disclosure.text_masker(db, viewer, case)
     flags = [gettext(labels.FLAGS.get(name, name)) for name, value in sorted((case.flags or {}).items())
-             if value not in (None, False, "", 0)]
+             if value not in (None, False, "", 0) and name != "callback_result"]  # the result has its own line
+    result = str((case.flags or {}).get("callback_result") or "")
     warning = calendar_warning(calendar_warnings(db, [case.id]), case.id, case.deadline)
+    stages = deadlines.stage_times(db, [case]).get(case.id, [])
     return CaseView(
         case=case, requester=shown, masked=masked, title=text(case.title), content=text(case.content),
         location=text(case.location), township=units.get(case.township or "", case.township or ""),
         lead=units.get(case.lead_department or "", case.lead_department or ""),
         assisting=[units.get(code, code) for code in case.assisting_departments or []],
-        countdown=countdown(case.deadline, now, case.warning_level, warning), flags=flags,
+        countdown=deadlines.case_deadline(case, stages, now, warning), flags=flags,
+        callback_result=gettext(labels.CALLBACK_RESULTS[result]) if result in labels.CALLBACK_RESULTS else result,
         attachments=attachments.of_case(db, case.id))
 
 
@@ -147,7 +141,8 @@ def full(db: Session, rt: Runtime, viewer: Viewer, case: Case, now: datetime) ->
     """Return the whole case page: the panel plus deadlines, open tasks, texts, history and related cases."""
     view = summary(db, viewer, case, now)
     units = unit_names(db)
-    view.deadlines = _deadlines(db, case, now, units)
+    mask = disclosure.text_masker(db, viewer, case)
+    view.deadlines = _deadlines(case, deadlines.stage_times(db, [case]).get(case.id, []), now, units)
     tasks = list(db.scalars(sa.select(HumanTask).where(HumanTask.case_id == case.id)))
     rows = list(db.scalars(sa.select(HistoryEvent).where(HistoryEvent.case_id == case.id)
                            .order_by(HistoryEvent.at, HistoryEvent.id)))
@@ -160,22 +155,19 @@ def full(db: Session, rt: Runtime, viewer: Viewer, case: Case, now: datetime) ->
                           names.get(t.assignee or "", ""), countdown(t.due_at, now, case.warning_level,
                                                                      calendar_warning(warnings, case.id, t.due_at)))
                   for t in sorted(tasks, key=lambda t: (t.created_at, t.id)) if t.status == "open"]
-    view.texts = [TextRow(gettext(labels.TEXTS.get(t.field, t.field)),
-                          mask_numbers(t.value) if view.masked else t.value, local_time(t.created_at),
+    view.texts = [TextRow(gettext(labels.TEXTS.get(t.field, t.field)), mask(t.value), local_time(t.created_at),
                           names.get(t.created_by, t.created_by)) for t in texts]
     elements = _element_names(db, rt, case.id)
-    task_names = {t.id: t.name for t in tasks}
-    view.events = [_event(e, names, task_names, elements) for e in rows]
+    view.events = timeline.events(rows, timeline.sources(db, case.id, tasks, texts, names, units, elements, mask))
     view.related = _related(db, viewer, case, view.requester)
     return view
 
 
-def _deadlines(db: Session, case: Case, now: datetime, units: dict[str, str]) -> list[DeadlineRow]:
-    rows = db.scalars(sa.select(CaseDeadline).where(CaseDeadline.case_id == case.id)
-                      .order_by(CaseDeadline.due_at, CaseDeadline.id))
-    return [DeadlineRow(gettext(labels.STAGES.get(d.stage, d.stage)), units.get(d.unit, d.unit),
-                        local_time(d.due_at), countdown(d.due_at, now, case.warning_level), local_time(d.warn_at),
-                        d.calendar_warning, d.capped, d.extension_days) for d in rows]
+def _deadlines(case: Case, stages: list[StageTime], now: datetime, units: dict[str, str]) -> list[DeadlineRow]:
+    """Return the case's stage deadlines as rows: countdown while running, verdict when done."""
+    return [DeadlineRow(gettext(labels.STAGES.get(s.row.stage, s.row.stage)), units.get(s.row.unit, s.row.unit),
+                        local_time(s.row.due_at), s.shown(now, case.warning_level), local_time(s.row.warn_at),
+                        s.row.calendar_warning, s.row.capped, s.row.extension_days) for s in stages]
 
 
 def _element_names(db: Session, rt: Runtime, case_id: str) -> dict[str, str]:
@@ -190,25 +182,6 @@ def _element_names(db: Session, rt: Runtime, case_id: str) -> dict[str, str]:
                 if bpmn_id and name:
                     names[str(bpmn_id)] = str(name)
     return names
-
-
-def _event(row: HistoryEvent, names: dict[str, str], tasks: dict[str, str], elements: dict[str, str]) -> Event:
-    """Describe one history event in Chinese: what happened, to which task, by whom."""
-    what = gettext(labels.HISTORY.get(row.kind, row.kind))
-    element = tasks.get(row.task_id or "") or elements.get(row.bpmn_id or "") or ""
-    detail: dict[str, Any] = row.detail or {}
-    extra = f"「{element}」" if element else ""
-    if row.kind == "assigned" and detail.get("assignee"):
-        extra += " → " + names.get(str(detail["assignee"]), str(detail["assignee"]))
-    elif row.kind == "message_received" and detail.get("message"):
-        extra += str(detail["message"])
-    elif row.kind in ("error", "suspended", "terminated", "resumed") and detail.get("reason"):
-        extra += str(detail["reason"])[:200]
-    elif row.fields and row.kind in ("task_completed", "started"):
-        extra += " " + gettext("填写了 %(count)s 项", count=len(row.fields))
-    # reasons are typed by people: mask any number in them like the rest of the free text
-    return Event(local_time(row.at, "%Y-%m-%d %H:%M:%S"), names.get(row.actor, row.actor), what,
-                 mask_numbers(extra.strip()))
 
 
 def _related(db: Session, viewer: Viewer, case: Case, shown: RequesterView) -> list[RelatedCase]:

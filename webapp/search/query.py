@@ -19,6 +19,7 @@ from processes.cases.models import Case
 from processes.cases.models import Requester
 from processes.cases.personal import read_requester
 from processes.runtime.models import HumanTask
+from webapp import deadlines
 from webapp.search.criteria import Criteria
 from webapp.timefmt import LOCAL
 from webapp.timefmt import local_time
@@ -41,8 +42,9 @@ class Row:
     township: str
     status: str
     lead: str
-    deadline: Countdown | None
+    deadline: Countdown | None  # the live countdown of an open case, the verdict of a finished one
     requester: str
+    due: datetime | None = None  # the deadline itself (exports write it as an ISO date-time)
 
 
 def escape_like(text: str) -> str:
@@ -110,6 +112,7 @@ def rows(db: Session, viewer: Viewer, found: list[Case], units: dict[str, str], 
     ids = [c.requester_id for c in found if c.requester_id]
     requesters = {r.id: r for r in db.scalars(sa.select(Requester).where(Requester.id.in_(ids)))} if ids else {}
     task_due = _task_deadlines(db, [c.id for c in found])
+    stages = deadlines.stage_times(db, [c for c in found if c.status in FINISHED])
     out = []
     for case in found:
         requester = requesters.get(case.requester_id or "")
@@ -120,12 +123,15 @@ def rows(db: Session, viewer: Viewer, found: list[Case], units: dict[str, str], 
         else:
             plain = read_requester(requester)
             who = " ".join(p for p in (pii.mask_name(plain["name"]), pii.mask_phone(plain["phone"])) if p)
-        dues = [d for d in (case.deadline, task_due.get(case.id), case.upstream_deadline) if d is not None]
-        due = min(dues) if dues else None
+        if case.status in FINISHED:  # its verdict (按时 / 超期 …), never a countdown still running
+            due, shown = case.deadline, deadlines.case_deadline(case, stages.get(case.id, []), now)
+        else:
+            dues = [d for d in (case.deadline, task_due.get(case.id), case.upstream_deadline) if d is not None]
+            due = min(dues) if dues else None
+            shown = countdown(due, now, case.warning_level)
         out.append(Row(case.id, case.number, local_time(case.created_at), case.channel, case.category or "",
                        units.get(case.township or "", case.township or ""), case.status,
-                       units.get(case.lead_department or "", case.lead_department or ""),
-                       None if case.status in FINISHED else countdown(due, now, case.warning_level), who))
+                       units.get(case.lead_department or "", case.lead_department or ""), shown, who, due))
     return out
 
 
