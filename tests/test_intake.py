@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
-from processes.cases.models import CaseText
 from processes.cases.models import Requester
 from processes.db.schema import METADATA
 from processes.errors import FormDataInvalid
@@ -188,46 +187,6 @@ def test_a_township_report_is_for_the_reporters_own_township(app: Flask) -> None
     case = case_by_number(app, number)
     assert (case.township, case.channel, case.requester_id) == ("luxi", "township", None)
     assert open_tasks(app, case.id) == ["district_review"]
-
-
-def test_a_consultation_answered_at_once_by_an_operator_who_may_triage(app: Flask) -> None:
-    client = signed_in(app, "op-disp", "operator", "dispatcher")
-    answer = {"answer_now": "true", "direct_answer": "可到区行政服务中心一楼社保窗口补办", "answer_source": "policy"}
-    response = register(client, "phone", **{**CALL, "request_type": "consult", **answer})
-    assert response.status_code == 302
-    page = client.get(location(response)).get_data(as_text=True)
-    assert "已直接答复" in page
-    [case] = cases(app)
-    assert case.status == "closed" and open_tasks(app, case.id) == ["publish_review"]  # 办结, to 挂网审核
-    steps = [row["detail"]["task"] for row in audit_rows(app, "task.complete")]
-    assert steps == ["triage", "direct_answer"]
-    with runtime_of(app).read() as db:
-        texts = list(db.scalars(sa.select(CaseText).where(CaseText.case_id == case.id)))
-    assert [(t.field, t.value, t.task_id is not None) for t in texts] == [
-        ("direct_answer", answer["direct_answer"], True)]
-
-
-def test_an_operator_who_may_not_triage_leaves_the_answer_to_triage(app: Flask) -> None:
-    client = signed_in(app, "op1", "operator")
-    response = register(client, "phone", **{**CALL, "request_type": "consult", "answer_now": "true",
-                                            "direct_answer": "告知办理地点"})
-    assert response.status_code == 302
-    assert "需经初审" in client.get(location(response)).get_data(as_text=True)
-    [case] = cases(app)
-    assert open_tasks(app, case.id) == ["triage"] and audit_rows(app, "task.complete") == []
-    with runtime_of(app).read() as db:
-        kept = db.scalar(sa.select(CaseText).where(CaseText.case_id == case.id))
-    assert kept is not None and (kept.field, kept.value, kept.task_id) == ("direct_answer", "告知办理地点", None)
-    assert [r["object_id"] for r in audit_rows(app, "case.note")] == [case.number]
-
-
-def test_only_consultations_are_answered_at_once_and_the_answer_is_required(app: Flask) -> None:
-    client = signed_in(app, "op-disp", "operator", "dispatcher")
-    complaint = register(client, "phone", **{**CALL, "answer_now": "true", "direct_answer": "已告知"})
-    assert complaint.status_code == 400 and "只有咨询类诉求可以当场直接答复" in complaint.get_data(as_text=True)
-    empty = register(client, "phone", **{**CALL, "request_type": "consult", "answer_now": "true"})
-    assert empty.status_code == 400 and "此项必填" in empty.get_data(as_text=True)
-    assert cases(app) == []
 
 
 def test_screens_follow_the_permission_table(app: Flask) -> None:

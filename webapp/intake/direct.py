@@ -1,9 +1,11 @@
-"""Direct answers at intake (直接答复): register, then complete 初审 and 直接答复 in the operator's name.
+"""Direct answers at intake (直接答复): register a consultation answered on the spot and close it, in one command.
 
-The diagram decides: the case_lifecycle triage task offers `direct_answer`, and its direct_answer task records
-the text given to the citizen. Both are completed here only when the runtime offers them to this user (their
-role and unit, unclaimed or claimed by them); otherwise the case waits at triage like any other, and the answer
-text given at intake is kept on the case (case_text without a task) for whoever records the direct answer.
+The phone and visit screens offer it. One submit checks the intake fields and the answer (the bundle's
+direct_answer form), then opens the case with `answered_at_intake`: the channel diagram routes it straight to
+直接答复 → 办结 → 归档 (no 初审, no 派单, no dispatcher task; domain.md §2: 3a → 13). The answer text is free text,
+so it lands in `case_text` with the registration, never in workflow data. The same transaction writes the audit
+rows and checks that the diagram did close the case: a version that would leave it waiting, or a failing step,
+rolls everything back, so no half-registered case remains.
 """
 
 from __future__ import annotations
@@ -14,31 +16,43 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from processes.cases import access
 from processes.cases import forms
-from processes.cases.access import Viewer
-from processes.cases.personal import split_data
-from processes.cases.personal import store_personal
+from processes.cases.models import Case
 from processes.errors import RuntimeErrorBase
-from processes.runtime import commands
+from processes.runtime.context import Also
 from processes.runtime.context import CommandSummary
-from processes.runtime.core import Runtime
-from processes.runtime.models import HumanTask
 from webapp import schemaforms
 from webapp.casework import record
+from webapp.messages import _l
 
-TRIAGE_FIELDS = ("request_type", "urgency", "category")
-ONLY_CONSULT = "只有咨询类诉求可以当场直接答复。"
+# Only a consultation (咨询) is answered on the spot: complaints, reports, help requests and suggestions need a
+# unit to act, so they go through 初审 and 派单 (domain.md §2 3a, §4).
+ANSWERABLE = frozenset({"consult"})
+ANSWER_FIELD = "direct_answer"
+ANSWERED_STATUS = "archived"  # where the channel diagram's direct-answer branch ends (办结, then 归档)
+ONLY_CONSULT = _l("只有咨询类诉求可以当场直接答复并办结；投诉、举报、求助、建议等须登记后经初审派单办理。"
+                  "可取消勾选“直接答复”后登记。")
+NO_ANSWER_FORM = _l("该渠道的流程没有直接答复表单，不能当场办结。请取消勾选“直接答复”后登记。")
+
+
+class NotClosed(RuntimeErrorBase):
+    """The published process did not close the case answered at intake; nothing was registered (503)."""
+
+    http_status = 503
+
+    def __init__(self) -> None:
+        super().__init__(str(_l("当前发布的流程未能当场办结这件直接答复，本次没有登记任何内容。"
+                                "请取消勾选“直接答复”按一般工单登记，并联系系统管理员。")))
 
 
 def read_answer(form: schemaforms.FormData, schema: Mapping[str, Any] | None,
                 request_type: str | None) -> tuple[dict[str, Any], dict[str, str]]:
-    """Return (answer data, errors) of the direct-answer part of an intake form (the direct_answer task's form)."""
+    """Return (answer data, errors) of the direct-answer part of an intake form (the bundle's direct_answer form)."""
     errors: dict[str, str] = {}
-    if request_type != "consult":
+    if request_type not in ANSWERABLE:
         errors["request_type"] = ONLY_CONSULT
     if schema is None:
-        errors["direct_answer"] = "流程中没有直接答复表单。"
+        errors[ANSWER_FIELD] = NO_ANSWER_FORM
         return {}, errors
     answer, problems = schemaforms.read(schemaforms.describe(schema), form)
     errors.update(problems)
@@ -47,44 +61,21 @@ def read_answer(form: schemaforms.FormData, schema: Mapping[str, Any] | None,
     return answer, errors
 
 
-def _open_task(rt: Runtime, viewer: Viewer, case_id: str, bpmn_id: str) -> HumanTask | None:
-    """Return the case's open task with this BPMN id if this user may complete it now."""
-    with rt.read() as db:
-        task_id = db.scalar(sa.select(HumanTask.id).where(
-            HumanTask.case_id == case_id, HumanTask.bpmn_id == bpmn_id, HumanTask.status == "open"))
-        task = access.workable_task(db, viewer, task_id) if task_id else None
-        return task if task is not None and access.may_act(viewer, task) else None
+def start_data(intake: Mapping[str, Any], answer: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the start data of a case answered at intake: the intake, the answer and the routing switch."""
+    return {**intake, **answer, "answered_at_intake": True}
 
 
-def answer_now(rt: Runtime, viewer: Viewer, started: commands.Started, intake: Mapping[str, Any],
-               answer: Mapping[str, Any]) -> bool:
-    """Complete triage (直接答复) and the direct answer for the user; return False when left to triage."""
-    if started.case_id is None or started.case_number is None:
-        return False
-    triage = {name: intake[name] for name in TRIAGE_FIELDS if name in intake}
-    steps = (("triage", {**triage, "triage_result": "direct_answer"}), ("direct_answer", dict(answer)))
-    for bpmn_id, data in steps:
-        task = _open_task(rt, viewer, started.case_id, bpmn_id)
-        if task is None:
-            return False
-
-        def audit(conn: Connection, _done: CommandSummary, step: str = bpmn_id) -> None:
-            record(conn, "task.complete", object_type="case", object_id=started.case_number, task=step,
-                   via="intake")
-
-        try:
-            commands.complete_task(rt, task.instance_id, task.id, data, actor=viewer.username, also=audit)
-        except RuntimeErrorBase:
-            return False  # taken by someone else meanwhile: the case goes on from where it stands
-    return True
-
-
-def keep_answer(rt: Runtime, viewer: Viewer, started: commands.Started, answer: Mapping[str, Any]) -> None:
-    """Store the answer text given at intake on the case (no task), audited, when triage comes first."""
-    text = answer.get("direct_answer")
-    if not text or started.case_id is None:
-        return
-    with rt.write() as db, db.begin():
-        store_personal(db, started.case_id, split_data({"direct_answer": text}), task_id=None,
-                       actor=viewer.username, now=rt.clock())
-        record(db, "case.note", object_type="case", object_id=started.case_number, fields=["direct_answer"])
+def closing(register: Also, answer: Mapping[str, Any], intake: Mapping[str, Any]) -> Also:
+    """Return the writer that checks the case was closed by its diagram, then writes both audit rows."""
+    def write(conn: Connection, opened: CommandSummary) -> None:
+        row = conn.execute(sa.select(Case.status, Case.direct_answer, Case.closed_at)
+                           .where(Case.id == opened.case_id)).first()
+        if opened.status != "completed" or row is None or row.status != ANSWERED_STATUS \
+                or not row.direct_answer or row.closed_at is None:
+            raise NotClosed()  # the whole registration rolls back: no case, requester, answer or audit row
+        register(conn, opened)  # the case.register row
+        record(conn, "case.direct_answer", object_type="case", object_id=opened.case_number,
+               fields=sorted(answer), request_type=intake.get("request_type"),
+               answer_source=answer.get("answer_source"), after={"status": row.status, "direct_answer": True})
+    return write

@@ -24,6 +24,7 @@ from processes.cases import forms
 from processes.cases.models import Case
 from processes.cases.upstream_order import parse_order
 from processes.errors import FormDataInvalid
+from processes.errors import InvalidState
 from processes.errors import RuntimeErrorBase
 from processes.runtime import commands
 from processes.runtime.context import Also
@@ -47,8 +48,7 @@ from webapp.schemaforms import choices
 from webapp.timefmt import local_time
 
 REGISTERED = _l("工单 {number} 已登记。")
-ANSWERED = _l("已直接答复，工单已办结（待挂网审核）。")
-ANSWER_KEPT = _l("直接答复的内容已随工单保存；需经初审（审核派单员）后才能办结。")
+ANSWERED = _l("工单 {number} 已登记并办结（直接答复），已归档。")
 NOT_DEPLOYED = _l("该渠道的流程尚未发布，暂不能登记。请联系系统管理员。")
 FIX_FIELDS = _l("表单填写有误，请按提示修改。")
 DIRECT_ANSWER_FORM = "direct_answer.schema.json"
@@ -92,7 +92,7 @@ for _channel in CHANNELS.values():
 
 
 def screen(channel: Channel) -> ResponseReturnValue:
-    """Show a channel's form; parse a pasted order; or validate, register and answer directly."""
+    """Show a channel's form; parse a pasted order; or validate and register (and close a direct answer)."""
     viewer = casework.viewer()
     fixed = {"township": viewer.department or ""} if channel.own_township else {}
     with runtime().read() as db:
@@ -118,23 +118,22 @@ def screen(channel: Channel) -> ResponseReturnValue:
         errors = problems | errors
     if errors:
         return _invalid(page, typed, form, errors)
+    # One command either way: a direct answer is registered, answered and closed in the same transaction
+    start, also = (data, _audit(channel, data)) if answer is None else (
+        direct.start_data(data, answer), direct.closing(_audit(channel, data), answer, data))
     try:
-        started = commands.open_case(runtime(), channel.process_key, data, actor=viewer.username,
-                                     channel=channel.channel, also=_audit(channel, data))
+        started = commands.open_case(runtime(), channel.process_key, start, actor=viewer.username,
+                                     channel=channel.channel, also=also)
     except FormDataInvalid as exc:  # the runtime's own checks (English, for logs): show the office's words
         problems = {name: text if not text.isascii() else forms.BAD_FORMAT for name, text in exc.errors.items()}
         return _invalid(page, typed, form, problems or {"_form": casework.runtime_message(exc)})
     except RuntimeErrorBase as exc:
+        if answer is not None and isinstance(exc, InvalidState):
+            exc = direct.NotClosed()  # a step on the way to 办结 failed: the registration rolled back with it
         flash(casework.runtime_message(exc), "error")
         return _form(page, typed, form, {}, exc.http_status)
-    messages = [str(REGISTERED).format(number=started.case_number)]
-    if answer is not None:
-        if direct.answer_now(runtime(), viewer, started, data, answer):
-            messages.append(str(ANSWERED))
-        else:
-            direct.keep_answer(runtime(), viewer, started, answer)
-            messages.append(str(ANSWER_KEPT))
-    flash("".join(messages), "success")
+    done = REGISTERED if answer is None else ANSWERED
+    flash(str(done).format(number=started.case_number), "success")
     return redirect(_case_url(started))
 
 
