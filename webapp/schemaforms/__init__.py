@@ -23,9 +23,10 @@ from webapp.schemaforms.values import raw_values
 from webapp.schemaforms.values import read
 from webapp.schemaforms.values import shown
 from webapp.schemaforms.values import shown_value
+from webapp.schemaforms.values import starting
 from webapp.schemaforms.values import ticked
 from webapp.schemaforms.values import undeclared
 
 __all__ = ["FILES_SUFFIX", "Field", "FormData", "FormSpec", "Lookup", "Option", "Raw", "defaults", "describe",
-           "input_time", "is_start_form", "prefill", "raw_values", "read", "shown", "shown_value", "ticked",
-           "undeclared"]
+           "input_time", "is_start_form", "prefill", "raw_values", "read", "shown", "shown_value", "starting",
+           "ticked", "undeclared"]

@@ -60,6 +60,18 @@ def prefill(case: Case | None, names: set[str]) -> Raw:
     return {name: str(getattr(case, name)) for name in PREFILLED if name in names and getattr(case, name)}
 
 
+def starting(spec: FormSpec, case: Case | None, decided: Mapping[str, Any] | None = None) -> Raw:
+    """Return what a fresh task form starts with: the schema's defaults, what the case records, then the values
+    its decision context prefills (typed: booleans, numbers, lists), for the fields the form declares."""
+    raw = {**defaults(spec), **prefill(case, {f.name for f in spec.fields})}
+    for name, value in (decided or {}).items():
+        f = spec.get(name)
+        if f is None or f.fixed is not None or value is None:
+            continue
+        raw[name] = [text_of(v) for v in value] if isinstance(value, list | tuple) else text_of(value)
+    return raw
+
+
 def raw_values(spec: FormSpec, form: FormData) -> Raw:
     """Return what was typed into the declared fields, untyped (for drafts and for showing the form again)."""
     raw: Raw = {}

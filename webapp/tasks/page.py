@@ -24,9 +24,12 @@ from webapp import labels
 from webapp import schemaforms
 from webapp.cases import detail
 from webapp.context import now
+from webapp.context import runtime
 from webapp.schemaforms import FormSpec
 from webapp.schemaforms import Raw
 from webapp.schemaforms import choices
+from webapp.tasks import decision as decisions
+from webapp.tasks.decision import Decision
 from webapp.timefmt import local_time
 from webapp.workspace import calendar_warning
 from webapp.workspace import calendar_warnings
@@ -46,6 +49,8 @@ class TaskContext:
     schema: dict[str, Any] | None
     spec: FormSpec
     holder: str  # real name of whoever claimed it, '' when unclaimed
+    decision: Decision | None = None  # what the person decides on (决策信息), once `decision_of` gathered it
+    decided: bool = False
 
     def attachment_fields(self) -> list[str]:
         """Return the names of fields that take attachments (现场照片)."""
@@ -67,6 +72,14 @@ def load(db: Session, who: Viewer, task_id: str) -> TaskContext:
     spec = schemaforms.describe(schema or {}, choices.lookup(db, case), start=schemaforms.is_start_form(task.form))
     holder = real_names(db, [task.assignee]).get(task.assignee or "", "") if task.assignee else ""
     return TaskContext(task, case, schema, spec, holder)
+
+
+def decision_of(db: Session, who: Viewer, ctx: TaskContext) -> Decision | None:
+    """Return what the person decides on above the form (决策信息) and what it prefills, gathered once."""
+    if not ctx.decided:
+        ctx.decision = decisions.gather(db, runtime(), who, ctx.task, ctx.case, now())
+        ctx.decided = True
+    return ctx.decision
 
 
 def task_attachments(db: Session, ctx: TaskContext) -> list[Attachment]:
@@ -91,7 +104,7 @@ def render(db: Session, who: Viewer, ctx: TaskContext, raw: Raw, *, errors: dict
         view=detail.summary(db, who, ctx.case, moment) if ctx.case is not None else None,
         due=countdown(ctx.task.due_at, moment, ctx.case.warning_level if ctx.case else None,
                       calendar_warning(calendar_warnings(db, [ctx.task.case_id]), ctx.task.case_id, ctx.task.due_at)),
-        labels=labels, words=countdown_words())
+        labels=labels, words=countdown_words(), decision=decision_of(db, who, ctx))
     return page, status
 
 

@@ -67,8 +67,9 @@ def form(task_id: str) -> ResponseReturnValue:
         if ctx.task.status != "open":
             raise TaskNotReady("this task is no longer open")
         draft = drafts.load(db, task_id, who.username)
-        raw = draft[0] if draft else {**schemaforms.defaults(ctx.spec),
-                                      **schemaforms.prefill(ctx.case, {f.name for f in ctx.spec.fields})}
+        decided = page.decision_of(db, who, ctx)
+        raw = draft[0] if draft else schemaforms.starting(ctx.spec, ctx.case,
+                                                          decided.prefill if decided is not None else None)
         return page.render(db, who, ctx, raw, draft_at=draft[1] if draft else None)
 
 
