@@ -16,6 +16,7 @@ from processes.accounts.roles import BUSINESS_ROLES as ROLE_CODES
 from processes.cases.forms import INTAKE_FORM
 from processes.cases.personal import CASE_TEXT_COLUMNS
 from processes.cases.personal import FREE_TEXT_FIELDS
+from processes.cases.personal import MAX_ROUTING_STRING
 from processes.cases.personal import REQUESTER_FIELDS
 from processes.engine.bundle import lint_cycles
 from processes.layout.check import layout_problem
@@ -154,7 +155,12 @@ def test_form_schemas_are_titled_in_chinese(bundle: Path) -> None:
 
 @pytest.mark.parametrize("bundle", BUNDLES, ids=IDS)
 def test_free_text_fields_stay_out_of_workflow_data(bundle: Path) -> None:
-    """A free-form string field must be a case-table field; routing fields are choices, flags or numbers."""
+    """A free-form string field must be a case-table field; routing fields are choices, flags or numbers.
+
+    A process without a case (no start form: the upward report) has no case table for free text; its forms may
+    take a short note as routing data, no longer than a routing value may be, which refuses phone and ID numbers.
+    """
+    caseless = INTAKE_FORM not in forms(bundle)
     for name, schema in forms(bundle).items():
         intake = name == INTAKE_FORM  # the start form also takes the requester and the matter (case columns)
         case_fields = FREE_TEXT_FIELDS | (set(REQUESTER_FIELDS) | set(CASE_TEXT_COLUMNS) if intake else set())
@@ -162,6 +168,10 @@ def test_free_text_fields_stay_out_of_workflow_data(bundle: Path) -> None:
             # choices: an enum, a format, a pattern, or options from a reference table (x-options: departments …)
             constrained = {"oneOf", "format", "pattern", "x-options"} & set(spec)
             free_text = spec.get("type") == "string" and not constrained
+            if caseless and free_text:
+                assert field not in FREE_TEXT_FIELDS, f"{name}: {field}: free text needs a case to be stored on"
+                assert 0 < spec.get("maxLength", 0) <= MAX_ROUTING_STRING, f"{name}: {field}: a short note only"
+                continue
             assert not free_text or field in case_fields, f"{name}: {field} is free text but would be routing"
             assert intake or field not in REQUESTER_FIELDS, f"{name}: {field}: requester data is entered at intake only"
 

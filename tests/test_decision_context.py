@@ -30,6 +30,7 @@ from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
 from tests.workspace_support import text
 from webapp.tasks.decision import SCREENS
+from webapp.tasks.page import NO_NUMBERS
 from webapp.timefmt import LOCAL
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
@@ -383,6 +384,23 @@ def test_the_upward_report_check_shows_the_list_being_reported(ws: Workspace) ->
         consult_id = db.scalar(sa.select(Case.id).where(Case.number == numbers["consult"]))
     assert f'href="/cases/{consult_id}"' in html
     assert html.index('class="decision"') < html.index('name="report_confirmed"')
+
+
+def test_the_upward_report_note_takes_text_and_refuses_personal_numbers(ws: Workspace) -> None:
+    closed_cases(ws)
+    task = weekly_check(ws)
+    transcriber = ws.user("tr1", "transcriber")
+    path = f"/tasks/{task.id}"
+    phone = post_form(transcriber, path, {"report_confirmed": "true",
+                                          "report_note": f"存疑件已电话 {CITIZEN_PHONE} 核实"})
+    assert phone.status_code == 400 and NO_NUMBERS in text(phone) and 'id="field-report_note"' in text(phone)
+    assert "格式不正确" not in text(phone)
+    long = post_form(transcriber, path, {"report_confirmed": "true", "report_note": "很" * 201})
+    assert long.status_code == 400 and "不能超过 200 个字" in text(long)
+    assert [t.id for t in ws.office.tasks() if t.bpmn_id == "check_report"] == [task.id]
+    done = post_form(transcriber, path, {"report_confirmed": "true", "report_note": "本期清单已核对，无出入。"})
+    assert done.status_code == 303, text(done)[:800]
+    assert [k for _, k, _ in ws.office.outbox() if k == "upward_report"] == ["upward_report"]
 
 
 def test_a_failing_decision_screen_leaves_the_form_working(ws_lite: Workspace,

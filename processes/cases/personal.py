@@ -28,12 +28,13 @@ REQUESTER_FIELDS = {
     "caller_type": "caller_type",
 }
 CASE_TEXT_COLUMNS = {"title": "title", "content": "content", "location": "location"}
-# Free text a task may record (答复内容, 退单理由 …): stored per task in case_text, never in task data.
+# Free text a task may record (答复内容, 退单理由 …): stored per task in case_text, never in task data. A task
+# without a case has nowhere to put free text: the upward report's note (核对上报清单「说明」) is a short routing
+# value instead, refused when it holds a phone or ID number like every routing value.
 FREE_TEXT_FIELDS = frozenset({
     "reply_text", "public_reply", "handling_note", "return_reason", "extension_reason", "reject_reason",
     "inspection_findings", "callback_note", "instruction", "direct_answer", "transfer_note", "review_note",
     "not_solved_reason", "contact_record", "urging_note", "supervision_note", "merge_note", "writeback_note",
-    "report_note",
 })
 MAX_ROUTING_STRING = 200
 MAX_DATA_BYTES = 64 * 1024

@@ -18,6 +18,7 @@ from processes.cases import forms
 from processes.cases.access import Viewer
 from processes.cases.models import Attachment
 from processes.cases.models import Case
+from processes.cases.personal import MAX_ROUTING_STRING
 from processes.runtime.models import HumanTask
 from processes.runtime.models import ProcessInstance
 from webapp import labels
@@ -38,6 +39,7 @@ from webapp.workspace import countdown_words
 from webapp.workspace import real_names
 
 GENERAL = "attachments"  # the upload input every form with a case has (附件)
+NO_NUMBERS = "不要在此填写电话号码或身份证号。"
 
 
 @dataclass
@@ -128,10 +130,18 @@ def taken(db: Session, ctx: TaskContext, raw: Raw, message: str, status: int) ->
 
 
 def chinese(errors: dict[str, str]) -> dict[str, str]:
-    """Return field messages in Chinese: the runtime's English ones (bad names, types) become generic ones."""
-    return {name: message if not message.isascii() else (forms.UNKNOWN if "field names" in message
-                                                          else forms.BAD_FORMAT)
-            for name, message in errors.items()}
+    """Return field messages in Chinese: the runtime's English ones (bad names, numbers, types) become ours."""
+    def said(message: str) -> str:
+        if not message.isascii():
+            return message
+        if "field names" in message:
+            return forms.UNKNOWN
+        if "phone or ID number" in message:
+            return NO_NUMBERS  # a routing value (short text kept in the workflow) refuses personal numbers
+        if "characters must go in a free-text field" in message:
+            return f"不能超过 {MAX_ROUTING_STRING} 个字"
+        return forms.BAD_FORMAT
+    return {name: said(message) for name, message in errors.items()}
 
 
 def upload_message(too_large: bool, limit: int) -> str:
