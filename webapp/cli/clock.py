@@ -30,8 +30,10 @@ def _show() -> None:
         click.echo(f"实际时间（未使用演示时钟）：{local_time(now)}")
         return
     click.echo(democlock.describe(state, now))
-    click.echo(f"offset {state.offset} from real time, moved {local_time(state.set_at)} by {state.set_by}"
-               f"{f' (HOTLINE_CLOCK={state.from_setting})' if state.from_setting else ''}; file {store.path}")
+    sign = "-" if state.offset < timedelta() else "+"
+    click.echo(f"offset {sign}{democlock.spoken(state.offset)} from real time; moved {local_time(state.set_at)} by "
+               f"{state.set_by}{f'; recorded from HOTLINE_CLOCK={state.from_setting}' if state.from_setting else ''}"
+               f"; file {store.path}")
 
 
 def _moved() -> None:
