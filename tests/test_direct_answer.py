@@ -97,6 +97,10 @@ def test_the_case_page_shows_the_closed_case_and_its_answer_masked(app: Flask) -
     number = cases(app)[0].number
     found = supervisor.get(f"/cases/{cases(app)[0].id}").get_data(as_text=True)
     assert number in found and "139****5678" in found and "13912345678" not in found
+    timeline = page.split("办理过程", 1)[1].split("</table>", 1)[0]
+    [step] = [row for row in timeline.split("<tr") if "直接答复办结" in row]
+    assert "答复内容：" in step and "区行政服务中心一楼社保窗口" in step  # the answer is on its own step
+    assert "139****5678" in step and "13912345678" not in step
 
 
 def test_both_audit_rows_in_the_registration_and_no_personal_values(app: Flask) -> None:

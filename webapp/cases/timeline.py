@@ -62,6 +62,8 @@ def sources(db: Session, case_id: str, tasks: list[HumanTask], texts: list[CaseT
     for text in texts:
         if text.task_id:
             by_task.setdefault(text.task_id, []).append(text)
+        elif text.field == "direct_answer":  # the answer typed at intake (直接答复), shown on its status step
+            by_task.setdefault("", []).append(text)
     definitions = {str(i): int(d) for i, d in db.execute(sa.select(ProcessInstance.id, ProcessInstance.definition_id)
                                                           .where(ProcessInstance.case_id == case_id))}
     schemas: dict[str, dict[str, Any]] = {}
@@ -97,6 +99,8 @@ def _event(row: HistoryEvent, src: Sources) -> Event:
         status = str(detail.get("status") or "")
         what = gettext(labels.STATUS_STEPS[status])
         parts = [gettext("工单状态：%(status)s", status=gettext(labels.STATUSES.get(status, status)))]
+        if status == "answered":  # an answer given at intake has no task: it belongs to this step
+            parts += _texts(src.texts.get("", []), None, src.mask)
     elif row.kind == "deadline_extended":
         parts = [_extension(detail, src.units)]
     elif row.kind == "timers_rescheduled":
