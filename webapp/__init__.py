@@ -53,6 +53,7 @@ def init_web(app: Flask) -> None:
     from webapp import home
     from webapp import i18n
     from webapp import intake
+    from webapp import monitor
     from webapp import nav
     from webapp import search
     from webapp import security
@@ -82,6 +83,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(worklist.bp)  # 待办: my, my group's and my unit's open tasks
     app.register_blueprint(tasks.bp)  # 办理: a task's form, drafts and attachments
     app.register_blueprint(cases.bp)  # 工单详情, reveal with a reason, attachment downloads
+    app.register_blueprint(monitor.bp)  # 督办台: open cases by light, unit and stage
 
 
 def build_runtime(app: Flask, clock: Clock) -> Runtime:

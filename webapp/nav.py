@@ -46,6 +46,7 @@ NAV: list[NavItem] = [
     NavItem("worklist.index", N_("待办")),
     NavItem("intake.index", N_("登记")),
     NavItem("search.index", N_("工单查询")),
+    NavItem("monitor.index", N_("督办台")),
     NavItem("admin.users", N_("用户管理")),
     NavItem("auditlog.index", N_("审计日志")),
 ]

@@ -80,6 +80,10 @@ RULES: dict[str, Rule] = {
     "worklist.handover": TASK_ROLES,
     "tasks.form": TASK_ROLES,
     "tasks.submit": TASK_ROLES,
+    # The office board (督办台): supervisors, duty leaders and leaders see the whole office, a unit's handlers their
+    # own unit's cases (access.case_filter).
+    "monitor.index": frozenset({"supervisor", "duty_leader", "leader", "handler"}),
+    "monitor.counts": frozenset({"supervisor", "duty_leader", "leader", "handler"}),
     "cases.show": CASE_ROLES,
     "cases.requester": CASE_ROLES,
     "cases.reveal": CASE_ROLES,

@@ -19,7 +19,12 @@ NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 STATUS_GROUPS = ("open", "finished")
 FIELDS = ("number", "phone", "address", "text", "date_from", "date_to", "status", "channel", "township",
-          "department")
+          "department", "request_type", "urgency", "light", "due", "stage", "sort")
+NO_DEPARTMENT = "-"  # department=- : cases not yet given to a lead unit (未派单)
+DUES = ("today", "week")  # open cases not yet overdue whose deadline falls today / by Sunday (Beijing time)
+LIGHTS = ("green", "yellow", "red", "overdue", "none")  # where an open case's deadline stands (none: no deadline)
+SORTS = ("deadline",)  # besides the default, newest first
+STAGE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")  # the BPMN id of an open task (签收 sign_for, 办理 reply …)
 BAD_NUMBER = "工单编号只含字母、数字和连字符（最多 32 个字符）。"
 BAD_PHONE = "请输入完整号码，或号码后四位。"
 PHONE_BY_POST = "按电话查询请用页面上的查询按钮提交，号码不能出现在网址中。"
@@ -46,6 +51,12 @@ class Criteria:
     township: str = ""
     department: str = ""
     page: int = 1
+    request_type: str = ""
+    urgency: str = ""
+    light: str = ""
+    due: str = ""
+    stage: str = ""
+    sort: str = ""
 
     @property
     def phone_mode(self) -> str | None:
@@ -83,10 +94,14 @@ def read_criteria(values: Mapping[str, str], *, phone_allowed: bool, townships: 
     if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
         errors["date_to"] = DATE_ORDER
     choices = {"status": {*labels.STATUSES, *STATUS_GROUPS}, "channel": set(labels.CHANNELS),
-               "township": set(townships), "department": set(departments)}
+               "township": set(townships), "department": {*departments, NO_DEPARTMENT},
+               "request_type": set(labels.REQUEST_TYPES), "urgency": set(labels.URGENCIES), "light": set(LIGHTS),
+               "due": set(DUES), "sort": set(SORTS)}
     for name, allowed in choices.items():
         if raw[name] and raw[name] not in allowed:
             errors[name] = CHOOSE
+    if raw["stage"] and not STAGE_RE.match(raw["stage"]):
+        errors["stage"] = CHOOSE
     page = 1
     if raw["page"]:
         if raw["page"].isdigit() and 1 <= int(raw["page"]) <= MAX_PAGE:
@@ -97,7 +112,7 @@ def read_criteria(values: Mapping[str, str], *, phone_allowed: bool, townships: 
         return Criteria(), errors
     return Criteria(number, phone if raw["phone"] else "", raw["address"], raw["text"], dates["date_from"],
                     dates["date_to"], raw["status"], raw["channel"], raw["township"], raw["department"],
-                    page), {}
+                    page, raw["request_type"], raw["urgency"], raw["light"], raw["due"], raw["stage"], raw["sort"]), {}
 
 
 def _nfkc(text: str) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import replace
 from datetime import date
 from datetime import datetime
 from datetime import time
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,9 +22,12 @@ from processes.cases.models import Requester
 from processes.cases.personal import read_requester
 from processes.runtime.models import HumanTask
 from webapp import deadlines
+from webapp.search.criteria import NO_DEPARTMENT
 from webapp.search.criteria import Criteria
 from webapp.timefmt import LOCAL
 from webapp.timefmt import local_time
+from webapp.workspace import RED_SECONDS
+from webapp.workspace import YELLOW_SECONDS
 from webapp.workspace import Countdown
 from webapp.workspace import countdown
 
@@ -62,10 +67,76 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(0), LOCAL)
 
 
-def conditions(criteria: Criteria, viewer: Viewer) -> list[sa.ColumnElement[bool]]:
-    """Return the WHERE conditions of a search; the first is always the user's reach (access.case_filter)."""
+Time = sa.ColumnElement[datetime | None]
+
+
+def _earlier(a: Any, b: Any) -> Time:
+    """The earlier of two times, a missing one ignored (LEAST skips NULLs on PostgreSQL only, so spelled out)."""
+    return sa.case((a.is_(None), b), (b.is_(None), a), (a <= b, a), else_=b)
+
+
+def open_task_due() -> sa.ScalarSelect[datetime | None]:
+    """The earliest due time of the case's open tasks (签收 before the handling deadline is set), per case."""
+    return (sa.select(sa.func.min(HumanTask.due_at))
+            .where(HumanTask.case_id == Case.id, HumanTask.status == "open").scalar_subquery())
+
+
+def due_expr() -> Time:
+    """An open case's deadline as its rows show it: the earliest of its own, its open tasks' and upstream's."""
+    due = _earlier(_earlier(Case.deadline, open_task_due()), Case.upstream_deadline)
+    return sa.type_coerce(due, Case.__table__.c.deadline.type)
+
+
+def light_expr(now: datetime) -> sa.ColumnElement[str]:
+    """An open case's light as webapp.workspace.countdown colours it: overdue, red, yellow, green, or none.
+
+    The same rule as the countdown: overdue once the deadline has passed; red with at most two hours left or a red
+    warning level; yellow with at most a day left or a yellow level; green otherwise; none without a deadline.
+    """
+    due = due_expr()
+    level = sa.func.coalesce(Case.warning_level, "none")
+    return sa.case(
+        (due.is_(None), "none"),
+        (due < now, "overdue"),
+        (sa.or_(due <= now + timedelta(seconds=RED_SECONDS), level == "red"), "red"),
+        (sa.or_(due <= now + timedelta(seconds=YELLOW_SECONDS), level == "yellow"), "yellow"),
+        else_="green")
+
+
+def due_by(window: str, now: datetime) -> datetime:
+    """The end of the Beijing day (today) or week (week: through Sunday) that `now` falls in."""
+    day = now.astimezone(LOCAL).date() + timedelta(days=1)
+    if window == "week":
+        day += timedelta(days=6 - now.astimezone(LOCAL).weekday())
+    return _start_of(day)
+
+
+def open_stage(stage: str) -> sa.ColumnElement[bool]:
+    """The cases with an open task of this BPMN id (签收 sign_for, 办理 reply, 审核 review …)."""
+    return Case.id.in_(sa.select(HumanTask.case_id).where(HumanTask.status == "open", HumanTask.bpmn_id == stage,
+                                                          HumanTask.case_id.is_not(None)))
+
+
+def conditions(criteria: Criteria, viewer: Viewer, now: datetime | None = None) -> list[sa.ColumnElement[bool]]:
+    """Return the WHERE conditions of a search; the first is always the user's reach (access.case_filter).
+
+    A light (and a stage) means open cases only; the light needs the time it is judged at (`now`).
+    """
     found: list[sa.ColumnElement[bool]] = [access.case_filter(viewer)]
     c = criteria
+    if c.light:
+        if now is None:
+            raise ValueError("a light filter needs the time it is judged at")
+        found += [Case.status.not_in(FINISHED), light_expr(now) == c.light]
+    if c.stage:
+        found += [Case.status.not_in(FINISHED), open_stage(c.stage)]
+    if c.due:
+        if now is None:
+            raise ValueError("a due filter needs the time it is judged at")
+        found += [Case.status.not_in(FINISHED), due_expr() >= now, due_expr() < due_by(c.due, now)]
+    if c.department == NO_DEPARTMENT:
+        found.append(Case.lead_department.is_(None))
+        c = replace(c, department="")
     if c.number:
         found.append(Case.number.like(escape_like(c.number) + "%", escape=ESCAPE))  # the full number or its first part
     if c.phone_mode is not None:
@@ -90,20 +161,26 @@ def conditions(criteria: Criteria, viewer: Viewer) -> list[sa.ColumnElement[bool
     elif c.status:
         found.append(Case.status == c.status)
     for column, value in ((Case.channel, c.channel), (Case.township, c.township),
-                          (Case.lead_department, c.department)):
+                          (Case.lead_department, c.department), (Case.request_type, c.request_type),
+                          (Case.urgency, c.urgency)):
         if value:
             found.append(column == value)
     return found
 
 
-def count(db: Session, criteria: Criteria, viewer: Viewer) -> int:
+def count(db: Session, criteria: Criteria, viewer: Viewer, now: datetime | None = None) -> int:
     """Return how many cases match."""
-    return int(db.scalar(sa.select(sa.func.count()).select_from(Case).where(*conditions(criteria, viewer))) or 0)
+    return int(db.scalar(sa.select(sa.func.count()).select_from(Case).where(*conditions(criteria, viewer, now)))
+               or 0)
 
 
-def cases(db: Session, criteria: Criteria, viewer: Viewer, *, limit: int, offset: int = 0) -> list[Case]:
-    """Return matching cases, newest first."""
-    query = sa.select(Case).where(*conditions(criteria, viewer))
+def cases(db: Session, criteria: Criteria, viewer: Viewer, *, limit: int, offset: int = 0,
+          now: datetime | None = None) -> list[Case]:
+    """Return matching cases, newest first, or by deadline (sort=deadline: soonest first, finished and none last)."""
+    query = sa.select(Case).where(*conditions(criteria, viewer, now))
+    if criteria.sort == "deadline":
+        due = sa.case((Case.status.in_(FINISHED), None), else_=due_expr())
+        query = query.order_by(due.is_(None), due)
     return list(db.scalars(query.order_by(Case.created_at.desc(), Case.number.desc()).limit(limit).offset(offset)))
 
 

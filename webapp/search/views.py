@@ -31,6 +31,9 @@ from webapp.search import query
 from webapp.search.criteria import FIELDS
 from webapp.search.criteria import Criteria
 from webapp.search.criteria import read_criteria
+from webapp.search.lights import LIGHT_LABELS
+from webapp.search.lights import SORT_LABELS
+from webapp.search.lights import TASK_STAGES
 from webapp.timefmt import LOCAL
 from webapp.workspace import unit_names
 
@@ -81,9 +84,12 @@ def _read(choices: dict[str, Any]) -> tuple[Criteria, dict[str, str]]:
 def _page(status: int = 200, **context: Any) -> ResponseReturnValue:
     typed = {name: str(_values().get(name, "")) for name in FIELDS}
     searched_phone = _phone_echo(typed)
+    stage = typed["stage"]
     may_export = allowed(RULES.get("search.export"), signed_in=True, roles=current_user.roles)
     return render_template("search/index.html", typed=typed, may_export=may_export, labels=labels,
-                           groups=GROUP_LABELS, searched_phone=searched_phone, **context), status
+                           groups=GROUP_LABELS, lights=LIGHT_LABELS, sorts=SORT_LABELS,
+                           stage_label=gettext(TASK_STAGES.get(stage, "")) if stage in TASK_STAGES else "",
+                           searched_phone=searched_phone, **context), status
 
 
 @bp.route("", methods=["GET", "POST"])
@@ -99,10 +105,11 @@ def index() -> ResponseReturnValue:
     with runtime().read() as db:
         if criteria.phone_mode and casework.phone_lookups_exhausted(db):
             abort(429)
-        total = query.count(db, criteria, viewer)
+        at = now()
+        total = query.count(db, criteria, viewer, at)
         found = query.cases(db, criteria, viewer, limit=query.PAGE_SIZE,
-                            offset=(criteria.page - 1) * query.PAGE_SIZE)
-        rows = query.rows(db, viewer, found, choices["units"], now())
+                            offset=(criteria.page - 1) * query.PAGE_SIZE, now=at)
+        rows = query.rows(db, viewer, found, choices["units"], at)
     if criteria.phone_mode:  # who searched by phone and how much they found; never the number
         with runtime().write() as db, db.begin():
             casework.record(db, "case.search_by_phone", object_type="case", object_id=None, count=total,
@@ -125,8 +132,9 @@ def export() -> ResponseReturnValue:
         return _page(400, errors=errors, searched=False, **choices)
     viewer = casework.viewer()
     with runtime().read() as db:
-        found = query.cases(db, criteria, viewer, limit=MAX_EXPORT + 1)
-        rows = query.rows(db, viewer, found[:MAX_EXPORT], choices["units"], now())
+        at = now()
+        found = query.cases(db, criteria, viewer, limit=MAX_EXPORT + 1, now=at)
+        rows = query.rows(db, viewer, found[:MAX_EXPORT], choices["units"], at)
     # Audited before the file leaves: if the audit row cannot be written, nothing is exported (fail closed).
     with runtime().write() as db, db.begin():
         casework.record(db, "case.export", object_type="case", object_id=None, rows=len(rows),

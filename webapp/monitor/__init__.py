@@ -1,0 +1,9 @@
+"""The supervisor's console (督办): the office board (督办台) of open cases by light, department and stage."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("monitor", __name__, url_prefix="/monitor")
+
+from webapp.monitor import views  # noqa: E402, F401  (registers the routes on bp)

@@ -1,0 +1,82 @@
+"""The office board (督办台) and its rows partial, refreshed in the background every 60 s."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from flask import abort
+from flask import render_template
+from flask import request
+from flask import url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+
+from webapp import casework
+from webapp import labels
+from webapp.context import now
+from webapp.context import runtime
+from webapp.messages import N_
+from webapp.monitor import board
+from webapp.monitor import bp
+from webapp.schemaforms.choices import pairs
+from webapp.search.criteria import NO_DEPARTMENT
+from webapp.search.criteria import Criteria
+from webapp.search.criteria import read_criteria
+from webapp.search.lights import LIGHT_LABELS
+from webapp.search.lights import TASK_STAGES
+from webapp.timefmt import local_time
+from webapp.workspace import unit_names
+
+POLL_SECONDS = 60
+FILTERS = ("channel", "request_type", "township", "department", "urgency", "date_from", "date_to", "light")
+NO_UNIT = N_("（未派单）")
+
+
+def _read() -> tuple[Criteria, dict[str, Any]]:
+    """The board's filters from the address; a value the search would refuse answers 400."""
+    with runtime().read() as db:
+        choices = {"townships": pairs(db, "townships"), "departments": pairs(db, "departments"),
+                   "units": unit_names(db), "tasks": board.task_names(db)}
+    values = {name: request.args.get(name, "") for name in FILTERS}
+    criteria, errors = read_criteria(values, phone_allowed=False, townships={c for c, _ in choices["townships"]},
+                                     departments={c for c, _ in choices["departments"]})
+    if errors:
+        abort(400, description=gettext("筛选条件不正确：%(fields)s", fields="、".join(sorted(errors))))
+    return replace(criteria, status="open"), choices
+
+
+def drill(criteria: Criteria, **more: str) -> str:
+    """The case search listing the cases behind a count: the board's filters and the count's own, by deadline."""
+    args: dict[str, str] = {}
+    for name in FILTERS:
+        value = getattr(criteria, name)
+        args[name] = value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+    args.update(more)
+    wanted: dict[str, Any] = {"status": "open", "sort": "deadline", **{k: v for k, v in args.items() if v}}
+    return url_for("search.index", **wanted)
+
+
+def _render(template: str) -> ResponseReturnValue:
+    criteria, choices = _read()
+    at = now()
+    stage_names = {**choices["tasks"], **{k: gettext(v) for k, v in TASK_STAGES.items()}}
+    with runtime().read() as db:
+        shown = board.build(db, criteria, casework.viewer(), at, choices["units"], stage_names)
+    filters: dict[str, Any] = {name: request.args.get(name, "") for name in FILTERS}
+    return render_template(template, board=shown, criteria=criteria, filters=filters, drill=drill,
+                           lights=board.LIGHTS, light_labels=LIGHT_LABELS, labels=labels, poll=POLL_SECONDS,
+                           no_unit=gettext(NO_UNIT), no_department=NO_DEPARTMENT, updated=local_time(at, "%H:%M:%S"),
+                           rows_url=url_for("monitor.counts", **{k: v for k, v in filters.items() if v}), **choices)
+
+
+@bp.get("")
+def index() -> ResponseReturnValue:
+    """The office board: open cases by light, lead unit and stage, within the viewer's reach and the filters."""
+    return _render("monitor/index.html")
+
+
+@bp.get("/counts")
+def counts() -> ResponseReturnValue:
+    """The board's counts alone: the page polls this every 60 s (X-Background-Refresh: 1)."""
+    return _render("monitor/_counts.html")
