@@ -2,7 +2,8 @@
 
 install (init, db), deploy (deploy, validate, versions), cases (start, tasks, complete, claim, message, timers,
 reschedule, instance), outbox (outbox, incidents), users, audit, ref, publish, handover (export-all, import-all),
-pii, dbrole (db grant-app-role), layout, demo and clock (the demo clock); `support` holds what they share.
+pii, dbrole (db grant-app-role), layout, demo, clock (the demo clock) and seedload (seed-load); `support` holds
+what they share.
 `assets` and `scheduler` live beside the code they run.
 """
 
@@ -37,6 +38,7 @@ from webapp.cli import outbox
 from webapp.cli import pii
 from webapp.cli import publish
 from webapp.cli import ref
+from webapp.cli import seedload
 from webapp.cli import users
 from webapp.config import ConfigError
 from webapp.config import check_required_settings
@@ -97,5 +99,6 @@ dbrole.register(cli)  # after install: `db grant-app-role` joins the `db` group
 layout.register(cli)
 demo.register(cli)
 clock.register(cli)
+seedload.register(cli)
 assets.register(cli)
 scheduler.register(cli)

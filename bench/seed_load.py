@@ -1,0 +1,117 @@
+"""A realistic office for benchmarks (`hotline seed-load`): cases, instances, tasks, history, deadlines, timers.
+
+Importable without Flask: `seed(engine, cases=…, open_tasks=…)` needs a migrated database with reference data and
+published definitions of bpmn/ (`hotline seed-load` deploys them when missing). Rows go in by batches, one
+transaction each: COPY on PostgreSQL (psycopg), SQLAlchemy Core executemany elsewhere. Every case has one instance;
+`open_tasks` cases are open with exactly one open task each, spread over the steps of the real diagrams and over the
+lights; the others finished over the past months. No personal data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from bench.seed_rows import OPEN_WEIGHTS
+from bench.seed_rows import CaseRows
+from bench.seed_rows import Maker
+from bench.seed_rows import Office
+from bench.seed_rows import Row
+from processes.cases.models import Case
+from processes.db.base import Base
+from processes.reference.models import Department
+from processes.runtime.models import ProcessDefinition
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class Seeded:
+    """What one run wrote."""
+
+    cases: int
+    open_tasks: int
+    rows: int
+
+
+def office_of(conn: sa.Connection) -> Office:
+    """Read what seeded cases refer to; fail when reference data or published definitions are missing."""
+    definitions = {str(r.key): int(r.id) for r in conn.execute(
+        sa.select(ProcessDefinition.key, sa.func.max(ProcessDefinition.id).label("id"))
+        .where(ProcessDefinition.status == "published").group_by(ProcessDefinition.key))}
+    units = list(conn.execute(sa.select(Department.code, Department.kind).where(Department.active.is_(True))
+                              .order_by(Department.code)))
+    departments = [str(u.code) for u in units if u.kind == "department"]
+    townships = [str(u.code) for u in units if u.kind == "township"]
+    missing = {"case_phone", "case_visit", "case_platform", "case_township", "case_110"} - set(definitions)
+    if missing or not departments or not townships:
+        raise LookupError(f"seed-load needs reference data and published bpmn/ bundles (missing: "
+                          f"{', '.join(sorted(missing)) or 'departments/townships'})")
+    numbers: dict[str, int] = {}
+    prefix = sa.func.substr(Case.number, 1, 11)
+    for row in conn.execute(sa.select(prefix, sa.func.max(Case.number)).group_by(prefix)):
+        tail = str(row[1])[11:]
+        numbers[str(row[0])] = int(tail) if tail.isdigit() else 9999
+    return Office(definitions, departments, townships, numbers)
+
+
+def open_steps(count: int) -> list[str]:
+    """Return `count` open steps spread over the diagram's steps by weight (largest remainder)."""
+    total = sum(OPEN_WEIGHTS.values())
+    steps = [s for s, w in OPEN_WEIGHTS.items() for _ in range(count * w // total)]
+    extra = list(OPEN_WEIGHTS)
+    while len(steps) < count:
+        steps.append(extra[len(steps) % len(extra)])
+    return steps
+
+
+def _copy(conn: sa.Connection, name: str, values: list[Row]) -> None:
+    """Stream rows into a PostgreSQL table with COPY (psycopg), JSON columns as text."""
+    columns = list(values[0])
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(  # type: ignore[union-attr]  # psycopg's, under postgresql+psycopg
+            f"COPY {name} ({', '.join(columns)}) FROM STDIN") as copy:
+        for row in values:
+            copy.write_row([json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+                            for v in row.values()])
+
+
+def _write(conn: sa.Connection, rows: CaseRows) -> None:
+    """Insert one batch, parents first: COPY on PostgreSQL, executemany elsewhere."""
+    for name, values in rows.of.items():
+        if not values:
+            continue
+        if conn.dialect.name == "postgresql" and conn.dialect.driver == "psycopg":
+            _copy(conn, name, values)
+        else:
+            conn.execute(Base.metadata.tables[name].insert(), values)
+
+
+def seed(engine: sa.Engine, *, cases: int, open_tasks: int, now: datetime, seed_value: int = 12345,
+         batch: int = 2000, days: int = 180, progress: Progress | None = None) -> Seeded:
+    """Write `cases` cases, `open_tasks` of them open with one open task each; call `progress(n)` per batch."""
+    if cases < 0 or not 0 <= open_tasks <= cases or batch < 1:
+        raise ValueError("need 0 <= open tasks <= cases and a batch of at least 1")
+    with engine.connect() as conn:
+        office = office_of(conn)
+    days = max(days, cases // 5000 + 2)  # at most ~5000 a day keeps numbers at four digits
+    maker = Maker(office, now, seed_value, days)
+    steps = open_steps(open_tasks)
+    maker.rng.shuffle(steps)
+    openings = sorted(maker.rng.sample(range(cases), open_tasks))
+    at_step = dict(zip(openings, steps, strict=True))
+    written = 0
+    for start in range(0, cases, batch):
+        rows = CaseRows()
+        for index in range(start, min(start + batch, cases)):
+            maker.add(rows, at_step.get(index))
+        with engine.begin() as conn:
+            _write(conn, rows)
+        written += rows.count()
+        if progress is not None:
+            progress(len(rows.of["hotline_case"]))
+    return Seeded(cases, open_tasks, written)
