@@ -1,6 +1,6 @@
 """A supervisor opens the office board (督办台), sees an overdue case counted, and drills down to it, in Chromium.
 
-One case is signed for on Wednesday 11-25 and left past its limit (12-02 23:59); another waits for 初审. On 12-03
+In 鹿西乡, one case is signed for on Wednesday 11-25 and left past its limit (12-02 23:59); another waits for 初审. On 12-03
 the supervisor's board counts one overdue case under the unit and the 办理 stage; its tile leads to the search list
 of exactly that case, and the case opens from there. The board is saved beside the test (and to docs/screenshots/
 with HOTLINE_SCREENSHOTS=1).
@@ -43,7 +43,7 @@ def open_cases(live_server: LiveServer) -> tuple[commands.Started, commands.Star
     rt = runtime_of(live_server.app)
     live_server.clock.now = at("2026-11-25T09:00:00")
     late = commands.open_case(rt, "case_phone", {
-        "request_type": "complaint", "urgency": "normal", "township": "beiao", "category": "噪音扰民",
+        "request_type": "complaint", "urgency": "normal", "township": "luxi", "category": "噪音扰民",
         "requester_name": "陈先生", "requester_phone": "13957766554", "title": "码头夜间装卸噪音",
         "content": "码头夜间装卸，噪音很大"}, actor="mb.disp", channel="phone")
     complete(rt, late, "triage", {"request_type": "complaint", "urgency": "normal", "triage_result": "dispatch"},
@@ -53,7 +53,7 @@ def open_cases(live_server: LiveServer) -> tuple[commands.Started, commands.Star
     live_server.clock.now = at("2026-12-03T10:00:00")
     control.fire_timers(rt, late.instance_id)  # yellow, red and 督办 of this case
     fresh = commands.open_case(rt, "case_phone", {
-        "request_type": "consult", "urgency": "normal", "township": "beiao", "category": "社会保障",
+        "request_type": "consult", "urgency": "normal", "township": "luxi", "category": "社会保障",
         "requester_name": "林女士", "requester_phone": "13857766554", "title": "社保转移咨询",
         "content": "咨询社保关系转移"}, actor="mb.disp", channel="phone")
     return late, fresh
@@ -67,14 +67,14 @@ def test_a_supervisor_sees_the_overdue_case_on_the_board_and_drills_down(
                                       viewport={"width": 1360, "height": 900})
         page = context.new_page()
         login(page, "mb.sv")
-        page.goto("/monitor")
+        page.goto("/monitor?township=luxi")  # the live server is shared: count only this test's township
         overdue = page.locator("[data-count='light-overdue']")
         expect(overdue).to_contain_text("1")
         expect(page.locator("[data-count^='department-sthj-overdue']")).to_have_text("1")
         shot(page, tmp_path, "monitor-board.png")
         with page.expect_navigation():
             overdue.click()
-        assert "/search" in page.url and "light=overdue" in page.url
+        assert "/search" in page.url and "light=overdue" in page.url and "township=luxi" in page.url
         rows = page.locator("table.results tbody tr")
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text(str(late.case_number))
