@@ -1,9 +1,9 @@
 """A supervisor opens the office board (督办台), sees an overdue case counted, and drills down to it, in Chromium.
 
-In 鹿西乡, one case is signed for on Wednesday 11-25 and left past its limit (12-02 23:59); another waits for 初审. On 12-03
-the supervisor's board counts one overdue case under the unit and the 办理 stage; its tile leads to the search list
-of exactly that case, and the case opens from there. The board is saved beside the test (and to docs/screenshots/
-with HOTLINE_SCREENSHOTS=1).
+In 鹿西乡, one case is signed for on Wednesday 11-25 and left past its limit (12-02 23:59); another waits for 初审.
+On 12-03 the supervisor's board counts one overdue case under the unit and the 办理 stage; its tile leads to the
+search list of exactly that case, and the case opens from there. The board is saved beside the test (and to
+docs/screenshots/ with HOTLINE_SCREENSHOTS=1).
 """
 
 from __future__ import annotations
