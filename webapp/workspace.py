@@ -24,10 +24,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from sqlalchemy.orm import Session
 
-from processes.accounts import pii
 from processes.accounts.models import AppUser
-from processes.cases.personal import ID_NUMBER_RE
-from processes.cases.personal import PHONE_RE
 from processes.errors import Conflict
 from processes.errors import RuntimeErrorBase
 from processes.reference.models import CaseDeadline
@@ -118,14 +115,6 @@ def countdown_words() -> str:
     return json.dumps({"left": gettext("剩余 %(time)s"), "over": gettext("超期 %(time)s"), "day": gettext("天"),
                        "hour": gettext("小时"), "minute": gettext("分")}, ensure_ascii=False)
 
-
-
-def mask_numbers(text: str | None) -> str:
-    """Return free text with full phone and ID numbers masked (138****5678), for users who may not see them."""
-    if not text:
-        return ""
-    text = ID_NUMBER_RE.sub(lambda m: pii.mask_id_number(m.group(0)), text)
-    return PHONE_RE.sub(lambda m: pii.mask_phone(m.group(0)), text)
 
 
 def real_names(db: Session, usernames: Iterable[str | None]) -> dict[str, str]:

@@ -22,6 +22,7 @@ from werkzeug.exceptions import BadRequest
 
 from processes.cases import access
 from processes.cases.access import Viewer
+from processes.cases.disclosure import mask_numbers
 from processes.cases.models import Case
 from processes.reference.models import Department
 from processes.runtime.models import HumanTask
@@ -31,7 +32,6 @@ from webapp.workspace import Countdown
 from webapp.workspace import calendar_warning
 from webapp.workspace import calendar_warnings
 from webapp.workspace import countdown
-from webapp.workspace import mask_numbers
 from webapp.workspace import real_names
 from webapp.workspace import unit_names
 

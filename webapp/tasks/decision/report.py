@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from processes.cases import access
+from processes.cases.disclosure import mask_numbers
 from processes.cases.models import Case
 from webapp.messages import N_
 from webapp.tasks.decision.model import Block
@@ -17,7 +18,6 @@ from webapp.tasks.decision.model import Listed
 from webapp.tasks.decision.model import screen
 from webapp.tasks.decision.sources import Sources
 from webapp.tasks.decision.sources import shown_time
-from webapp.workspace import mask_numbers
 
 # The lists report.compile_upward compiles, in the order the report names them.
 KINDS = (("consult", N_("咨询件")), ("doubtful", N_("存疑件")), ("satisfied", N_("满意件")))

@@ -24,6 +24,7 @@ from processes.cases import access
 from processes.cases import disclosure
 from processes.cases import forms
 from processes.cases.access import Viewer
+from processes.cases.disclosure import mask_numbers
 from processes.cases.models import Attachment
 from processes.cases.models import Case
 from processes.cases.models import CaseText
@@ -37,7 +38,6 @@ from processes.runtime.models import ProcessInstance
 from processes.runtime.task_data import open_task_data
 from webapp import labels
 from webapp.timefmt import local_time
-from webapp.workspace import mask_numbers
 from webapp.workspace import real_names
 from webapp.workspace import unit_names
 
