@@ -10,8 +10,6 @@ import sqlalchemy as sa
 from flask import Flask
 from flask import current_app
 
-from bench.seed_load import seed
-from bench.web_setup import deploy_office
 from processes.reference.models import Department
 from processes.runtime.models import ProcessDefinition
 from webapp import runtime_of
@@ -41,6 +39,11 @@ def register(cli: click.Group) -> None:
             raise click.ClickException("seed-load refuses to run with HOTLINE_ENV=production")
         if open_tasks > cases:
             raise click.ClickException("--open-tasks cannot exceed --cases")
+        try:  # bench/ ships with the source tree, not the wheel: the rest of `hotline` must work without it
+            from bench.seed_load import seed
+            from bench.web_setup import deploy_office
+        except ImportError as exc:
+            raise click.ClickException("seed-load needs bench/ from the source tree (run it in a checkout)") from exc
         rt = runtime_of(app)
         if not _deployed(app):
             click.echo("no reference data or published definitions: seeding them and deploying bpmn/ first", err=True)
