@@ -46,7 +46,10 @@ NAV: list[NavItem] = [
     NavItem("worklist.index", N_("待办")),
     NavItem("intake.index", N_("登记")),
     NavItem("search.index", N_("工单查询")),
-    NavItem("monitor.index", N_("督办台")),
+    NavItem("monitor.index", N_("督办台"), N_("督办")),
+    NavItem("monitor.instances", N_("流程实例"), N_("督办")),
+    NavItem("monitor.incidents", N_("故障"), N_("督办")),
+    NavItem("monitor.outbox", N_("消息"), N_("督办")),
     NavItem("admin.users", N_("用户管理")),
     NavItem("auditlog.index", N_("审计日志")),
 ]

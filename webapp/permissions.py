@@ -84,6 +84,19 @@ RULES: dict[str, Rule] = {
     # own unit's cases (access.case_filter).
     "monitor.index": frozenset({"supervisor", "duty_leader", "leader", "handler"}),
     "monitor.counts": frozenset({"supervisor", "duty_leader", "leader", "handler"}),
+    # Instances and diagrams (流程实例, 流程图, 热力图): the office's supervisors and leaders; a unit's handlers the
+    # instances of cases they may see (access.case_filter), read only.
+    # -- instances & heat map (webapp/monitor/instances.py, heatmap.py) --
+    # -- end instances & heat map --
+    # Incidents (故障) and interventions (挂起/恢复/终止, 改派, 催办, 调整时限): supervisors, duty leaders, leaders.
+    # -- incidents & interventions (webapp/monitor/incidents.py, interventions.py) --
+    # -- end incidents & interventions --
+    # Absence and turnover (请假/离岗交接): hand over all of a person's tasks at once.
+    # -- absence (webapp/monitor/absence.py) --
+    # -- end absence --
+    # Messages leaving the system (消息, the outbox): supervisors, duty leaders, leaders and transcribers.
+    # -- outbox (webapp/monitor/outbox.py) --
+    # -- end outbox --
     "cases.show": CASE_ROLES,
     "cases.requester": CASE_ROLES,
     "cases.reveal": CASE_ROLES,
