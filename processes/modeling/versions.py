@@ -1,0 +1,144 @@
+"""Process versions as the analyst sees them (流程版本): lists with instance counts, drafts from uploads, retirement."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from processes.engine.xmlsafe import BPMN_NS
+from processes.engine.xmlsafe import parse_bpmn
+from processes.errors import DefinitionInvalid
+from processes.errors import InvalidState
+from processes.errors import NotFound
+from processes.errors import RuntimeErrorBase
+from processes.runtime import definitions
+from processes.runtime.models import ProcessDefinition
+from processes.runtime.models import ProcessInstance
+
+KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
+FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.bpmn")
+ACTIVE = ("running", "waiting", "suspended", "error")  # instances still on their version
+
+
+class NotAllowed(RuntimeErrorBase):
+    """The action is not this person's to take (403)."""
+
+    http_status = 403
+
+
+@dataclass
+class VersionRow:
+    """One version with its running and finished instance counts."""
+
+    definition: ProcessDefinition
+    active: int = 0
+    finished: int = 0
+
+
+@dataclass
+class ProcessSummary:
+    """One process key: its versions newest first, the published one, drafts and instances per version."""
+
+    key: str
+    name: str
+    versions: list[VersionRow] = field(default_factory=list)
+
+    @property
+    def published(self) -> VersionRow | None:
+        """The version new cases start on, if any."""
+        return next((v for v in self.versions if v.definition.status == "published"), None)
+
+    @property
+    def drafts(self) -> list[VersionRow]:
+        """Versions waiting for a second person to publish them."""
+        return [v for v in self.versions if v.definition.status == "draft"]
+
+
+def _counts(session: Session, ids: Iterable[int]) -> dict[tuple[int, bool], int]:
+    """Instances per (definition id, still active)."""
+    active = ProcessInstance.status.in_(ACTIVE)
+    rows = session.execute(sa.select(ProcessInstance.definition_id, active, sa.func.count()).where(
+        ProcessInstance.definition_id.in_(list(ids))).group_by(ProcessInstance.definition_id, active))
+    return {(int(d), bool(a)): int(n) for d, a, n in rows}
+
+
+def summaries(session: Session, key: str | None = None) -> list[ProcessSummary]:
+    """Return every process key (or one) with its versions and instance counts."""
+    rows = definitions.list_versions(session, key)
+    counts = _counts(session, [r.id for r in rows])
+    found: dict[str, ProcessSummary] = {}
+    for row in rows:
+        one = found.setdefault(row.key, ProcessSummary(row.key, row.name))
+        one.versions.append(VersionRow(row, counts.get((row.id, True), 0), counts.get((row.id, False), 0)))
+        if row.status == "published":
+            one.name = row.name
+    return list(found.values())
+
+
+def get_version(session: Session, key: str, version: int, *, lock: bool = False) -> ProcessDefinition:
+    """Return one version or raise NotFound."""
+    query = sa.select(ProcessDefinition).where(ProcessDefinition.key == key, ProcessDefinition.version == version)
+    row = session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound(f"process {key} version {version} not found")
+    return row
+
+
+def latest(session: Session, key: str) -> ProcessDefinition | None:
+    """Return the newest version of a key, or None."""
+    return session.scalar(sa.select(ProcessDefinition).where(ProcessDefinition.key == key)
+                          .order_by(ProcessDefinition.version.desc()).limit(1))
+
+
+def main_file(row: ProcessDefinition) -> str:
+    """Return the name of the file that holds the version's top process."""
+    names = sorted(n for n in row.files if n.endswith(".bpmn"))
+    for name in names:
+        if f'id="{row.process_id}"' in str(row.files[name]):
+            root = parse_bpmn(str(row.files[name]), filename=name)
+            if root.find(f"{{{BPMN_NS}}}process[@id='{row.process_id}']") is not None:
+                return name
+    if not names:
+        raise DefinitionInvalid("version has no .bpmn file")
+    return names[0]
+
+
+def upload_draft(session: Session, key: str, filename: str, text: str, *, actor: str, now: datetime,
+                 operators: Iterable[str]) -> definitions.DeployResult:
+    """Store an uploaded diagram as a new draft version: it replaces the file of the same name, else the main one.
+
+    The other files of the newest version (forms, called processes) stay; a new key starts a new process.
+    """
+    if not KEY.fullmatch(key):
+        raise DefinitionInvalid("process key: lower-case letters, digits and _ (1-64), starting with a letter")
+    if not FILE_NAME.fullmatch(filename):
+        raise DefinitionInvalid("file name: letters, digits, _ . - and the .bpmn ending")
+    parse_bpmn(text, filename=filename)  # hostile or malformed XML is refused before anything else
+    base = latest(session, key)
+    files = dict(base.files) if base is not None else {}
+    process_id = None
+    if base is not None and filename not in files:
+        filename = main_file(base)
+    if base is not None and filename == main_file(base):
+        process_id = None if f'id="{base.process_id}"' not in text else base.process_id
+    files[filename] = text
+    return definitions.deploy(session, key, files, actor=actor, now=now, operators=operators,
+                              process_id=process_id, publish=False)
+
+
+def retire(session: Session, key: str, version: int, *, may_retire_published: bool) -> str:
+    """Retire a version (停用): no new case starts on it, running ones finish; return its status before."""
+    row = get_version(session, key, version, lock=True)
+    before = row.status
+    if before == "retired":
+        raise InvalidState(f"process {key} version {version} is already retired")
+    if before == "published" and not may_retire_published:
+        raise NotAllowed("only a system administrator retires the published version")
+    row.status = "retired"
+    return before
