@@ -93,9 +93,13 @@ RULES: dict[str, Rule] = {
     # -- end incidents & interventions --
     # Absence and turnover (请假/离岗交接): hand over all of a person's tasks at once.
     # -- absence (webapp/monitor/absence.py) --
+    "monitor.people": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.handover": frozenset({"supervisor", "duty_leader", "leader"}),
     # -- end absence --
     # Messages leaving the system (消息, the outbox): supervisors, duty leaders, leaders and transcribers.
     # -- outbox (webapp/monitor/outbox.py) --
+    "monitor.outbox": frozenset({"supervisor", "duty_leader", "leader", "transcriber"}),
+    "monitor.outbox_resend": frozenset({"supervisor", "duty_leader", "leader", "transcriber"}),
     # -- end outbox --
     "cases.show": CASE_ROLES,
     "cases.requester": CASE_ROLES,

@@ -7,6 +7,7 @@ Payload shapes per channel: `outbox_payloads`; readable text: `outbox_text`; per
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -151,12 +152,18 @@ def _record_failure(rt: Runtime, message: Message, owner: str, error: str, backo
     return "failed" if exhausted else "retry"
 
 
-def resend(rt: Runtime, message_id: int) -> None:
-    """Put a failed message back in the queue (after the gateway is fixed)."""
+def resend(rt: Runtime, message_id: int, *, also: Callable[[Session], None] | None = None) -> bool:
+    """Put a failed message back in the queue (after the gateway is fixed); False when it is not failed (any more).
+
+    `also` (the caller's audit row) is written in the same transaction, only when the message was requeued.
+    """
     with rt.write() as session, session.begin():
-        session.execute(sa.update(OutboxMessage).where(
+        requeued = session.execute(sa.update(OutboxMessage).where(
             OutboxMessage.id == message_id, OutboxMessage.status == "failed").values(
-            status="pending", attempts=0, next_try_at=rt.clock()))
+            status="pending", attempts=0, next_try_at=rt.clock()).returning(OutboxMessage.id)).first()
+        if requeued is not None and also is not None:
+            also(session)
+    return requeued is not None
 
 
 def describe(message: OutboxMessage) -> list[str]:

@@ -6,4 +6,6 @@ from flask import Blueprint
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 
+from webapp.monitor import absence  # noqa: E402, F401
+from webapp.monitor import outbox  # noqa: E402, F401
 from webapp.monitor import views  # noqa: E402, F401  (registers the routes on bp)
