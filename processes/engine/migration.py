@@ -43,7 +43,8 @@ def _target(spec_name: str | None, new_spec: Any, new_subs: dict[str, Any]) -> A
 
 
 def _element(task: Task) -> str:
-    return str(getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name)
+    """The BPMN id of a task; the engine's helper tasks (`x.BoundaryEventSplit`) count as their element `x`."""
+    return str(getattr(task.task_spec, "bpmn_id", None) or str(task.task_spec.name).split(".")[0])
 
 
 def _typename(spec: Any) -> str:
@@ -73,7 +74,17 @@ def problems(wf: BpmnWorkflow, new_spec: Any, new_subs: dict[str, Any]) -> list[
             elif is_open and isinstance(task.task_spec, SubWorkflowTask) and \
                     getattr(candidate, "spec", None) != getattr(task.task_spec, "spec", None):
                 found.append(MigrationProblem("called_missing", _element(task), process, state))
-    return found
+    return _one_per_element(found)
+
+
+def _one_per_element(found: list[MigrationProblem]) -> list[MigrationProblem]:
+    """Keep one problem per element and process, an open task's before a finished one's."""
+    kept: dict[tuple[str, str], MigrationProblem] = {}
+    for problem in found:
+        key = (problem.process, problem.element)
+        if key not in kept or (kept[key].code == "done_missing" and problem.code != "done_missing"):
+            kept[key] = problem
+    return list(kept.values())
 
 
 def _redrawn(task: Task) -> bool:

@@ -31,9 +31,11 @@ from webapp.cli import clock
 from webapp.cli import dbrole
 from webapp.cli import demo
 from webapp.cli import deploy
+from webapp.cli import export
 from webapp.cli import handover
 from webapp.cli import install
 from webapp.cli import layout
+from webapp.cli import migrate
 from webapp.cli import outbox
 from webapp.cli import pii
 from webapp.cli import publish
@@ -100,5 +102,7 @@ layout.register(cli)
 demo.register(cli)
 clock.register(cli)
 seedload.register(cli)
+migrate.register(cli)
+export.register(cli)
 assets.register(cli)
 scheduler.register(cli)
