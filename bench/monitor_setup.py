@@ -1,0 +1,134 @@
+"""The monitor benchmark's office: a seeded database (copied from a template or seeded here), supervisors, addresses.
+
+Seeding 1,000,000 cases takes minutes, so a run normally copies a database filled once by `hotline seed-load`
+(`--template`, CREATE DATABASE … TEMPLATE, a file copy) and drops its copy at the end; without a template it seeds
+its own database (or a temporary SQLite file) with `--cases`/`--open-tasks`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import secrets
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+from sqlalchemy.engine import make_url
+
+from bench import web_setup
+from bench.dbsetup import own_database
+from bench.monitor_load import COOKIE
+from bench.seed_load import seed
+from processes.accounts import sessions
+from processes.accounts.passwords import policy_from_config
+from processes.accounts.users import create_user
+from processes.cases.models import Case
+from processes.reference.models import Department
+from processes.runtime.models import HumanTask
+from processes.runtime.models import ProcessInstance
+from webapp import runtime_of
+
+DRILL_RE = re.compile(r'href="(/search\?[^"]+)" data-count="')
+SAMPLE = 200  # instance pages the supervisors pick from
+
+
+@contextmanager
+def copied_database(server_url: str, template: str) -> Iterator[str]:
+    """Yield the URL of a fresh copy of the template database (file copy), dropped at the end."""
+    name = f"hotline_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                 "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
+        admin.dispose()
+
+
+@contextmanager
+def office_database(server_url: str | None, template: str | None, cases: int, open_tasks: int) -> Iterator[str]:
+    """Yield a seeded database: a copy of `template`, else a new one seeded with `cases` and `open_tasks`."""
+    if template and server_url and server_url.startswith("postgresql"):
+        with copied_database(server_url, template) as url:
+            yield url
+        return
+    with own_database(server_url) as url:
+        app = web_setup.bench_app(url)
+        web_setup.deploy_office(app)
+        rt = runtime_of(app)
+        seed(rt.writer, cases=cases, open_tasks=open_tasks, now=rt.clock())
+        rt.db.dispose()
+        yield url
+
+
+def size(app: Flask) -> tuple[int, int]:
+    """Return how many cases and open tasks the database holds."""
+    with runtime_of(app).read() as db:
+        cases = db.scalar(sa.select(sa.func.count()).select_from(Case)) or 0
+        tasks = db.scalar(sa.select(sa.func.count()).select_from(HumanTask).where(HumanTask.status == "open")) or 0
+    return int(cases), int(tasks)
+
+
+def add_supervisors(app: Flask, count: int) -> list[str]:
+    """Create `count` supervisor (督办) accounts with an open session each; return their session cookies."""
+    rt = runtime_of(app)
+    now, cookies = rt.clock(), []
+    with rt.write() as db, db.begin():
+        for n in range(count):
+            user = create_user(db, username=f"benchsup{n:02d}", password=secrets.token_urlsafe(18) + "-Aa1",
+                               roles=("supervisor",), real_name=f"督办员{n}", policy=policy_from_config(app.config),
+                               now=now, actor="bench", must_change_password=False)
+            token = sessions.new_token()
+            sessions.open_session(db, user, token, now=now, source_ip="127.0.0.1")
+            cookies.append(web_setup._cookie(app, user.id, user.session_epoch, token, now.timestamp()))
+    return cookies
+
+
+def board_filters(app: Flask) -> list[str]:
+    """Return the board's addresses the supervisors open: the whole office and a few filtered views."""
+    with runtime_of(app).read() as db:
+        units = {str(kind): str(code) for kind, code in db.execute(
+            sa.select(Department.kind, sa.func.min(Department.code)).where(Department.active.is_(True))
+            .group_by(Department.kind))}
+    filters = ["", "?light=red", "?channel=phone", "?urgency=urgent"]
+    filters += [f"?department={units['department']}"] if "department" in units else []
+    filters += [f"?township={units['township']}"] if "township" in units else []
+    return [f"/monitor{f}" for f in filters]
+
+
+def drill_links(base_url: str, cookie: str, boards: list[str]) -> list[str]:
+    """Return the drill-down links the boards show (the case search behind each count), as a supervisor sees them."""
+    links: list[str] = []
+    for path in boards:
+        request = urllib.request.Request(base_url + path, headers={"Cookie": f"{COOKIE}={cookie}"})  # noqa: S310
+        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310  # loopback
+            page = answer.read().decode()
+        links += [html.unescape(link) for link in DRILL_RE.findall(page)]
+    return sorted(set(links))
+
+
+def instance_paths(app: Flask) -> dict[str, list[str]]:
+    """Return the instance list's and instance pages' addresses, when the console has those views."""
+    found: dict[str, list[str]] = {}
+    if "monitor.instances" in app.view_functions:
+        found["instances"] = ["/monitor/instances", "/monitor/instances?status=waiting",
+                              "/monitor/instances?process_key=case_phone", "/monitor/instances?page=50"]
+    if "monitor.instance" in app.view_functions:
+        with runtime_of(app).read() as db:
+            ids = db.scalars(sa.select(ProcessInstance.id).order_by(sa.func.random()).limit(SAMPLE)).all()
+        found["instance"] = [f"/monitor/instances/{i}" for i in ids]
+    return found
+
+
+def describe(paths: dict[str, list[str]]) -> dict[str, Any]:
+    """Return how many addresses each view picks from (for the report)."""
+    return {view: len(found) for view, found in paths.items()}

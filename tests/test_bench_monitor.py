@@ -1,0 +1,47 @@
+"""`python -m bench.monitor` end to end on a tiny seeded office: every view answered, one JSON line with its figures."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from bench import monitor
+from bench import monitor_load
+
+TINY = ["--json", "--cases", "300", "--open-tasks", "60", "--supervisors", "2", "--operators", "2", "--seconds", "4",
+        "--click-every", "0.4", "--poll-every", "1", "--workers", "1", "--threads", "4"]
+
+
+def test_schedule_turns_every_supervisor_through_every_view() -> None:
+    """Each supervisor polls the counts and clicks through board, drill-down, instance list and instance page."""
+    plan = monitor_load.schedule(3, 20.0, 1.0, random.Random(1))
+    for index in range(3):
+        views = [view for _, who, view in plan if who == index]
+        assert set(views) == set(monitor_load.VIEWS)
+        assert views.count("counts") in (1, 2)  # every 15 s
+    assert [at for at, _, _ in plan] == sorted(at for at, _, _ in plan)
+    only = monitor_load.schedule(1, 10.0, 1.0, random.Random(1), clicks=("board",))
+    assert {view for _, _, view in only} == {"board", "counts"}
+
+
+def test_monitor_benchmark_runs_on_a_tiny_sqlite_office(monkeypatch: pytest.MonkeyPatch,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Seed 300 cases, serve them, load them: the report counts the office and times every view, without errors."""
+    monkeypatch.delenv("HOTLINE_DATABASE_URL", raising=False)
+    monitor.main(TINY)
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["benchmark"] == "monitor"
+    assert report["backend"] == "sqlite"
+    assert report["cases"] >= 300  # the seeded ones and the operators' own
+    assert report["open_tasks"] >= 60
+    assert report["errors"] == {}
+    assert report["operators_summary"]["errors"] == {}
+    views = set(report["p95_by_view_ms"])
+    assert {"board", "counts", "drilldown"} <= views
+    assert views == set(report["paths_by_view"])  # the instance views too, once the console has them
+    assert all(report["p95_by_view_ms"][view] > 0 for view in views)
+    assert report["p95_ms"] >= report["p50_ms"] > 0
+    assert report["paths_by_view"]["drilldown"] > 3  # links read from the boards: lights, units, stages
+    assert report["p95_ratio_to_raw_task"] == pytest.approx(report["p95_ms"] / report["raw_task_ms"], rel=0.05)
