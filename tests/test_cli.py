@@ -92,9 +92,9 @@ def test_bad_input_gives_one_line_errors(hotline: CliRunner) -> None:
 def test_validate_needs_no_database(tmp_path: Path, bundle_dir: Path) -> None:
     runner = CliRunner(env={"HOTLINE_DATABASE_URL": f"sqlite:///{tmp_path}/never-created.sqlite"})
     assert "simple: ok (process simple" in run(runner, "validate", str(bundle_dir)).output
-    (bundle_dir / "simple.bpmn").write_text(BUNDLE.replace('targetRef="notify"', 'targetRef="sign_for"'))
+    (bundle_dir / "simple.bpmn").write_text(BUNDLE.replace('targetRef="notify"', 'targetRef="nowhere"'))
     result = runner.invoke(cli, ["validate", str(bundle_dir)])
-    assert result.exit_code == 1 and "loop" in result.output
+    assert result.exit_code == 1 and "simple.bpmn:45: 错误 [f2] 顺序流的终点 “nowhere” 在文件中不存在" in result.output
     assert not (tmp_path / "never-created.sqlite").exists()
 
 

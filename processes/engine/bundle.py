@@ -19,6 +19,7 @@ from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from processes.engine.script_compiler import compile_checked
 from processes.engine.script_engine import MAX_CARDINALITY
 from processes.engine.script_environment import constant_value
+from processes.engine.validation import references
 from processes.engine.xmlsafe import BPMN_NS
 from processes.engine.xmlsafe import parse_bpmn
 from processes.engine.xmlsafe import parse_dmn
@@ -74,11 +75,18 @@ def parse_bundle(files: Mapping[str, str], *, process_id: str | None, operators:
 
 def _add_bpmn(parser: SpiffBpmnParser, name: str, text: str) -> etree._Element:
     root = parse_bpmn(text, filename=name)
+    references.tolerate(root)  # `tns:Message_1` for `Message_1`; data stores dropped (the validator warns)
+    for element, kind, ref in references.unresolved(root):
+        # before the parser: SpiffWorkflow fails with a TypeError of its own on these
+        parent = element.getparent()
+        element_id = element.get("id") or (parent.get("id") if parent is not None else None)
+        raise DefinitionInvalid(f"{kind} reference {ref!r} names no {kind} in the file" if ref
+                                else "message event without a message", file=name, element=element_id)
     try:
         parser.add_bpmn_xml(root, filename=name)
     except ValidationException as exc:
         raise _invalid(exc, name) from exc
-    except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError, AttributeError) as exc:
+    except (SpiffWorkflowException, etree.LxmlError, ValueError, KeyError, AttributeError, TypeError) as exc:
         raise DefinitionInvalid(f"cannot parse: {exc}", file=name) from exc
     return root
 
@@ -127,7 +135,8 @@ def _top_process(parser: SpiffBpmnParser, roots: list[tuple[str, etree._Element]
         raise DefinitionInvalid('no executable process in the bundle (a process needs isExecutable="true")')
     if len(candidates) != 1:
         raise DefinitionInvalid(
-            f"cannot tell the top process: candidates {', '.join(candidates) or 'none'}; name one")
+            f"cannot tell the top process: candidates {', '.join(candidates) or 'none'}; name one with "
+            f"--process ID (hotline validate --process {candidates[0]} or hotline deploy --process {candidates[0]})")
     return str(candidates[0])
 
 
