@@ -87,9 +87,26 @@ RULES: dict[str, Rule] = {
     # Instances and diagrams (流程实例, 流程图, 热力图): the office's supervisors and leaders; a unit's handlers the
     # instances of cases they may see (access.case_filter), read only.
     # -- instances & heat map (webapp/monitor/instances.py, heatmap.py) --
+    "monitor.instance": frozenset({"supervisor", "duty_leader", "leader", "handler"}),
+    "monitor.instance_state": frozenset({"supervisor", "duty_leader", "leader", "handler"}),
+    "monitor.instance_diagram": frozenset({"supervisor", "duty_leader", "leader", "handler"}),
+    "monitor.heatmaps": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.heatmap": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.heatmap_data": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.heatmap_diagram": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.instances": frozenset({"supervisor", "duty_leader", "leader", "handler"}),
     # -- end instances & heat map --
     # Incidents (故障) and interventions (挂起/恢复/终止, 改派, 催办, 调整时限): supervisors, duty leaders, leaders.
     # -- incidents & interventions (webapp/monitor/incidents.py, interventions.py) --
+    "monitor.incidents": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.incident_retry": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.incidents_retry": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.suspend": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.resume": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.terminate": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.move_deadline": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.urge": frozenset({"supervisor", "duty_leader", "leader"}),
+    "monitor.reassign_task": frozenset({"supervisor", "duty_leader", "leader"}),
     # -- end incidents & interventions --
     # Absence and turnover (请假/离岗交接): hand over all of a person's tasks at once.
     # -- absence (webapp/monitor/absence.py) --

@@ -36,6 +36,8 @@ from webapp import labels
 from webapp.cases import timeline
 from webapp.cases.timeline import Event
 from webapp.deadlines import StageTime
+from webapp.permissions import RULES
+from webapp.permissions import allowed
 from webapp.timefmt import local_time
 from webapp.workspace import Countdown
 from webapp.workspace import calendar_warning
@@ -114,6 +116,7 @@ class CaseView:
     events: list[Event] = field(default_factory=list)
     attachments: list[Attachment] = field(default_factory=list)
     related: list[RelatedCase] = field(default_factory=list)
+    diagrams: list[str] = field(default_factory=list)  # ids of the case's instances, when the user may open them
 
 
 def summary(db: Session, viewer: Viewer, case: Case, now: datetime) -> CaseView:
@@ -160,6 +163,9 @@ def full(db: Session, rt: Runtime, viewer: Viewer, case: Case, now: datetime) ->
     elements = _element_names(db, rt, case.id)
     view.events = timeline.events(rows, timeline.sources(db, case.id, tasks, texts, names, units, elements, mask))
     view.related = _related(db, viewer, case, view.requester)
+    if allowed(RULES.get("monitor.instance"), signed_in=True, roles=viewer.roles):  # 流程图 links
+        view.diagrams = list(db.scalars(sa.select(ProcessInstance.id).where(ProcessInstance.case_id == case.id)
+                                        .order_by(ProcessInstance.created_at, ProcessInstance.id)))
     return view
 
 
