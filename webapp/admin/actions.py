@@ -28,6 +28,7 @@ from processes.accounts.admin import check_web_roles
 from processes.accounts.models import AppUser
 from processes.accounts.roles import RoleConflict
 from webapp.admin import bp
+from webapp.admin import handover
 from webapp.admin import queries
 from webapp.admin import texts
 from webapp.admin.views import detail_page
@@ -43,7 +44,9 @@ def _disable(db: Session, user: AppUser) -> Summary:
     before = {"active": user.active}
     accounts.disable_user(db, user)
     sessions.end_all(db, user, now=now(), reason="disabled")  # closes the rows; the epoch voids the cookies
-    return before, {"active": False}
+    to = request.form.get("to") if request.form.get("tasks") == "person" else None  # checked by disable_choice
+    tasks = handover.hand_over(db, user, to, actor=current_user.username, at=now())  # none stays claimed
+    return before, {"active": False, **tasks}
 
 
 def _enable(db: Session, user: AppUser) -> Summary:
@@ -85,9 +88,21 @@ def _refused(user_id: str, exc: AdminRefused) -> ResponseReturnValue:
         return detail_page(db, user_id, error=str(texts.REFUSED[exc.reason]), status=403)
 
 
+def disable_choice(user_id: str) -> ResponseReturnValue | None:
+    """Answer 400 on the account page when the disable form names a receiver who cannot take the tasks."""
+    with runtime().read() as db:
+        user = queries.find_user(db, user_id)
+        if user is None:
+            abort(404)
+        _, error = handover.read_choice(db, user)
+        return detail_page(db, user_id, error=error, status=400) if error else None
+
+
 def act(name: str, user_id: str) -> ResponseReturnValue:
     """Run one account action on the user, audited in its transaction; refusals are audited too."""
     audit_action, change, done = ACTIONS[name]
+    if name == "disable" and (problem := disable_choice(user_id)) is not None:
+        return problem
     refused: AdminRefused | None = None
     with runtime().write() as db, db.begin():
         user = queries.find_user(db, user_id, lock=True)

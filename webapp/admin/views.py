@@ -27,6 +27,7 @@ from processes.cases.personal import ID_NUMBER_RE
 from processes.cases.personal import PHONE_RE
 from webapp import workspace
 from webapp.admin import bp
+from webapp.admin import handover
 from webapp.admin import queries
 from webapp.admin import texts
 from webapp.auth.forms import ActionForm
@@ -90,10 +91,12 @@ def detail_page(db: Session, user_id: str, *, error: str | None = None, status: 
     unit_names = workspace.unit_names(db)
     row = queries.rows_of(db, [user], now(), unit_names)[0]
     held = frozenset(row.roles)
+    tasks, receivers = handover.held(db, user)
     return render_template(
         "admin/user.html", user=row, roles=ROLES, web_roles=WEB_ROLES, chosen=chosen or row.roles,
         states=queries.STATES, logins=queries.recent_logins(db, user), allowed=allowed_actions(user.id, held),
-        active=user.active, error=error, form=ActionForm()), status
+        active=user.active, error=error, form=ActionForm(), tasks=tasks, receivers=receivers,
+        units=unit_names), status
 
 
 @bp.get("/users/<user_id>")
