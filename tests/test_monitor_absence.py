@@ -158,7 +158,7 @@ def test_a_task_changed_after_the_preview_refuses_the_whole_batch_with_409(scene
     assert status == 409 and "整批未执行" in answer
     assert scene.holders()["b"] == "h1" and scene.holders()["c"] == "h1"  # nothing handed over
     assert scene.ids["a"] not in dict(ROW_RE.findall(answer))  # the new preview, without the finished task
-    assert not audit_rows(ws.app, "task.hand_over")
+    assert [(r["result"], r["object_id"]) for r in audit_rows(ws.app, "task.hand_over")] == [("failure", "h1")]
     new = ws.dispatched("sthj")  # a task newly given to h1 meanwhile is refused the same way
     fresh = ws.office.task(new, "sign_for")
     assignment.assign(ws.office.rt, fresh.instance_id, fresh.id, "h1", actor="d1")
@@ -202,6 +202,7 @@ def test_disabling_an_account_hands_its_tasks_over_with_the_disable(scene: Scene
     assert not FULL_PHONE.search(page) and "王小明" not in page  # 三员分立: no requester data for the sysadmin
     bad = post_form(admin, f"/admin/users/{target}/disable", {"tasks": "person", "to": "h1"})
     assert bad.status_code == 400 and user_row(ws.app, "h1").active
+    assert audit_rows(ws.app, "user.disable")[-1]["result"] == "failure"
     assert post_form(admin, f"/admin/users/{target}/disable", {"tasks": "person", "to": "h2"}).status_code == 302
     assert not user_row(ws.app, "h1").active
     assert scene.holders() == {"a": "h2", "b": "h2", "c": None}  # none stays with the disabled account

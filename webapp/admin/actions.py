@@ -95,7 +95,12 @@ def disable_choice(user_id: str) -> ResponseReturnValue | None:
         if user is None:
             abort(404)
         _, error = handover.read_choice(db, user)
-        return detail_page(db, user_id, error=error, status=400) if error else None
+        if error is None:
+            return None
+    with runtime().write() as db, db.begin():
+        record(db, "user.disable", object_type="app_user", object_id=user_id, result="failure", reason="receiver")
+    with runtime().read() as db:
+        return detail_page(db, user_id, error=error, status=400)
 
 
 def act(name: str, user_id: str) -> ResponseReturnValue:

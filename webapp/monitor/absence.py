@@ -40,6 +40,7 @@ from webapp.messages import N_
 from webapp.monitor import bp
 from webapp.permissions import TASK_ROLES
 from webapp.timefmt import local_time
+from webapp.workspace import audit_failure
 from webapp.workspace import countdown
 from webapp.workspace import unit_names
 
@@ -185,7 +186,8 @@ def handover(username: str) -> ResponseReturnValue:
     try:
         done = _apply(plan, source.getlist("item"), values)
     except absence.PlanChanged as exc:
-        with runtime().read() as db:
+        with runtime().write() as db:
+            audit_failure(db, "task.hand_over", "app_user", username, "plan_changed", handover=values["kind"])
             return _preview(db, exc.plan, error=gettext(CHANGED), values=values, status=409)
     flash(_summary(done), "success")
     return redirect(url_for("monitor.people"), code=303)
