@@ -1,8 +1,9 @@
 """Incidents (故障): instances in error, with a readable cause, the failing element, the case and since when.
 
-Read from the instance columns, the error history and the retry job, never the snapshot. The runtime's error
-texts are English for logs (`<operator> failed: …`, `task <id> failed`); `readable` turns the known shapes into
-a Chinese sentence and keeps only the first line of anything else, so no traceback reaches a page.
+Read from the instance columns, the error history (which records the failing element) and the retry job, never
+the snapshot. The runtime's error texts are English for logs (`<operator> failed: …`, `task <id> failed`);
+`readable` turns the known shapes into a Chinese sentence and keeps only the first line of anything else, so no
+traceback reaches a page.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.orm import aliased
 
 from processes.cases.access import Viewer
 from processes.cases.access import case_filter
@@ -58,7 +60,7 @@ class Incident:
 
 def readable(text: str | None, labels: Mapping[str, str] | None = None) -> str:
     """Turn a runtime error text into one Chinese line (known shapes) or its first line, without tracebacks."""
-    first = next((line.strip() for line in (text or "").splitlines() if line.strip()), "")
+    first = next((line.strip() for line in (text or "").splitlines() if line.strip()), "").rstrip(". ")
     if not first or first.startswith("Traceback"):
         return "流程执行出错（原因未记录）"
     for pattern, sentence in _KNOWN:
@@ -100,12 +102,14 @@ def listing(db: Session, viewer: Viewer, labels: Mapping[str, str] | None = None
     job = (sa.select(TimerJob.instance_id, TimerJob.attempts, TimerJob.status, TimerJob.due_at,
                      TimerJob.created_at, TimerJob.last_error)
            .where(TimerJob.kind == "retry", TimerJob.status.in_(("pending", "claimed", "failed"))).subquery())
-    last_error = (sa.select(sa.func.max(HistoryEvent.id)).where(
-        HistoryEvent.instance_id == ProcessInstance.id, HistoryEvent.kind == "error").scalar_subquery())
+    errors = aliased(HistoryEvent)
+    last_error = (sa.select(sa.func.max(errors.id)).where(errors.instance_id == ProcessInstance.id,
+                                                          errors.kind == "error")
+                  .correlate(ProcessInstance).scalar_subquery())
     query = (sa.select(ProcessInstance.id, ProcessInstance.process_key, ProcessInstance.definition_id,
                        ProcessDefinition.version, ProcessInstance.case_id, Case.number, ProcessInstance.error,
                        ProcessInstance.updated_at, job.c.attempts, job.c.status, job.c.due_at, job.c.created_at,
-                       job.c.last_error, HistoryEvent.detail)
+                       job.c.last_error, HistoryEvent.detail, HistoryEvent.bpmn_id)
              .join(ProcessDefinition, ProcessDefinition.id == ProcessInstance.definition_id)
              .outerjoin(Case, Case.id == ProcessInstance.case_id)
              .outerjoin(job, job.c.instance_id == ProcessInstance.id)
@@ -120,7 +124,7 @@ def listing(db: Session, viewer: Viewer, labels: Mapping[str, str] | None = None
     names: dict[int, dict[str, str]] = {}
     found = []
     for r in rows:
-        element = failed_element(r.error)
+        element = r.bpmn_id or failed_element(r.error)
         if r.definition_id not in names:
             names[r.definition_id] = element_names(db, r.definition_id)
         message = (r.detail or {}).get("message") or r.last_error or r.error

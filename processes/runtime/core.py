@@ -23,6 +23,7 @@ from processes.db.engines import reader_engine
 from processes.db.engines import reader_sessionmaker
 from processes.db.engines import writer_sessionmaker
 from processes.engine import runtime as wfops
+from processes.engine.failures import failed_element
 from processes.errors import InvalidState
 from processes.errors import NotFound
 from processes.runtime.context import Also
@@ -156,7 +157,7 @@ class Runtime:
             except (engine.EngineError, engine.EngineStepLimit) as exc:
                 # Not a crash: what the user completed stays completed; the instance waits for a retry.
                 ctx.failed = str(exc)[:2000]
-                ctx.record("error", message=ctx.failed)
+                ctx.record("error", message=ctx.failed, bpmn_id=failed_element(exc))
                 return None
 
     def save(self, ctx: CommandContext) -> int:
