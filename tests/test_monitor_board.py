@@ -5,13 +5,18 @@ from __future__ import annotations
 import html as htmllib
 import re
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 
 from processes.accounts.roles import ROLE_CODES
+from processes.cases.models import Case
+from processes.runtime.models import ProcessInstance
+from processes.runtime.models import TimerJob
 from tests.intake_support import dispatch
 from tests.intake_support import office_app
 from tests.intake_support import office_url
@@ -19,6 +24,9 @@ from tests.intake_support import open_case
 from tests.intake_support import signed_in
 from tests.test_search import at_time
 from tests.test_search import numbers
+from webapp import runtime_of
+from webapp.search import query
+from webapp.timefmt import local_time
 
 COUNT_RE = re.compile(r'href="([^"]+)" data-count="([^"]+)">\s*(?:<strong>)?(\d+)')
 BOARD_ROLES = {"supervisor", "duty_leader", "leader", "handler"}
@@ -123,3 +131,77 @@ def test_search_refuses_a_bad_light_sort_or_stage(both: Flask) -> None:
     client = signed_in(both, "sup1", "supervisor")
     for args in ({"light": "purple"}, {"sort": "random"}, {"stage": "a b"}, {"due": "never"}):
         assert client.get("/search", query_string=args).status_code == 400, args
+
+
+def cells(client: FlaskClient, attribute: str, **filters: str) -> dict[str, str]:
+    """A board cell's text by its line (data-next-timer="department-sthj" …), tags and spaces removed."""
+    page = client.get("/monitor", query_string=filters).get_data(as_text=True)
+    found = re.findall(rf'<td class="when" {attribute}="([^"]+)">(.*?)</td>', page, re.S)
+    return {key: " ".join(re.sub(r"<[^>]+>", " ", text).split()) for key, text in found}
+
+
+def line_order(client: FlaskClient, **filters: str) -> list[str]:
+    """The lead-unit lines of the board in the order shown."""
+    page = client.get("/monitor", query_string=filters).get_data(as_text=True)
+    return re.findall(r'data-first-due="department-([^"]+)"', page)
+
+
+def test_each_line_shows_its_next_timer_and_most_urgent_deadline(both: Flask) -> None:
+    cases = scenario(both)
+    with runtime_of(both).read() as db:  # every pending timer of the open cases, grouped here in Python
+        rows = db.execute(sa.select(Case.lead_department, TimerJob.due_at)
+                          .join(ProcessInstance, ProcessInstance.case_id == Case.id)
+                          .join(TimerJob, TimerJob.instance_id == ProcessInstance.id)
+                          .where(TimerJob.status == "pending", TimerJob.kind == "timer")).all()
+    expected: dict[str, datetime] = {}
+    for unit, due in rows:
+        key = unit or "-"
+        expected[key] = min(due, expected.get(key, due))
+    assert expected, "the scenario's cases wait on timers (签收超时 and the like)"
+    client = signed_in(both, "sup1", "supervisor")
+    shown = cells(client, "data-next-timer")
+    for unit in ("sthj", "zjj", "-"):
+        due = expected.get(unit)
+        text = shown[f"department-{unit}"]
+        assert (local_time(due) in text) if due else text == "", unit
+    first_due = cells(client, "data-first-due")
+    assert "超期" in first_due["department-sthj"]  # late_sthj, registered five days ago and never signed for
+    assert "剩余" in first_due["department--"] or "超期" in first_due["department--"]  # waiting, not dispatched
+    assert len(cases) == 4
+    earliest = min(expected.values())
+    page = client.get("/monitor").get_data(as_text=True)
+    assert f'<span data-next-timer="all">{local_time(earliest)}</span>' in page
+
+
+def test_lines_sort_by_count_or_by_most_urgent_deadline(both: Flask) -> None:
+    scenario(both)
+    client = signed_in(both, "sup1", "supervisor")
+    assert line_order(client) == ["sthj", "-", "zjj"]  # two cases first; then by name, 未派单 before 区住建局
+    with runtime_of(both).read() as db:
+        dues = {str(unit or "-"): due for unit, due in db.execute(
+            sa.select(Case.lead_department, sa.func.min(query.due_expr())).group_by(Case.lead_department))}
+    assert dues["sthj"] == dues["zjj"] < dues["-"]  # both late cases were dispatched at the same moment
+    assert line_order(client, sort="deadline") == ["sthj", "zjj", "-"]  # a tie goes to the line with more cases
+    assert client.get("/monitor", query_string={"sort": "random"}).status_code == 400
+
+
+def test_source_platform_filter_on_the_board_and_in_the_search(both: Flask) -> None:
+    cases = scenario(both)
+    platform = open_case(both, "case_platform", "platform", upstream_order_id="ZJ2026112500999",
+                         township="dongping", category="城市管理")
+    police = open_case(both, "case_110", "police110", upstream_order_id="110-20261125-0099", township="beiao",
+                       urgency="urgent", category="噪音扰民")
+    client = signed_in(both, "sup1", "supervisor")
+    expected = {"mhww": {str(platform.case_number)}, "police110": {str(police.case_number)},
+                "local": set(cases.values())}
+    for source, numbers_ in expected.items():
+        counts = board(client, source=source)
+        assert sum(n for name, (n, _) in counts.items() if name.startswith("light-")) == len(numbers_), source
+        for name, (n, url) in counts.items():
+            assert "source=" + source in url, name
+            total, shown = listed(client, url)
+            assert total == n == len(shown) and shown <= numbers_, name
+        _, found = listed(client, f"/search?status=open&source={source}")
+        assert found == numbers_, source
+    assert client.get("/monitor", query_string={"source": "fax"}).status_code == 400
+    assert client.get("/search", query_string={"source": "fax"}).status_code == 400

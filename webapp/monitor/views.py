@@ -24,13 +24,18 @@ from webapp.search.criteria import NO_DEPARTMENT
 from webapp.search.criteria import Criteria
 from webapp.search.criteria import read_criteria
 from webapp.search.lights import LIGHT_LABELS
+from webapp.search.lights import SOURCE_LABELS
 from webapp.search.lights import TASK_STAGES
 from webapp.timefmt import local_time
+from webapp.workspace import countdown
+from webapp.workspace import countdown_words
 from webapp.workspace import unit_names
 
 POLL_SECONDS = 60
-FILTERS = ("channel", "request_type", "township", "department", "urgency", "date_from", "date_to", "light")
+FILTERS = ("channel", "request_type", "township", "department", "urgency", "source", "date_from", "date_to", "light",
+           "sort")
 NO_UNIT = N_("（未派单）")
+ORDER_LABELS = {"": N_("按件数（最多在前）"), "deadline": N_("按最紧时限（最紧在前）")}
 
 
 def _read() -> tuple[Criteria, dict[str, Any]]:
@@ -62,10 +67,12 @@ def _render(template: str) -> ResponseReturnValue:
     at = now()
     stage_names = {**choices["tasks"], **{k: gettext(v) for k, v in TASK_STAGES.items()}}
     with runtime().read() as db:
-        shown = board.build(db, criteria, casework.viewer(), at, choices["units"], stage_names)
+        shown = board.build(db, criteria, casework.viewer(), at, choices["units"], stage_names, criteria.sort)
     filters: dict[str, Any] = {name: request.args.get(name, "") for name in FILTERS}
     return render_template(template, board=shown, criteria=criteria, filters=filters, drill=drill,
                            lights=board.LIGHTS, light_labels=LIGHT_LABELS, labels=labels, poll=POLL_SECONDS,
+                           sources=SOURCE_LABELS, orders=ORDER_LABELS, words=countdown_words(),
+                           countdown=lambda due: countdown(due, at),
                            no_unit=gettext(NO_UNIT), no_department=NO_DEPARTMENT, updated=local_time(at, "%H:%M:%S"),
                            rows_url=url_for("monitor.counts", **{k: v for k, v in filters.items() if v}), **choices)
 

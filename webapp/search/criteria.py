@@ -19,11 +19,14 @@ NUMBER_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 STATUS_GROUPS = ("open", "finished")
 FIELDS = ("number", "phone", "address", "text", "date_from", "date_to", "status", "channel", "township",
-          "department", "request_type", "urgency", "light", "due", "stage", "sort")
+          "department", "request_type", "urgency", "light", "due", "stage", "sort", "source")
 NO_DEPARTMENT = "-"  # department=- : cases not yet given to a lead unit (未派单)
 DUES = ("today", "week")  # open cases not yet overdue whose deadline falls today / by Sunday (Beijing time)
 LIGHTS = ("green", "yellow", "red", "overdue", "none")  # where an open case's deadline stands (none: no deadline)
 SORTS = ("deadline",)  # besides the default, newest first
+# Where an order came from (来源平台), by the channel it was registered through: 民呼我为 (the provincial and city
+# 12345 platforms' one unified platform) and 110 hand orders over with their own number; the rest this office took.
+SOURCE_CHANNELS = {"mhww": ("platform",), "police110": ("police110",), "local": ("phone", "visit", "township")}
 STAGE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")  # the BPMN id of an open task (签收 sign_for, 办理 reply …)
 BAD_NUMBER = "工单编号只含字母、数字和连字符（最多 32 个字符）。"
 BAD_PHONE = "请输入完整号码，或号码后四位。"
@@ -57,6 +60,7 @@ class Criteria:
     due: str = ""
     stage: str = ""
     sort: str = ""
+    source: str = ""
 
     @property
     def phone_mode(self) -> str | None:
@@ -96,7 +100,7 @@ def read_criteria(values: Mapping[str, str], *, phone_allowed: bool, townships: 
     choices = {"status": {*labels.STATUSES, *STATUS_GROUPS}, "channel": set(labels.CHANNELS),
                "township": set(townships), "department": {*departments, NO_DEPARTMENT},
                "request_type": set(labels.REQUEST_TYPES), "urgency": set(labels.URGENCIES), "light": set(LIGHTS),
-               "due": set(DUES), "sort": set(SORTS)}
+               "due": set(DUES), "sort": set(SORTS), "source": set(SOURCE_CHANNELS)}
     for name, allowed in choices.items():
         if raw[name] and raw[name] not in allowed:
             errors[name] = CHOOSE
@@ -112,7 +116,8 @@ def read_criteria(values: Mapping[str, str], *, phone_allowed: bool, townships: 
         return Criteria(), errors
     return Criteria(number, phone if raw["phone"] else "", raw["address"], raw["text"], dates["date_from"],
                     dates["date_to"], raw["status"], raw["channel"], raw["township"], raw["department"],
-                    page, raw["request_type"], raw["urgency"], raw["light"], raw["due"], raw["stage"], raw["sort"]), {}
+                    page, raw["request_type"], raw["urgency"], raw["light"], raw["due"], raw["stage"], raw["sort"],
+                    source=raw["source"]), {}
 
 
 def _nfkc(text: str) -> str:

@@ -23,6 +23,7 @@ from processes.cases.personal import read_requester
 from processes.runtime.models import HumanTask
 from webapp import deadlines
 from webapp.search.criteria import NO_DEPARTMENT
+from webapp.search.criteria import SOURCE_CHANNELS
 from webapp.search.criteria import Criteria
 from webapp.timefmt import LOCAL
 from webapp.timefmt import local_time
@@ -154,6 +155,8 @@ def conditions(criteria: Criteria, viewer: Viewer, now: datetime | None = None) 
         found.append(Case.created_at >= _start_of(c.date_from))
     if c.date_to:
         found.append(Case.created_at < _start_of(c.date_to + timedelta(days=1)))
+    if c.source:
+        found.append(Case.channel.in_(SOURCE_CHANNELS[c.source]))
     if c.status == "open":
         found.append(Case.status.not_in(FINISHED))
     elif c.status == "finished":

@@ -33,6 +33,7 @@ from webapp.search.criteria import Criteria
 from webapp.search.criteria import read_criteria
 from webapp.search.lights import LIGHT_LABELS
 from webapp.search.lights import SORT_LABELS
+from webapp.search.lights import SOURCE_LABELS
 from webapp.search.lights import TASK_STAGES
 from webapp.timefmt import LOCAL
 from webapp.workspace import unit_names
@@ -87,7 +88,7 @@ def _page(status: int = 200, **context: Any) -> ResponseReturnValue:
     stage = typed["stage"]
     may_export = allowed(RULES.get("search.export"), signed_in=True, roles=current_user.roles)
     return render_template("search/index.html", typed=typed, may_export=may_export, labels=labels,
-                           groups=GROUP_LABELS, lights=LIGHT_LABELS, sorts=SORT_LABELS,
+                           groups=GROUP_LABELS, lights=LIGHT_LABELS, sorts=SORT_LABELS, sources=SOURCE_LABELS,
                            stage_label=gettext(TASK_STAGES.get(stage, "")) if stage in TASK_STAGES else "",
                            searched_phone=searched_phone, **context), status
 
