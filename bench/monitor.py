@@ -54,7 +54,8 @@ def supervisor_paths(app: Any, base_url: str, cookie: str) -> dict[str, list[str
     """Return the addresses of every view the supervisors open (drill links read from the boards themselves)."""
     boards = monitor_setup.board_filters(app)
     paths = {"board": boards, "counts": [b.replace("/monitor", "/monitor/counts", 1) for b in boards],
-             "drilldown": monitor_setup.drill_links(base_url, cookie, boards), **monitor_setup.instance_paths(app)}
+             "drilldown": monitor_setup.drill_links(base_url, cookie, boards),
+             **monitor_setup.instance_paths(app, base_url, cookie)}
     return {view: found for view, found in paths.items() if found}
 
 

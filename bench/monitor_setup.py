@@ -14,7 +14,7 @@ import urllib.request
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Flask
@@ -34,6 +34,7 @@ from processes.runtime.models import ProcessInstance
 from webapp import runtime_of
 
 DRILL_RE = re.compile(r'href="(/search\?[^"]+)" data-count="')
+NEXT_RE = re.compile(r'rel="next" href="([^"]+)"')
 SAMPLE = 200  # instance pages the supervisors pick from
 
 
@@ -109,26 +110,52 @@ def drill_links(base_url: str, cookie: str, boards: list[str]) -> list[str]:
     """Return the drill-down links the boards show (the case search behind each count), as a supervisor sees them."""
     links: list[str] = []
     for path in boards:
-        request = urllib.request.Request(base_url + path, headers={"Cookie": f"{COOKIE}={cookie}"})  # noqa: S310
-        with urllib.request.urlopen(request, timeout=60) as answer:  # noqa: S310  # loopback
-            page = answer.read().decode()
-        links += [html.unescape(link) for link in DRILL_RE.findall(page)]
+        links += [html.unescape(link) for link in DRILL_RE.findall(_page(base_url, cookie, path))]
     return sorted(set(links))
 
 
-def instance_paths(app: Flask) -> dict[str, list[str]]:
-    """Return the instance list's and instance pages' addresses, when the console has those views."""
-    found: dict[str, list[str]] = {}
-    if "monitor.instances" in app.view_functions:
-        found["instances"] = ["/monitor/instances", "/monitor/instances?status=waiting",
-                              "/monitor/instances?process_key=case_phone", "/monitor/instances?page=50"]
-    if "monitor.instance" in app.view_functions:
-        with runtime_of(app).read() as db:
-            ids = db.scalars(sa.select(ProcessInstance.id).order_by(sa.func.random()).limit(SAMPLE)).all()
-        found["instance"] = [f"/monitor/instances/{i}" for i in ids]
+def _page(base_url: str, cookie: str, path: str) -> str:
+    """Return one page as a supervisor sees it."""
+    request = urllib.request.Request(base_url + path, headers={"Cookie": f"{COOKIE}={cookie}"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=120) as answer:  # noqa: S310  # loopback
+        return str(answer.read().decode())
+
+
+def later_pages(base_url: str, cookie: str, path: str, depths: tuple[int, ...]) -> list[str]:
+    """Follow the list's 下一页 links and return the addresses of the pages at these depths (keyset cursors)."""
+    found, at = [], path
+    for depth in range(1, max(depths) + 1):
+        link = NEXT_RE.search(_page(base_url, cookie, at))
+        if link is None:
+            break
+        at = html.unescape(link.group(1))
+        if depth in depths:
+            found.append(at)
     return found
 
 
-def describe(paths: dict[str, list[str]]) -> dict[str, Any]:
-    """Return how many addresses each view picks from (for the report)."""
-    return {view: len(found) for view, found in paths.items()}
+def instance_list_paths(app: Flask, base_url: str, cookie: str) -> list[str]:
+    """Return the instance lists the supervisors open: filtered by status, process and dates, and later pages."""
+    since = (runtime_of(app).clock() - timedelta(days=30)).date().isoformat()
+    lists = ["/monitor/instances", "/monitor/instances?status=waiting", "/monitor/instances?status=error",
+             "/monitor/instances?key=case_phone&status=completed", f"/monitor/instances?key=case_platform"
+             f"&created_from={since}"]
+    return lists + later_pages(base_url, cookie, lists[0], (2, 10)) + later_pages(base_url, cookie, lists[1], (5,))
+
+
+def instance_ids(app: Flask) -> list[str]:
+    """Return instances to open: seeded ones (open and finished, no snapshot) and real ones the bench started."""
+    with runtime_of(app).read() as db:
+        seeded = db.scalars(sa.select(ProcessInstance.id).order_by(sa.func.random()).limit(SAMPLE)).all()
+        real = db.scalars(sa.select(ProcessInstance.id).where(ProcessInstance.snapshot != "").limit(SAMPLE)).all()
+    return [*seeded, *real]
+
+
+def instance_paths(app: Flask, base_url: str, cookie: str) -> dict[str, list[str]]:
+    """Return the instance list's and instance pages' addresses, when the console has those views."""
+    found: dict[str, list[str]] = {}
+    if "monitor.instances" in app.view_functions:
+        found["instances"] = instance_list_paths(app, base_url, cookie)
+    if "monitor.instance" in app.view_functions:
+        found["instance"] = [f"/monitor/instances/{i}" for i in instance_ids(app)]
+    return found

@@ -17,6 +17,7 @@ from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from processes.cases.disclosure import mask_numbers
+from processes.engine.diagram_state import ROOT
 from processes.engine.diagram_state import DiagramFile
 from processes.engine.diagram_state import View
 from processes.engine.diagram_state import flow_ids
@@ -49,6 +50,8 @@ class ViewLink:
 def views_of(db: Session, rt: Runtime, row: ProcessInstance) -> list[View]:
     """Restore the instance's own snapshot and return its views (top process first)."""
     spec, subprocess_specs = rt.specs.get(db, row.definition_id)
+    if not row.snapshot:  # a display-only instance of `hotline seed-load`: its diagram, with no state to draw
+        return [View(ROOT, str(spec.name))]
     return instance_views(row.snapshot, spec, subprocess_specs, failed=row.status == "error")
 
 
