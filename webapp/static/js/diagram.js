@@ -8,6 +8,8 @@
 (function () {
   "use strict";
 
+  const READABLE = 0.85;  // the smallest scale at which element names can be read
+
   function make(tag, className, text) {
     const el = document.createElement(tag);
     if (className) el.className = className;
@@ -92,6 +94,32 @@
       viewer.get("overlays").add(id, "chooser", { position: { bottom: -8, left: 0 }, html: box });
     }
 
+    function focusOf(view) {
+      if (data.mode === "heatmap") {
+        const hot = Object.entries(view.heat || {}).filter(function (e) { return exists(e[0]) && e[1].open; });
+        hot.sort(function (a, b) { return b[1].open - a[1].open; });
+        return hot.length ? hot[0][0] : null;
+      }
+      const states = view.elements || {};
+      const ids = Object.keys(states).filter(exists);
+      return ids.find(function (id) { return states[id] === "error"; }) ||
+        ids.find(function (id) { return states[id] === "token"; }) || null;
+    }
+
+    // A whole process fitted into the canvas is too small to read: zoom to a readable scale around the element
+    // that matters (the failing one, the current step, the busiest), still inside the diagram's own width.
+    function place(view) {
+      const canvas = viewer.get("canvas");
+      canvas.zoom("fit-viewport", "auto");
+      const id = focusOf(view);
+      if (!id || canvas.zoom() >= READABLE) return;
+      const el = viewer.get("elementRegistry").get(id);
+      const outer = canvas.viewbox().outer;
+      const width = outer.width / READABLE, height = outer.height / READABLE;
+      canvas.viewbox({ x: el.x + el.width / 2 - width / 2, y: el.y + el.height / 2 - height / 2,
+        width: width, height: height });
+    }
+
     function show(key) {
       const view = views.get(key) || data.views[0];
       if (!view || !view.diagram) return Promise.resolve();
@@ -99,7 +127,7 @@
         return viewer.importXML(text);
       }).then(function () {
         current = view;
-        viewer.get("canvas").zoom("fit-viewport", "auto");
+        place(view);
         if (data.mode === "heatmap") markHeat(view); else markInstance(view);
         markCalls(view);
         if (title) title.textContent = view.label;
