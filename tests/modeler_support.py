@@ -35,3 +35,12 @@ def deploy_text(rt: Runtime, text: str, *, publish: bool, actor: str = "an1") ->
     with rt.write() as session, session.begin():
         return definitions.deploy(session, "simple", {"simple.bpmn": text}, actor=actor, now=rt.clock(),
                                   operators=rt.handlers, publish=publish)
+
+
+def scripted(text: str) -> str:
+    """A version whose 通知 step is a script instead of the test-only service handler (for the web app's registry)."""
+    start = text.index('<bpmn:serviceTask id="notify"')
+    end = text.index("</bpmn:serviceTask>") + len("</bpmn:serviceTask>")
+    return (text[:start] + '<bpmn:scriptTask id="notify" name="通知"><bpmn:incoming>f2</bpmn:incoming>'
+            '<bpmn:outgoing>f3</bpmn:outgoing><bpmn:script>notified = True</bpmn:script></bpmn:scriptTask>'
+            + text[end:])

@@ -53,6 +53,7 @@ def init_web(app: Flask) -> None:
     from webapp import home
     from webapp import i18n
     from webapp import intake
+    from webapp import modeler
     from webapp import monitor
     from webapp import nav
     from webapp import search
@@ -84,6 +85,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(tasks.bp)  # 办理: a task's form, drafts and attachments
     app.register_blueprint(cases.bp)  # 工单详情, reveal with a reason, attachment downloads
     app.register_blueprint(monitor.bp)  # 督办台: open cases by light, unit and stage
+    app.register_blueprint(modeler.bp)  # 流程设计: versions, diff, publish with four eyes, retire, migration
 
 
 def build_runtime(app: Flask, clock: Clock) -> Runtime:

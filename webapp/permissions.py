@@ -18,6 +18,7 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from processes.accounts.roles import ROLE_CODES
+from processes.runtime.publishing import PUBLISHER_ROLES
 from webapp import messages
 
 PUBLIC = "public"
@@ -28,6 +29,7 @@ Rule = str | frozenset[str]
 TASK_ROLES = frozenset({"operator", "transcriber", "dispatcher", "handler", "inspector", "callback", "supervisor",
                         "duty_leader", "leader"})
 CASE_ROLES = TASK_ROLES | {"township_reporter"}
+MODELER_READERS = frozenset({"analyst", "supervisor"}) | PUBLISHER_ROLES  # 流程设计: who reads versions and diagrams
 
 RULES: dict[str, Rule] = {
     "static": PUBLIC,
@@ -118,6 +120,25 @@ RULES: dict[str, Rule] = {
     "monitor.outbox": frozenset({"supervisor", "duty_leader", "leader", "transcriber"}),
     "monitor.outbox_resend": frozenset({"supervisor", "duty_leader", "leader", "transcriber"}),
     # -- end outbox --
+    # -- modeler (webapp/modeler/: 流程设计) --
+    # Analysts draft: they read, compare and upload versions and retire drafts. Supervisors read versions and the
+    # migration dry run because they answer for running cases. Publishing is the rule of
+    # processes/runtime/publishing.py (a second person with a TOTP code, PUBLISHER_ROLES: the system administrator,
+    # who also retires a published version). Moving running cases (实例迁移) is done by a supervisor or the system
+    # administrator, never by the analyst who drew the new version: the same four eyes as publishing.
+    "modeler.index": MODELER_READERS,
+    "modeler.versions_list": MODELER_READERS,
+    "modeler.diagram": MODELER_READERS,
+    "modeler.xml": MODELER_READERS,
+    "modeler.download": MODELER_READERS,
+    "modeler.diff": MODELER_READERS,
+    "modeler.upload": frozenset({"analyst"}),
+    "modeler.publish_form": PUBLISHER_ROLES,
+    "modeler.publish": PUBLISHER_ROLES,
+    "modeler.retire": frozenset({"analyst", "sysadmin"}),
+    "modeler.migration_plan": frozenset({"analyst", "supervisor", "sysadmin"}),
+    "modeler.migrate": frozenset({"supervisor", "sysadmin"}),
+    # -- end modeler --
     "cases.show": CASE_ROLES,
     "cases.requester": CASE_ROLES,
     "cases.reveal": CASE_ROLES,

@@ -19,6 +19,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from processes import engine
+from processes.cases.disclosure import mask_numbers
 from processes.cases.models import Case
 from processes.engine import migration as rebinding
 from processes.errors import InvalidState
@@ -147,7 +148,7 @@ def move_one(rt: Runtime, instance_id: str, old: ProcessDefinition, new: Process
             rebinding.rebind(ctx.workflow, *new_specs)
         except Exception as exc:  # never save a half re-bound workflow: the transaction rolls back
             raise InvalidState(f"re-binding failed: {type(exc).__name__}") from exc
-        ctx.record("migrated", from_version=old_version, to_version=new_version, reason=reason[:500])
+        ctx.record("migrated", from_version=old_version, to_version=new_version, reason=mask_numbers(reason)[:500])
         ctx.after_save.append(lambda conn: _repoint(conn, ctx, new_id))
 
     rt.command(instance_id, actor, mutate, allowed=MOVABLE, also=also)

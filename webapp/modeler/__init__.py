@@ -1,0 +1,15 @@
+"""The analyst's workbench (流程设计): process versions, diagrams, visual diff, upload, publish, retire, migration.
+
+The later in-browser modeler (edit page, properties panel) joins this blueprint; saving from it is an upload of a
+new draft (`processes.modeling.versions.upload_draft`), so the four-eyes publication stays the one way live.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("modeler", __name__, url_prefix="/modeler")
+
+from webapp.modeler import actions  # noqa: E402, F401  (registers the routes on bp)
+from webapp.modeler import migrate  # noqa: E402, F401
+from webapp.modeler import views  # noqa: E402, F401

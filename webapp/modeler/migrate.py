@@ -1,0 +1,114 @@
+"""Migration pages (实例迁移): the dry run of one version's instances onto the published one, and applying it.
+
+Each moved instance writes its `instance.migrate` audit row in its own command's transaction; each refused one a
+`failure` row with the reasons, in a transaction of its own (nothing of the refused move was saved).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import abort
+from flask import render_template
+from flask import request
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext
+from flask_login import current_user
+from sqlalchemy import Connection
+
+from processes.cases.disclosure import mask_numbers
+from processes.errors import InvalidState
+from processes.errors import NotFound
+from processes.modeling import migration
+from processes.modeling import versions
+from processes.runtime.context import Also
+from processes.runtime.context import CommandSummary
+from webapp.casework import record
+from webapp.context import runtime
+from webapp.modeler import bp
+from webapp.modeler import texts
+from webapp.modeler.views import may
+from webapp.modeler.views import summary
+
+INSTANCE_ID = re.compile(r"[0-9a-f-]{1,36}")
+MAX_REASON = 500
+
+
+def _pair(process: versions.ProcessSummary, values: Any) -> tuple[int, int]:
+    """The source and target versions (?from=&to=); defaults: the oldest version with instances, the published."""
+    target_default = process.published.definition.version if process.published else 0
+    sources = [v.definition.version for v in process.versions if v.active and v.definition.version < target_default]
+    try:
+        source = int(values.get("from") or (min(sources) if sources else 0))
+        target = int(values.get("to") or target_default)
+    except ValueError:
+        abort(400, description=gettext(texts.BAD_VERSION))
+    return source, target
+
+
+def _plans(key: str, source: int, target: int) -> list[migration.InstancePlan]:
+    try:
+        return migration.plan(runtime(), key, source, target)
+    except NotFound:
+        abort(404)
+    except InvalidState:
+        abort(400, description=gettext(texts.BAD_PAIR))
+
+
+def reason_text(reason: migration.Reason) -> str:
+    """Say in Chinese why an instance cannot move."""
+    return str(gettext(texts.REASONS.get(reason.code, reason.code), element=reason.element))
+
+
+def _page(key: str, source: int, target: int, *, results: list[migration.Moved] | None = None,
+          error: str | None = None, status: int = 200) -> ResponseReturnValue:
+    process = summary(key)
+    plans = _plans(key, source, target) if source and target else []
+    return render_template("modeler/migration.html", process=process, source=source, target=target, plans=plans,
+                           results=results, error=error, reason_text=reason_text, may=may), status
+
+
+@bp.get("/<key>/migrate")
+def migration_plan(key: str) -> ResponseReturnValue:
+    """Dry run: each instance of the source version, whether it can move to the target and why not."""
+    source, target = _pair(summary(key), request.args)
+    return _page(key, source, target)
+
+
+def _audit_move(key: str, source: int, target: int, reason: str) -> Also:
+    def write(conn: Connection, done: CommandSummary) -> None:
+        record(conn, "instance.migrate", object_type="process_instance", object_id=done.instance_id, key=key,
+               from_version=source, to_version=target, reason=reason)
+
+    return write
+
+
+@bp.post("/<key>/migrate")
+def migrate(key: str) -> ResponseReturnValue:
+    """Move the chosen instances to the target version, each in its own transaction, and show what happened."""
+    source, target = _pair(summary(key), request.form)
+    reason = request.form.get("reason", "").strip()
+    chosen = [i for i in request.form.getlist("instance") if INSTANCE_ID.fullmatch(i)][:migration.MAX_LISTED]
+    if not reason or len(reason) > MAX_REASON:
+        return _page(key, source, target, error=gettext(texts.REASON_REQUIRED), status=400)
+    if not chosen:
+        return _page(key, source, target, error=gettext(texts.NO_INSTANCES), status=400)
+    masked = mask_numbers(reason)[:200]
+    try:
+        results = migration.apply(runtime(), key, source, target, chosen, actor=current_user.username, reason=reason,
+                                  also_for=lambda _i: _audit_move(key, source, target, masked))
+    except NotFound:
+        abort(404)
+    except InvalidState:
+        return _page(key, source, target, error=gettext(texts.BAD_PAIR), status=400)
+    refused = [m for m in results if not m.ok]
+    if refused:
+        with runtime().write() as db, db.begin():
+            for moved in refused:
+                why = ", ".join(f"{r.code}:{r.element}" for r in moved.reasons) or moved.error
+                record(db, "instance.migrate", object_type="process_instance", object_id=moved.instance_id,
+                       result="failure", key=key, from_version=source, to_version=target,
+                       refused=mask_numbers(why)[:300])
+    return _page(key, source, target, results=results, status=409 if refused and len(refused) == len(results)
+                 else 200)

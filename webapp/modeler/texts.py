@@ -1,0 +1,47 @@
+"""The workbench's messages and labels (Chinese source texts, translated in messages.po)."""
+
+from __future__ import annotations
+
+from webapp.messages import N_
+
+STATUS = {"draft": N_("草稿"), "published": N_("已发布"), "retired": N_("已停用")}
+KINDS = {"added": N_("新增"), "removed": N_("删除"), "changed": N_("修改")}
+ASPECTS = {
+    "type": N_("元素类型"), "name": N_("名称"), "attributes": N_("连线或属性"), "condition": N_("条件"),
+    "timer": N_("定时"), "form": N_("表单"), "script": N_("脚本"), "properties": N_("扩展属性"),
+    "children": N_("其他内容"),
+}
+REASONS = {
+    "status": N_("实例处于“%(element)s”状态，只有运行中或等待中的实例可以迁移"),
+    "not_on_version": N_("实例已不在第 %(element)s 版"),
+    "open_missing": N_("当前步骤“%(element)s”在新版本中不存在（按元素编号对应）"),
+    "open_type": N_("当前步骤“%(element)s”在新版本中类型不同"),
+    "done_missing": N_("已办步骤“%(element)s”在新版本中已删除，实例无法对应"),
+    "called_missing": N_("子流程“%(element)s”在新版本中不存在或已改变"),
+}
+PUBLISH_REFUSED = {
+    "unknown_publisher": N_("没有此有效账户，不能发布"),
+    "disabled": N_("账户已停用，不能发布"),
+    "not_allowed": N_("只有系统管理员可以发布流程版本"),
+    "same_person": N_("上传此版本的人不能发布它：须由第二人复核发布（四眼原则）"),
+    "no_code": N_("请输入动态口令"),
+    "not_enrolled": N_("您尚未设置动态口令，请先在“动态口令”页面设置"),
+}
+CODE_REFUSED = N_("动态口令错误或已使用过，或账户已被锁定")
+PUBLISHED = N_("第 %(version)s 版已发布，新登记的工单将使用此版本")
+ALREADY_PUBLISHED = N_("第 %(version)s 版本来就是已发布版本")
+UPLOADED = N_("已保存为第 %(version)s 版（草稿），须由第二人发布后生效")
+UNCHANGED = N_("内容与第 %(version)s 版相同，未新建版本")
+UPLOAD_REFUSED = N_("上传被拒绝：%(problem)s")
+NO_FILE = N_("请选择一个 .bpmn 文件")
+TOO_BIG = N_("文件超过 %(mb)s MB，不能上传")
+NOT_UTF8 = N_("文件不是 UTF-8 编码的文本")
+BAD_KEY = N_("流程标识只能用小写字母、数字和下划线，以字母开头，最多 64 个字符")
+RETIRED = N_("第 %(version)s 版已停用：不再用于新工单，在办的工单按原版本办完")
+REASON_REQUIRED = N_("请填写原因（最多 500 字）")
+RETIRE_REFUSED = N_("不能停用：%(problem)s")
+RETIRE_PUBLISHED_ONLY_ADMIN = N_("只有系统管理员可以停用已发布的版本")
+ALREADY_RETIRED = N_("此版本已停用")
+BAD_VERSION = N_("版本号不正确")
+BAD_PAIR = N_("迁移的目标版本须比原版本新，并且是已发布的版本")
+NO_INSTANCES = N_("请至少选择一个实例")
