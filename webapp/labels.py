@@ -63,6 +63,7 @@ HISTORY = {
     "message_received": N_("收到消息"), "timers_rescheduled": N_("时限调整"), "error": N_("流程出错"),
     "retried": N_("重试"), "suspended": N_("挂起"), "resumed": N_("恢复"), "terminated": N_("终止"),
     "completed": N_("流程结束"), "status_changed": N_("状态变更"), "deadline_extended": N_("延期"),
+    "urged": N_("催办"),  # by a supervisor from the instance page (processes/runtime/urging.py)
 }
 # Actors that are not people.
 ACTORS = {"system": N_("系统"), "system:timer": N_("系统定时"), "cli": N_("命令行"), "scheduler": N_("调度程序")}

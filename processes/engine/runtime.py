@@ -221,7 +221,10 @@ def compact(wf: BpmnWorkflow) -> int:
     """
     finished = []
     for task_id, sub in wf.subprocesses.items():
-        parent = wf.get_task_from_id(task_id)
+        try:
+            parent = wf.get_task_from_id(task_id)
+        except SpiffWorkflowException:  # its call activity went with a cancel (终止): the run is finished too
+            parent = None
         if sub.is_completed() and (parent is None or parent.state & (TaskState.COMPLETED | TaskState.CANCELLED)):
             finished.append(task_id)
     for task_id in finished:

@@ -109,9 +109,13 @@ def _event(row: HistoryEvent, src: Sources) -> Event:
         parts = [f"「{element}」"]
     if row.kind == "assigned" and detail.get("assignee"):
         parts.append("→ " + src.names.get(str(detail["assignee"]), str(detail["assignee"])))
+    elif row.kind == "assigned" and detail.get("department"):  # a supervisor's 改派 to another unit's group
+        parts.append("→ " + src.units.get(str(detail["department"]), str(detail["department"])))
+    elif row.kind == "urged" and detail.get("to"):
+        parts.append("→ " + str(detail["to"]))
     elif row.kind == "message_received" and detail.get("message"):
         parts.append(str(detail["message"]))
-    elif row.kind in ("error", "suspended", "terminated", "resumed") and detail.get("reason"):
+    if row.kind in ("error", "suspended", "terminated", "resumed", "urged", "assigned") and detail.get("reason"):
         parts.append(src.mask(str(detail["reason"]))[:200])  # reasons are typed by people
     return Event(local_time(row.at, "%Y-%m-%d %H:%M:%S"), src.names.get(row.actor, row.actor), what,
                  SEPARATOR.join(p for p in parts if p), row.kind)
