@@ -32,6 +32,7 @@ FALLBACKS = ("group", "keep")  # what becomes of a task the chosen person cannot
 KINDS = ("leave", "illness", "leaving")  # 请假, 病假, 离职/调岗
 # A task's holder may change whatever the instance is doing: it moves no token and fires no timer.
 HOLDER_STATUSES = ("running", "waiting", "suspended", "error")
+Locked = sa.Row[str, str, str | None, str]  # an instance row as locked: id, projection, case id, status
 
 
 @dataclass(frozen=True)
@@ -158,11 +159,10 @@ def apply(session: Session, plan: Plan, *, expected: Sequence[str] | None, actor
     caller confirmed) any difference raises PlanChanged carrying the new plan; without it (disabling an account)
     whatever the person holds at that moment is handed over. Each change writes history and the caller's audit row.
     """
-    locked: set[str] = set()
+    locked: dict[str, Locked] = {}
     fresh = plan
-    while unlocked := {item.instance_id for item in fresh.items} - locked:  # a task may appear meanwhile
-        _lock(session, sorted(unlocked))
-        locked |= unlocked
+    while unlocked := {item.instance_id for item in fresh.items} - set(locked):  # a task may appear meanwhile
+        locked |= _lock(session, sorted(unlocked))
         fresh = make_plan(session, plan.holder, plan.to, plan.fallback)
     if expected is not None and sorted(fresh.keys) != sorted(expected):
         raise PlanChanged(fresh)
@@ -170,24 +170,25 @@ def apply(session: Session, plan: Plan, *, expected: Sequence[str] | None, actor
     for item in fresh.moving:
         by_instance.setdefault(item.instance_id, []).append(item)
     for instance_id, items in by_instance.items():
-        _hand_over(session, instance_id, items, plan.holder.username, actor=actor, at=at, kind=kind, reason=reason)
+        _hand_over(session, locked[instance_id], items, plan.holder.username, actor=actor, at=at, kind=kind,
+                   reason=reason)
         for item in items:
             audit(session, item)
     return fresh
 
 
-def _lock(session: Session, instance_ids: list[str]) -> None:
-    """Lock the instance rows in a fixed order (no deadlock with another batch), like every runtime command."""
-    if instance_ids:
-        session.execute(sa.select(ProcessInstance.id).where(ProcessInstance.id.in_(instance_ids))
-                        .order_by(ProcessInstance.id).with_for_update()).all()
+def _lock(session: Session, instance_ids: list[str]) -> dict[str, Locked]:
+    """Lock the instance rows in a fixed order (no deadlock with another batch) and return them as locked."""
+    query = (sa.select(ProcessInstance.id, ProcessInstance.projection, ProcessInstance.case_id,
+                       ProcessInstance.status).where(ProcessInstance.id.in_(instance_ids))
+             .order_by(ProcessInstance.id).with_for_update())
+    return {row.id: row for row in session.execute(query)}
 
 
-def _hand_over(session: Session, instance_id: str, items: list[Item], holder: str, *, actor: str, at: datetime,
-               kind: str, reason: str) -> None:
+def _hand_over(session: Session, row: Locked, items: list[Item], holder: str, *,
+               actor: str, at: datetime, kind: str, reason: str) -> None:
     """Change the holder of the instance's tasks: its projection, the task rows and one history event each."""
-    row = session.execute(sa.select(ProcessInstance.projection, ProcessInstance.case_id, ProcessInstance.status)
-                          .where(ProcessInstance.id == instance_id)).one()
+    instance_id = row.id
     proj = Projection.loads(row.projection)
     for item in items:
         desc = proj.tasks.get(item.task_id)
