@@ -80,3 +80,12 @@ def test_the_heat_map_counts_only_its_own_version(ws_lite: Workspace) -> None:
     supervisor = ws.user("sv", "supervisor")
     assert heat(supervisor)["department_handling"]["sign_for"]["open"] == 1
     assert heat(supervisor, "/monitor/heatmap/case_visit/1")["department_handling"] == {}
+
+
+def test_the_board_links_the_heat_map_for_those_who_may_open_it(ws_lite: Workspace) -> None:
+    ws = ws_lite
+    supervisor, handler = ws.user("sv", "supervisor"), ws.user("h1", "handler", department="sthj")
+    assert 'href="/monitor/heatmap"' in text(supervisor.get("/monitor"))
+    assert 'href="/monitor/heatmap"' not in text(handler.get("/monitor"))
+    first = supervisor.get("/monitor/heatmap")
+    assert first.status_code == 302 and "/monitor/heatmap" in first.headers["Location"]
