@@ -18,17 +18,20 @@ from processes.runtime import control
 from processes.runtime import definitions
 from processes.runtime.core import Runtime
 from processes.runtime.models import TimerJob
+from tests.admin_support import sign_in
 from tests.instance_support import history
 from tests.instance_support import instance
 from tests.instance_support import tasks
 from tests.modeler_support import SIMPLE
 from tests.modeler_support import deploy_text
+from tests.modeler_support import scripted
 from tests.modeler_support import sign_for_renamed
 from tests.modeler_support import with_check
 from tests.proc_helpers import open_task_id
 from tests.support import deploy
 from tests.web_support import audit_rows
 from tests.web_support import web_app
+from tests.workspace_support import post_form
 from webapp import runtime_of
 from webapp.cli import cli
 
@@ -146,3 +149,32 @@ def test_cli_dry_run_and_apply_with_audit_rows(app: Flask) -> None:
     rows = {r["object_id"]: r for r in audit_rows(app, "instance.migrate")}
     assert (rows[first]["result"], rows[second]["result"]) == ("success", "failure")
     assert rows[first]["detail"]["to_version"] == 2 and "suspended" in rows[second]["detail"]["refused"]
+
+
+def test_web_dry_run_then_a_supervisor_moves_one_instance(app: Flask, clock: FrozenClock) -> None:
+    rt = runtime_of(app)
+    first = ""
+    for text in (scripted(SIMPLE), scripted(with_check())):
+        with rt.write() as session, session.begin():
+            definitions.deploy(session, "simple", {"simple.bpmn": text}, actor="an1", now=rt.clock(),
+                               operators=rt.handlers, publish=True)
+        first = first or commands.start(rt, "simple", DATA, actor="op").instance_id  # on v1
+    analyst, supervisor = sign_in(app, clock, "an1", "analyst"), sign_in(app, clock, "sup1", "supervisor")
+    plan = analyst.get("/modeler/simple/migrate").get_data(as_text=True)  # defaults: from v1 to the published v2
+    assert f'name="instance" value="{first}"' in plan and "可以迁移" in plan
+    assert "迁移选中的实例" not in plan  # the analyst sees the dry run; a supervisor moves
+    assert supervisor.get("/modeler/simple/migrate?from=2&to=1").status_code == 400
+    assert supervisor.get("/modeler/simple/migrate?from=x").status_code == 400
+    assert supervisor.get("/modeler/nope/migrate").status_code == 404
+    no_reason = post_form(supervisor, "/modeler/simple/migrate", {"from": "1", "to": "2", "instance": first},
+                          page="/modeler")
+    assert no_reason.status_code == 400 and "请填写原因" in no_reason.get_data(as_text=True)
+    done = post_form(supervisor, "/modeler/simple/migrate", {"from": "1", "to": "2", "instance": first,
+                                                              "reason": "新增核对"}, page="/modeler")
+    assert done.status_code == 200 and "已迁移到第 2 版" in done.get_data(as_text=True)
+    rows = audit_rows(app, "instance.migrate")
+    assert [(r["object_id"], r["result"], r["actor"]) for r in rows] == [(first, "success", "sup1")]
+    again = post_form(supervisor, "/modeler/simple/migrate", {"from": "1", "to": "2", "instance": first,
+                                                               "reason": "再次"}, page="/modeler")
+    assert again.status_code == 409 and "实例已不在第 1 版" in again.get_data(as_text=True)
+    assert audit_rows(app, "instance.migrate")[-1]["result"] == "failure"
