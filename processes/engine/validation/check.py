@@ -78,10 +78,12 @@ def validate_bundle(files: Mapping[str, str], *, operators: Iterable[str], proce
         report.problems += element_problems(root, file=name, operators=operators)
         report.problems += role_problems(root, file=name)
     report.problems += call_problems(roots)
+    if not roots:
+        return report
     top = top_process(roots, process_id)
     report.candidates = top.candidates
     report.problems += [*top.problems, *pool_problems(roots, top.process_id)]
-    if roots and top.process_id is not None and not report.errors:
+    if top.process_id is not None and not report.errors:
         report.parsed = _parse(files, top.process_id, operators, roots, report)
     report.problems.sort(key=lambda p: (p.file, p.line or 0, p.severity != "error"))
     return report

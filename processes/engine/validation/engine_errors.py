@@ -107,6 +107,8 @@ def from_exception(exc: Exception, roots: Mapping[str, etree._Element], default_
     """Turn a refusal of the parser, the sandbox checks or the upload guard into one problem."""
     file = getattr(exc, "file", None) or getattr(exc, "file_name", None) or default_file
     element_id = _element_id(exc)
+    if not file and element_id:  # the sandbox checks name the element only: find its file
+        file = next((name for name, root in roots.items() if _find(root, element_id) is not None), "")
     element = _find(roots.get(file), element_id) if element_id else None
     raw = _message(exc)
     for pattern, code, message, hint in KNOWN:

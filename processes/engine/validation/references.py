@@ -8,10 +8,13 @@ which this runtime does not keep (they are dropped with a warning).
 
 from __future__ import annotations
 
+import re
+
 from lxml import etree
 
 from processes.engine.validation.model import CONTAINERS
 from processes.engine.validation.model import bpmn
+from processes.engine.validation.model import spiff_property
 from processes.engine.validation.problems import N_
 from processes.engine.validation.problems import Problem
 from processes.engine.validation.problems import at
@@ -26,7 +29,9 @@ REFERENCES = {
     "errorEventDefinition": ("errorRef", "error"),
     "escalationEventDefinition": ("escalationRef", "escalation"),
 }
-KIND_WORDS = {"message": N_("消息"), "signal": N_("信号"), "error": N_("错误事件"), "escalation": N_("升级事件")}
+KIND_WORDS = {
+    "message": N_("消息定义"), "signal": N_("信号定义"), "error": N_("错误定义"), "escalation": N_("升级定义"),
+}
 
 
 def _referrers(root: etree._Element) -> list[tuple[etree._Element, str, str]]:
@@ -81,8 +86,8 @@ def reference_problems(root: etree._Element, *, file: str) -> list[Problem]:
     for element, kind, ref in unresolved(root):
         owner = _owner(element)
         if ref:
-            problems.append(at(owner, "error", "ref.unknown", N_("引用的%(kind)s “%(ref)s” 在文件中没有定义"),
-                               N_("在建模工具中为它选择一个已定义的%(kind)s，或在文件中定义它"), file=file,
+            problems.append(at(owner, "error", "ref.unknown", N_("引用的%(kind)s “%(ref)s” 在文件中不存在"),
+                               N_("在建模工具中为它选择一个已有的%(kind)s，或在文件中添加它"), file=file,
                                kind=KIND_WORDS[kind], ref=ref, terms=("kind",)))
         else:
             problems.append(at(owner, "error", "ref.no_message", N_("这个消息事件没有指定消息，永远收不到也发不出"),
@@ -104,6 +109,7 @@ def _data_problems(root: etree._Element, file: str) -> list[Problem]:
                                N_("数据关联指向不存在的数据对象 “%(ref)s”"),
                                N_("删除这条数据关联，或把它连到一个数据对象上"),
                                file=file, ref=(ref.text or "").strip()))
+    problems += _outputs_written(root, file)
     objects = {str(e.get("id")): e for e in bpmn(root, ".//bpmn:dataObject")}
     for reference in bpmn(root, ".//bpmn:dataObjectReference"):
         target = objects.get(str(reference.get("dataObjectRef")))
@@ -113,6 +119,36 @@ def _data_problems(root: etree._Element, file: str) -> list[Problem]:
             problems.append(at(reference, "error", "data.object", N_("数据对象引用没有指向任何数据对象"),
                                N_("在建模工具中重新放置这个数据对象"), file=file))
     return problems
+
+
+def _outputs_written(root: etree._Element, file: str) -> list[Problem]:
+    """A data output association copies the task's variable named like the data object's id into it.
+
+    SpiffWorkflow stops the case with an error when the task did not write that variable, so a task must
+    visibly write it: a form (which must have the field), a script assigning it, or a service result.
+    """
+    objects = {str(r.get("id")): str(r.get("dataObjectRef")) for r in bpmn(root, ".//bpmn:dataObjectReference")}
+    problems = []
+    for target in bpmn(root, ".//bpmn:dataOutputAssociation/bpmn:targetRef"):
+        variable = objects.get((target.text or "").strip())
+        association = target.getparent()
+        task = association.getparent() if association is not None else None
+        if variable is None or task is None or _writes(task, variable):
+            continue
+        problems.append(at(task, "error", "data.output",
+                           N_("这一步完成时要把变量 %(variable)s 写入数据对象，但它不会产生这个变量，流程会出错"),
+                           N_("在表单里加字段 %(variable)s 或用脚本给它赋值；不需要时删掉这条数据关联"), file=file,
+                           variable=variable))
+    return problems
+
+
+def _writes(task: etree._Element, variable: str) -> bool:
+    if spiff_property(task, "formJsonSchemaFilename"):
+        return True  # the form decides; a missing field is the form's problem
+    scripts = " ".join(e.text or "" for e in bpmn(task, "./bpmn:script | .//spiffworkflow:postScript"))
+    if re.search(rf"(?<![\w.]){re.escape(variable)}\s*=(?!=)", scripts):
+        return True
+    return any(op.get("resultVariable") == variable for op in bpmn(task, ".//spiffworkflow:serviceTaskOperator"))
 
 
 def _containers_of(element: etree._Element) -> list[etree._Element]:

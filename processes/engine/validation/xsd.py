@@ -21,6 +21,7 @@ _REQUIRED = re.compile(r"The attribute '(?P<attr>[^']+)' is required but missing
 _BAD_VALUE = re.compile(r"'(?P<value>[^']*)' is not a valid value of the (?:atomic|list|union) type '(?P<type>[^']+)'")
 _MISSING_CHILD = re.compile(r"Missing child element\(s\)\. Expected is(?: one of)? \((?P<allowed>[^)]*)\)")
 _TEXT = re.compile(r"Character content other than whitespace is not allowed")
+_XSI_TYPE = re.compile(r"The QName value '(?P<value>[^']*)' of the xsi:type attribute does not resolve")
 _TYPES = {
     "xs:ID": N_("以字母或下划线开头、不含空格、在文件中唯一的标识"),
     "xs:IDREF": N_("文件中已有元素的 id"),
@@ -70,6 +71,10 @@ def _problem(root: etree._Element, line: int, message: str, ids: Counter[str], f
     if (found := _MISSING_CHILD.search(rest)) is not None:
         return at(element, "error", "xsd.missing_child", N_("<%(tag)s> 缺少子元素：%(allowed)s"),
                   N_("在建模工具中补全该元素后重新导出"), allowed=_names(found["allowed"]), file=file, tag=tag)
+    if (found := _XSI_TYPE.search(rest)) is not None:
+        return at(element, "error", "xsd.xsi_type", N_("<%(tag)s> 的类型声明 xsi:type=“%(value)s” 找不到对应的类型"),
+                  N_("改成带前缀的写法（如 bpmn:tFormalExpression），或删除 xsi:type"), value=found["value"], file=file,
+                  tag=tag)
     if _TEXT.search(rest):
         return at(element, "error", "xsd.text", N_("<%(tag)s> 里不能直接写文字"),
                   N_("把文字移到 documentation 或 name 中"), file=file, tag=tag)
