@@ -6,6 +6,7 @@ import re
 
 import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 from processes.accounts.roles import ROLE_CODES
@@ -21,6 +22,7 @@ from tests.workspace_support import FULL_PHONE
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
 from tests.workspace_support import text
+from webapp.cli import cli
 
 MONITOR_ROLES = {"supervisor", "duty_leader", "leader"}
 ROW_RE = re.compile(r'data-task="([^"]+)" data-receiver="([^"]*)"')
@@ -218,3 +220,20 @@ def test_disabling_by_default_sends_the_tasks_back_to_the_group(scene: Scene) ->
     assert scene.holders() == {"a": None, "b": None, "c": None}
     with ws.office.rt.read() as db:
         assert not db.scalar(sa.select(sa.func.count()).select_from(HumanTask).where(HumanTask.assignee == "h1"))
+
+
+def test_disabling_on_the_command_line_hands_the_tasks_over_too(scene: Scene) -> None:
+    ws = scene.ws
+    url = ws.office.rt.db.url.render_as_string(hide_password=False)
+    hotline = CliRunner(env={"HOTLINE_DATABASE_URL": url})
+    refused = hotline.invoke(cli, ["users", "disable", "h1", "--tasks-to", "nobody"])
+    assert refused.exit_code != 0 and "nobody" in refused.output and user_row(ws.app, "h1").active
+    assert scene.holders() == {"a": "h1", "b": "h1", "c": "h1"}  # a refused disable moves nothing
+    done = hotline.invoke(cli, ["users", "disable", "h1", "--tasks-to", "h2"])
+    assert done.exit_code == 0, done.output
+    assert "2 task(s) to h2, 1 back to their group" in done.output
+    assert not user_row(ws.app, "h1").active
+    assert scene.holders() == {"a": "h2", "b": "h2", "c": None}
+    row = audit_rows(ws.app, "user.disable")[-1]
+    assert row["after"] == {"active": False, "tasks_to": "h2", "tasks_given": 2, "tasks_to_group": 1}
+    assert len(audit_rows(ws.app, "task.hand_over")) == 2 and len(audit_rows(ws.app, "task.unclaim")) == 1

@@ -16,6 +16,7 @@ from processes.accounts.models import AppUser
 from processes.accounts.passwords import policy_from_config
 from processes.accounts.roles import ROLES
 from webapp import runtime_of
+from webapp.cli.handover_held import hand_over_held
 from webapp.cli.support import audited
 from webapp.cli.support import friendly_errors
 
@@ -114,8 +115,28 @@ def register(cli: FlaskGroup) -> None:
                 note.write(session)
             click.echo(done.format(user.username))
 
-    account_action("disable", "user.disable", accounts.disable_user, "disabled {}; its sessions are ended",
-                   "Disable an account and end its sessions.")
+    @users_group.command("disable")
+    @click.argument("username")
+    @click.option("--tasks-to", "tasks_to", metavar="USERNAME",
+                  help="Colleague who receives the open tasks the account holds (those they may work on); "
+                       "by default, and for the rest, the tasks go back to their group (退回待认领).")
+    @click.option("--actor")
+    @friendly_errors
+    def disable_command(username: str, tasks_to: str | None, actor: str | None) -> None:
+        """Disable an account, end its sessions and hand its open tasks over in the same transaction."""
+        rt, who = runtime_of(current_app), _actor(actor)
+        with audited("user.disable", actor=who, object_type="app_user") as note, \
+                rt.write() as session, session.begin():
+            user = accounts.get_user(session, username)
+            moved = hand_over_held(session, user.username, tasks_to, actor=who, at=rt.clock())
+            accounts.disable_user(session, user)
+            note.object_id = user.username
+            note.after = {"active": False, **moved} if moved else None  # as the admin page records it
+            note.write(session)
+        given, back = moved.get("tasks_given", 0), moved.get("tasks_to_group", 0)
+        click.echo(f"disabled {user.username}; its sessions are ended"
+                   + (f"; {given} task(s) to {tasks_to}, {back} back to their group" if given or back else ""))
+
     account_action("unlock", "user.unlock", accounts.unlock_user, "unlocked {}",
                    "Lift a lockout after failed logins.")
     account_action("reset-totp", "user.reset_totp", lambda _session, user: totp.reset(user),
