@@ -50,4 +50,5 @@ def test_rehandle_loop_100_rounds(runtime: Runtime) -> None:
 
 @pytest.mark.slow
 def test_rehandle_loop_1000_rounds(runtime: Runtime) -> None:
+    runtime.max_element_passes = 1000  # each round runs `reply` once: the default budget (200) would stop it
     loop_rounds(runtime, 1000)

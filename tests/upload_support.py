@@ -198,15 +198,6 @@ def cycle_doc() -> str:
         '<bpmn:sequenceFlow id="f_done" sourceRef="again" targetRef="end"/></bpmn:process>')
 
 
-def subprocess_cycle_doc() -> str:
-    """A back edge inside an embedded subprocess."""
-    return definitions_doc(linear(task(
-        "subProcess", 1, '<bpmn:startEvent id="s_start"/><bpmn:userTask id="s_a"/><bpmn:userTask id="s_b"/>'
-        '<bpmn:sequenceFlow id="s0" sourceRef="s_start" targetRef="s_a"/>'
-        '<bpmn:sequenceFlow id="s1" sourceRef="s_a" targetRef="s_b"/>'
-        '<bpmn:sequenceFlow id="s2" sourceRef="s_b" targetRef="s_a"/>')))
-
-
 def correlation_doc(expression: str) -> str:
     """A message catch event whose correlation property is retrieved by expression."""
     return definitions_doc(

@@ -19,6 +19,10 @@ from SpiffWorkflow.spiff.serializer import DEFAULT_CONFIG
 from processes.engine.script_compiler import compile_checked
 from processes.engine.script_engine import MAX_CARDINALITY
 from processes.engine.script_environment import constant_value
+from processes.engine.timer_values import TimerValueError
+from processes.engine.timer_values import check as check_timer
+from processes.engine.timer_values import timer_definitions
+from processes.engine.timer_values import timer_kind
 from processes.engine.validation import references
 from processes.engine.xmlsafe import BPMN_NS
 from processes.engine.xmlsafe import parse_bpmn
@@ -56,8 +60,6 @@ def parse_bundle(files: Mapping[str, str], *, process_id: str | None, operators:
             _add_dmn(parser, name, files[name])
     if not roots:
         raise DefinitionInvalid("bundle contains no .bpmn file")
-    for name, root in roots:
-        lint_cycles(root, filename=name)
     top = process_id or _top_process(parser, roots)
     try:
         spec = parser.get_spec(top)
@@ -140,45 +142,6 @@ def _top_process(parser: SpiffBpmnParser, roots: list[tuple[str, etree._Element]
     return str(candidates[0])
 
 
-def lint_cycles(root: etree._Element, *, filename: str) -> None:
-    """Reject sequence-flow cycles: they grow the task tree until the engine stalls at depth 1000."""
-    containers = root.iterfind(".//bpmn:process", NS)
-    for container in [*containers, *root.iterfind(".//bpmn:subProcess", NS)]:
-        graph: dict[str, list[str]] = {}
-        for flow in container.iterfind("bpmn:sequenceFlow", NS):
-            graph.setdefault(flow.get("sourceRef", ""), []).append(flow.get("targetRef", ""))
-        for boundary in container.iterfind("bpmn:boundaryEvent", NS):
-            graph.setdefault(boundary.get("attachedToRef", ""), []).append(boundary.get("id", ""))
-        cycle = _find_cycle(graph)
-        if cycle:
-            raise DefinitionInvalid(
-                "sequence flows form a loop " + " → ".join(cycle)
-                + "; model repetition as a loop task, multi-instance or subprocess",
-                file=filename, element=cycle[0])
-
-
-def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    """Return a cycle as a node path (first node repeated at the end), or None; iterative for long chains."""
-    state: dict[str, int] = {}
-    for start in list(graph):
-        if start in state:
-            continue
-        state[start] = 1
-        path, stack = [start], [iter(graph.get(start, []))]
-        while stack:
-            nxt = next(stack[-1], None)
-            if nxt is None:
-                state[path.pop()] = 2
-                stack.pop()
-            elif state.get(nxt) == 1:
-                return [*path[path.index(nxt):], nxt]
-            elif nxt not in state:
-                state[nxt] = 1
-                path.append(nxt)
-                stack.append(iter(graph.get(nxt, [])))
-    return None
-
-
 def _check_specs(spec: Any, operators: set[str], forms: set[str]) -> None:
     condition = getattr(spec, "completion_condition", None)  # ad hoc subprocesses
     if isinstance(condition, str) and condition:
@@ -198,6 +161,11 @@ def _check_specs(spec: Any, operators: set[str], forms: set[str]) -> None:
         if isinstance(value, int) and value > MAX_CARDINALITY:
             raise DefinitionInvalid(f"multi-instance cardinality {value} is over the limit of {MAX_CARDINALITY}",
                                     element=element)
+        for definition in timer_definitions(task_spec):
+            try:
+                check_timer(timer_kind(definition) or "duration", definition.expression)
+            except TimerValueError as exc:
+                raise DefinitionInvalid(str(exc), element=element) from exc
         operator = getattr(task_spec, "operation_name", None)
         if operator is not None and operator not in operators:
             raise DefinitionInvalid(f"unknown service operator {operator!r}", element=element)
@@ -223,7 +191,7 @@ def _sources(task_spec: Any) -> Iterable[tuple[str, str]]:
     event = getattr(task_spec, "event_definition", None)
     for definition in getattr(event, "event_definitions", None) or [event]:
         expression = getattr(definition, "expression", None)
-        if isinstance(expression, str) and expression:
+        if isinstance(expression, str) and expression and timer_kind(definition) is None:  # timers: check_timer
             yield expression, "eval"
         for prop in getattr(definition, "correlation_properties", None) or []:
             if isinstance(prop.retrieval_expression, str) and prop.retrieval_expression:

@@ -10,6 +10,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 
@@ -50,6 +51,8 @@ class _EngineDatetime(datetime, metaclass=_AnyDatetime):
 
 
 _timer_module.datetime = _EngineDatetime
+# A date-time written without an offset is office time, not the server's zone captured at import (timer.LOCALTZ).
+_timer_module.LOCALTZ = ZoneInfo("Asia/Shanghai")
 
 
 @contextlib.contextmanager

@@ -16,6 +16,9 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from processes.engine.clockpatch import engine_now
+from processes.engine.pass_budget import DEFAULT_MAX_PASSES as DEFAULT_MAX_PASSES
+from processes.engine.pass_budget import count_pass
+from processes.engine.tree_pruning import prune_history
 from processes.engine.waiting_events import PendingTimer
 from processes.engine.waiting_events import pending_timer
 from processes.engine.waiting_events import skip_missed_cycles
@@ -74,18 +77,25 @@ def run_engine(wf: BpmnWorkflow, max_steps: int | None = None) -> None:
     """Run engine tasks until only human tasks and waits remain, with a step cap."""
     steps = 0
     limit = max_steps if max_steps is not None else int(getattr(wf.script_engine, "max_steps", MAX_ENGINE_STEPS))
+    passes = max_passes(wf)
 
-    def count(_task: Task) -> None:
+    def count(task: Task) -> None:
         nonlocal steps
         steps += 1
         if steps > limit:
             raise EngineStepLimit(f"more than {limit} engine steps in one command")
+        count_pass(task, passes)
 
     wf.do_engine_steps(will_complete_task=count)
     # do_engine_steps ends with refresh_timers(), which moves an already expired timer to READY without
     # running it (pitfall §4.2): keep stepping until no engine task is left READY.
     while any(t.state == TaskState.READY and not t.task_spec.manual for t in all_tasks(wf)):
         wf.do_engine_steps(will_complete_task=count)
+
+
+def max_passes(wf: BpmnWorkflow) -> int:
+    """Return how often one element may run in this instance (the script engine carries the runtime's setting)."""
+    return int(getattr(wf.script_engine, "max_passes", DEFAULT_MAX_PASSES))
 
 
 def open_tasks(wf: BpmnWorkflow) -> list[OpenTask]:
@@ -115,7 +125,9 @@ def find_ready_task(wf: BpmnWorkflow, task_id: str) -> Task:
 
 def complete_task(wf: BpmnWorkflow, task_id: str, data: Mapping[str, Any]) -> Task:
     """Complete a human task with form data and run on to the next wait state."""
+    prune_history(wf)
     task = find_ready_task(wf, task_id)
+    count_pass(task, max_passes(wf))
     task.data.update(data)
     task.run()
     run_engine(wf)
@@ -139,6 +151,7 @@ def set_timer_due(wf: BpmnWorkflow, task_id: str, due: datetime) -> None:
 
 def fire_timers(wf: BpmnWorkflow) -> None:
     """Fire expired timers: refresh moves them to READY, engine steps run them (one call alone does not)."""
+    prune_history(wf)
     skip_missed_cycles(wf, engine_now())
     wf.refresh_timers()
     run_engine(wf)
@@ -146,6 +159,7 @@ def fire_timers(wf: BpmnWorkflow) -> None:
 
 def catch_message(wf: BpmnWorkflow, name: str, payload: Mapping[str, Any]) -> None:
     """Deliver a message to whatever task of this workflow waits for it, or raise InvalidState."""
+    prune_history(wf)
     definition = waiting_message(wf, name)
     if definition is None:
         raise InvalidState(f"no task waits for message {name!r}")
@@ -159,6 +173,7 @@ def catch_message(wf: BpmnWorkflow, name: str, payload: Mapping[str, Any]) -> No
 
 def retry_errors(wf: BpmnWorkflow) -> int:
     """Put every task in error back to READY and run again; return how many were retried."""
+    prune_history(wf)
     failed = [t for t in all_tasks(wf) if t.state == TaskState.ERROR]
     for task in failed:
         task._set_state(TaskState.READY)  # the library's own transition; no public retry exists in 3.2

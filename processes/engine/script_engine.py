@@ -11,9 +11,13 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from processes.engine.pass_budget import DEFAULT_MAX_PASSES
 from processes.engine.script_compiler import compile_checked
 from processes.engine.script_environment import RestrictedEnvironment
 from processes.engine.size_limits import text_size
+from processes.engine.timer_values import TimerValueError
+from processes.engine.timer_values import kind_of_expression
+from processes.engine.timer_values import resolve
 from processes.errors import ScriptRejected
 
 MAX_CARDINALITY = 500  # multi-instance cardinality computed at runtime
@@ -25,10 +29,11 @@ class HotlineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """Script engine whose service tasks call allow-listed handlers; fixes 3.2.0's call_service NameError."""
 
     def __init__(self, environment: RestrictedEnvironment, call: ServiceCaller | None,
-                 max_steps: int = 1000) -> None:
+                 max_steps: int = 1000, max_passes: int = DEFAULT_MAX_PASSES) -> None:
         super().__init__(environment=environment)
         self._call = call
         self.max_steps = max_steps  # engine steps one command may run (read by runtime.run_engine)
+        self.max_passes = max_passes  # runs of one element per instance (pass_budget)
 
     def validate(self, expression: str) -> None:
         """Check an expression at parse time with the sandbox rules."""
@@ -36,6 +41,22 @@ class HotlineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
     def evaluate(self, task: Any, expression: str, external_context: Any = None) -> Any:
         """Evaluate an expression for a task; name rejections clearly and cap multi-instance cardinality."""
+        kind = kind_of_expression(task.task_spec, expression)
+        if kind is not None:  # a timer value: literal ISO 8601 as written, else an expression giving one
+            try:
+                return resolve(kind, expression, lambda: self._evaluate(task, expression, external_context))
+            except TimerValueError as exc:
+                raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
+        result = self._evaluate(task, expression, external_context)
+        if (isinstance(result, int) and result > MAX_CARDINALITY
+                and expression == getattr(task.task_spec, "cardinality", None)):
+            rejected = ScriptRejected(
+                f"multi-instance cardinality {result} from {expression!r} is over the limit of {MAX_CARDINALITY}")
+            raise WorkflowTaskException(str(rejected), task=task, exception=rejected)
+        return result
+
+    def _evaluate(self, task: Any, expression: str, external_context: Any) -> Any:
+        """Evaluate in the sandbox; an error becomes a WorkflowTaskException that names the expression."""
         try:
             result = self.environment.evaluate(expression, task.data, external_context)
         except SpiffWorkflowException as exc:
@@ -44,11 +65,6 @@ class HotlineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
         except Exception as exc:
             raise WorkflowTaskException(f"expression {expression!r} failed: {_describe(exc)}", task=task,
                                         exception=exc) from exc
-        if (isinstance(result, int) and result > MAX_CARDINALITY
-                and expression == getattr(task.task_spec, "cardinality", None)):
-            rejected = ScriptRejected(
-                f"multi-instance cardinality {result} from {expression!r} is over the limit of {MAX_CARDINALITY}")
-            raise WorkflowTaskException(str(rejected), task=task, exception=rejected)
         return result
 
     def create_task_exec_exception(self, task: Any, script: str, err: Exception) -> Exception:

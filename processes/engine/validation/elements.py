@@ -11,6 +11,7 @@ from processes.engine.validation.model import bpmn
 from processes.engine.validation.problems import N_
 from processes.engine.validation.problems import Problem
 from processes.engine.validation.problems import at
+from processes.engine.validation.timer_values import timer_value_problems
 
 PYTHON = {"", "python", "text/python", "text/x-python", "application/x-python", "py", "python3"}
 MAX_LISTED = 8
@@ -23,6 +24,7 @@ def element_problems(root: etree._Element, *, file: str, operators: Iterable[str
     problems += _services(root, file, sorted(operators))
     problems += _scripts(root, file)
     problems += _timers(root, file)
+    problems += timer_value_problems(root, file=file)
     problems += _loops(root, file)
     problems += _subprocesses(root, file)
     problems += [at(el, "error", "element.business_rule", N_("业务规则任务没有指定 DMN 决策表"),
