@@ -79,7 +79,7 @@ def test_a_case_at_sign_for_shows_its_token_in_the_units_subprocess_with_the_tim
     assert lifecycle["calls"] == {"units_handling": [unit["key"]]}
     assert lifecycle["elements"]["triage"] == "completed" and lifecycle["elements"]["dispatch"] == "completed"
     assert lifecycle["elements"]["units_handling"] == "active"
-    assert "f_triage_record_triage" in lifecycle["flows"]
+    assert "f_dispatch_gw_dispatch_mode" in lifecycle["flows"]
     assert unit["elements"]["sign_for"] == "token"
     assert unit["elements"]["notify_unit"] == "completed" and unit["elements"]["sign_late"] == "timer"
     assert [k for k, s in unit["elements"].items() if s == "token"] == ["sign_for"]
@@ -166,3 +166,14 @@ def test_the_case_page_links_its_diagram_for_those_who_may_open_it(ws_lite: Work
         page = text(client.get(f"/cases/{case.case_id}"))
         assert (link in page) is shown, role
         assert ("流程图" in page) is shown, role
+
+
+def test_an_unreadable_snapshot_still_shows_the_history(ws_lite: Workspace) -> None:
+    ws = ws_lite
+    case = ws.dispatched("sthj")
+    with ws.office.rt.write() as db, db.begin():
+        db.execute(sa.update(ProcessInstance).where(ProcessInstance.id == case.instance_id).values(snapshot="{}"))
+    supervisor = ws.user("sv", "supervisor")
+    page = text(supervisor.get(f"/monitor/instances/{case.instance_id}"))
+    assert "办理过程" in page and "流程图无法显示" in page
+    assert supervisor.get(f"/monitor/instances/{case.instance_id}/state").get_json()["views"] == []

@@ -188,3 +188,18 @@ def _previous(task: Task) -> str | None:
 def flow_ids(pairs: Iterable[tuple[str, str]], drawn: DiagramFile) -> list[str]:
     """Return the ids of the sequence flows taken, from (source, target) pairs, in one diagram."""
     return sorted({flow for pair in pairs for flow in drawn.flows.get(pair, [])})
+
+
+def add_history(view: View, bpmn_ids: Iterable[str], drawn: DiagramFile) -> None:
+    """Mark elements the history says were done as completed, where the snapshot no longer holds them.
+
+    The runtime prunes finished passes from the task tree (tree_pruning.py), so the snapshot alone forgets the
+    early path; history rows remember the human tasks and recorded steps. Flows between two reached elements of
+    this diagram are marked taken when the source is completed, so the path reads as one line.
+    """
+    for bpmn_id in bpmn_ids:
+        if bpmn_id in drawn.names and bpmn_id not in view.elements:
+            view.elements[bpmn_id] = "completed"
+    for source, target in drawn.flows:
+        if view.elements.get(source) == "completed" and view.elements.get(target) in STATES:
+            view.flows.add((source, target))

@@ -100,6 +100,7 @@ def instance(instance_id: str) -> ResponseReturnValue:
         open_tasks = [t for t in tasks if t.status == "open"]
         units = unit_names(db)
         views = overlays.views_of(db, rt, row)
+        overlays.with_history(db, row, views, index)
         context: dict[str, Any] = {
             "instance": row, "case": case, "definition": definition, "open_tasks": open_tasks,
             "events": history(db, who, row, case, element_names(index), tasks),
@@ -129,6 +130,7 @@ def instance_state(instance_id: str) -> ResponseReturnValue:
         row, _case, definition = _found(db, instance_id)
         index = index_of(definition)
         views = overlays.views_of(db, rt, row)
+        overlays.with_history(db, row, views, index)
         data = overlays.payload(db, row, views, index, unit_names(db), now())
     response = jsonify(data)
     response.headers["Cache-Control"] = "no-store"

@@ -7,6 +7,7 @@ is labelled with the unit's name from the reference table, or not at all.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,12 +18,16 @@ from flask_babel import gettext
 from sqlalchemy.orm import Session
 
 from processes.cases.disclosure import mask_numbers
+from processes.engine import EngineError
 from processes.engine.diagram_state import ROOT
 from processes.engine.diagram_state import DiagramFile
 from processes.engine.diagram_state import View
+from processes.engine.diagram_state import add_history
 from processes.engine.diagram_state import flow_ids
 from processes.engine.diagram_state import instance_views
 from processes.runtime.core import Runtime
+from processes.runtime.models import HistoryEvent
+from processes.runtime.models import HumanTask
 from processes.runtime.models import ProcessInstance
 from processes.runtime.models import TimerJob
 from webapp.messages import N_
@@ -35,6 +40,8 @@ STATE_LABELS = {"error": N_("故障"), "token": N_("当前环节"), "active": N_
 INSTANCE_STATUSES = {"running": N_("进行中"), "waiting": N_("等待中"), "error": N_("故障"), "suspended": N_("挂起"),
                      "completed": N_("已完成"), "terminated": N_("已终止")}
 MAX_ERROR = 300
+DONE_KINDS = ("task_completed", "status_changed", "timer_fired")  # history rows that say an element ran
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -48,11 +55,31 @@ class ViewLink:
 
 
 def views_of(db: Session, rt: Runtime, row: ProcessInstance) -> list[View]:
-    """Restore the instance's own snapshot and return its views (top process first)."""
+    """Restore the instance's own snapshot and return its views (top process first); none when it cannot be read.
+
+    A snapshot that does not restore is an incident for the runtime, not a reason to hide the instance's history
+    and interventions: the page then says the diagram cannot be shown.
+    """
     spec, subprocess_specs = rt.specs.get(db, row.definition_id)
     if not row.snapshot:  # a display-only instance of `hotline seed-load`: its diagram, with no state to draw
         return [View(ROOT, str(spec.name))]
-    return instance_views(row.snapshot, spec, subprocess_specs, failed=row.status == "error")
+    try:
+        return instance_views(row.snapshot, spec, subprocess_specs, failed=row.status == "error")
+    except (EngineError, ValueError, KeyError, TypeError, AttributeError):
+        log.exception("instance %s: snapshot cannot be restored for its diagram", row.id)
+        return []
+
+
+def with_history(db: Session, row: ProcessInstance, views: list[View], index: dict[str, DiagramFile]) -> None:
+    """Complete each view's path from the instance's history: a unit's run takes only its own unit's tasks."""
+    done = db.execute(sa.select(HistoryEvent.bpmn_id, HumanTask.department)
+                      .outerjoin(HumanTask, HumanTask.id == HistoryEvent.task_id)
+                      .where(HistoryEvent.instance_id == row.id, HistoryEvent.bpmn_id.is_not(None),
+                             HistoryEvent.kind.in_(DONE_KINDS))).all()
+    for view in views:
+        drawn = index.get(view.process_id)
+        if drawn is not None:
+            add_history(view, [str(b) for b, unit in done if view.unit is None or unit == view.unit], drawn)
 
 
 def view_label(view: View, index: dict[str, DiagramFile], units: dict[str, str]) -> str:

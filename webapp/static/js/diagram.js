@@ -160,6 +160,10 @@
     if (up) up.addEventListener("click", function () { if (current && current.parent) show(current.parent); });
     if (fit) fit.addEventListener("click", function () { viewer.get("canvas").zoom("fit-viewport", "auto"); });
 
+    if (!data.views.length) {
+      if (failed) failed.hidden = false;
+      return;
+    }
     const wanted = (window.location.hash || "").replace(/^#view-/, "");
     show(views.has(wanted) ? wanted : data.views[0].key);
   }
