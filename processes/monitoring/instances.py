@@ -162,8 +162,9 @@ def search(db: Session, f: Filters, viewer: Viewer, *, size: int | None = None) 
              .where(*_conditions(f, viewer)))
     if f.after is not None:
         at, last = f.after
-        query = query.where(sa.or_(ProcessInstance.created_at < at,
-                                   sa.and_(ProcessInstance.created_at == at, ProcessInstance.id < last)))
+        # a row-value comparison, so PostgreSQL starts the index range at the cursor instead of filtering up to it
+        query = query.where(sa.tuple_(ProcessInstance.created_at, ProcessInstance.id)
+                            < sa.tuple_(sa.literal(at, ProcessInstance.created_at.type), sa.literal(last)))
     query = query.order_by(ProcessInstance.created_at.desc(), ProcessInstance.id.desc()).limit(size + 1)
     rows = [Row(str(r.id), str(r.process_key), int(r.version), str(r.status), r.case_id, r.number, r.created_at,
                 r.updated_at) for r in db.execute(query)]

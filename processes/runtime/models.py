@@ -42,7 +42,11 @@ class ProcessInstance(Base):
     """One running BPMN instance (流程实例): one snapshot, spec by reference, version-checked."""
 
     __tablename__ = "process_instance"
-    __table_args__ = (sa.Index("ix_process_instance_status_next_due", "status", "next_due_at"),)
+    __table_args__ = (
+        sa.Index("ix_process_instance_status_next_due", "status", "next_due_at"),
+        # the instance list (流程实例) pages newest first by keyset over (created_at, id)
+        sa.Index("ix_process_instance_created_at_id", "created_at", "id"),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
     definition_id: Mapped[int] = mapped_column(sa.ForeignKey("process_definition.id"), index=True)
