@@ -39,7 +39,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?(?:Z|[+
 _FRACTION = re.compile(r"[.,]\d+[A-Z]", re.IGNORECASE)
 _REPEAT = re.compile(r"R(\d*)", re.IGNORECASE)
 # What an analyst meant as an ISO value (and so must be one), rather than an expression over task data.
-_LOOKS_ISO = re.compile(r"(?:R\d*(?:/|$)|P(?:\d|T\d)|\d{4}-\d{2}-\d{2}(?:T|$))", re.IGNORECASE)
+_LOOKS_ISO = re.compile(r"(?:R\d*(?:/|$)|P(?:T?\d|T?$)|\d{4}-\d{2}-\d{2}(?:T|$))", re.IGNORECASE)
 
 
 class TimerValueError(ValueError):

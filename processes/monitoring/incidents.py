@@ -37,6 +37,8 @@ _KNOWN = (  # (pattern of the runtime's text, Chinese sentence with {1}, {2} …
     (re.compile(r"^expression (.*) failed: (.*)$"), "条件表达式 {1} 计算失败：{2}"),
     (re.compile(r"^more than (\d+) engine steps"), "一次操作执行了超过 {1} 个流程步骤（流程中可能有不等待的循环）"),
     (re.compile(r"^engine stalled with task (\S+) ready"), "流程停在任务 {1}，无法继续"),
+    (re.compile(r"^element (\S+) would run (\d+) times, over the pass budget of (\d+)"),
+     "环节 {1} 将第 {2} 次执行，超过每个流程实例 {3} 次的上限：流程中可能有走不出去的循环（如反复退回）"),
     (re.compile(r"^task (\S+) failed$"), "任务 {1} 执行失败"),
 )
 

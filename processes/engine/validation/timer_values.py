@@ -39,13 +39,13 @@ def timer_value_problems(root: etree._Element, *, file: str) -> list[Problem]:
 def _problem(element: etree._Element, exc: TimerValueError, file: str) -> Problem:
     kind, examples = KIND_TERMS[exc.kind], timer_values.EXAMPLES[exc.kind]
     if exc.reason == "iso":
-        return at(element, "error", "timer.iso", N_("定时器的%(kind)s %(value)s 不是有效的 ISO 8601 写法"),
+        return at(element, "error", "timer.iso", N_("定时器的%(kind)s “%(value)s” 不是有效的 ISO 8601 写法"),
                   N_("照这样写：%(examples)s"), file=file, terms=("kind",), kind=kind, value=exc.value,
                   examples=examples)
     if exc.reason == "result":
         return at(element, "error", "timer.result",
-                  N_("定时器表达式 %(value)s 的结果 %(result)s 不是 ISO 8601 %(kind)s"),
+                  N_("定时器表达式 “%(value)s” 的结果 %(result)s 不是 ISO 8601 %(kind)s"),
                   N_("照这样写：%(examples)s"), file=file, terms=("kind",), kind=kind, value=exc.value,
                   result=exc.result, examples=examples)
-    return at(element, "error", "timer.expression", N_("定时器的值 %(value)s 既不是 ISO 8601 值，也不是允许的表达式"),
+    return at(element, "error", "timer.expression", N_("定时器的值 “%(value)s” 既不是 ISO 8601 值，也不是允许的表达式"),
               EXPRESSION_HINT, file=file, value=exc.value, examples=examples)
