@@ -97,6 +97,7 @@ def build_runtime(app: Flask, clock: Clock) -> Runtime:
         cache_size=int(app.config["WORKFLOW_CACHE_SIZE"]),
         retry_backoff=[float(s) for s in app.config["RETRY_BACKOFF_SECONDS"]],
         max_engine_steps=int(app.config["MAX_ENGINE_STEPS"]),
+        max_element_passes=int(app.config["MAX_ELEMENT_PASSES"]),
     )
 
 

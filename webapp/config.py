@@ -38,6 +38,8 @@ class DefaultConfig:
     RETRY_BACKOFF_SECONDS: ClassVar[list[int]] = [60, 300, 900, 3600, 14400]
     #: Engine steps one command may run before it is stopped (a loop with no wait state).
     MAX_ENGINE_STEPS = 1000
+    #: Times one BPMN element may run in one instance; past it a loop (审核退回 …) stops as an incident.
+    MAX_ELEMENT_PASSES = 200
     #: Seconds a scheduler holds a claimed job before another scheduler may take it over (crash recovery).
     SCHEDULER_LEASE_SECONDS = 60
     #: Longest a scheduler sleeps without a notification (PostgreSQL) before looking for due work again.
