@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import random
+from datetime import UTC
+from datetime import datetime
+from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bench import monitor
 from bench import monitor_load
+from bench.seed_load import seed
+from bench.seed_rows import TABLES
+from tests.intake_support import office_url
 
 TINY = ["--json", "--cases", "300", "--open-tasks", "60", "--supervisors", "2", "--operators", "2", "--seconds", "4",
         "--click-every", "0.4", "--poll-every", "1", "--workers", "1", "--threads", "4"]
@@ -45,3 +52,24 @@ def test_monitor_benchmark_runs_on_a_tiny_sqlite_office(monkeypatch: pytest.Monk
     assert report["p95_ms"] >= report["p50_ms"] > 0
     assert report["paths_by_view"]["drilldown"] > 3  # links read from the boards: lights, units, stages
     assert report["p95_ratio_to_raw_task"] == pytest.approx(report["p95_ms"] / report["raw_task_ms"], rel=0.05)
+
+
+def indexes(engine: sa.Engine) -> dict[str, list[str]]:
+    """The index names of the seeded tables."""
+    found = sa.inspect(engine)
+    return {table: sorted(str(index["name"]) for index in found.get_indexes(table)) for table in TABLES}
+
+
+def test_seed_load_leaves_every_index_it_rebuilds(db_url: str, office_template: Path, tmp_path: Path) -> None:
+    """On PostgreSQL the load drops the secondary indexes and builds them again: the same indexes, usable."""
+    engine = sa.create_engine(office_url(db_url, office_template, tmp_path))
+    try:
+        before = indexes(engine)
+        done = seed(engine, cases=40, open_tasks=8, now=datetime(2026, 11, 25, 2, tzinfo=UTC), batch=7)
+        assert indexes(engine) == before
+        assert "ix_human_task_status_due" in before["human_task"]
+        with engine.connect() as conn:
+            assert conn.scalar(sa.text("SELECT count(*) FROM human_task WHERE status = 'open'")) >= 8
+        assert done.rows > 40 * 3
+    finally:
+        engine.dispose()
