@@ -42,10 +42,6 @@ EXPECTED_REFUSED = {
 }
 # The variables the corpus's conditions read, given at start as an intake form would.
 START_DATA = {"decision": "accept", "needs_building": True, "reached": False, "verdict": "ok"}
-# Literal ISO 8601 timer values (PT4H unquoted, as Camunda writes them) run once the timer change of issue 14
-# lands (another part of the same issue); until then starting this one fails at its first timer. Remove it then.
-LITERAL_TIMERS = {"camunda7_timer_literal_iso"}
-LOOPS = {"spiff_rework_loop"}  # refused while sequence-flow loops are linted, accepted once the runtime budgets them
 
 
 def validate(path: Path) -> Report:
@@ -68,15 +64,13 @@ def test_validation_answers_in_words_and_never_crashes(path: Path) -> None:
             assert "%(" not in text and text.strip() == text
         assert problem.file == path.name
         assert problem.severity in {"error", "warning"} and problem.message and problem.hint
-    if path.stem in LOOPS:
-        return
     assert report.ok is (path.stem not in EXPECTED_REFUSED), [p.one_line() for p in report.errors]
     if not report.ok:
         assert report.errors  # a refusal always says why
 
 
 def test_every_accepted_file_deploys_starts_and_runs_its_first_step(runtime: Runtime) -> None:
-    accepted = [p for p in FILES if validate(p).ok and p.stem not in LITERAL_TIMERS]
+    accepted = [p for p in FILES if validate(p).ok]
     assert len(accepted) >= 20
     for path in accepted:
         key = path.stem[:64]

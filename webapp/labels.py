@@ -64,6 +64,7 @@ HISTORY = {
     "retried": N_("重试"), "suspended": N_("挂起"), "resumed": N_("恢复"), "terminated": N_("终止"),
     "completed": N_("流程结束"), "status_changed": N_("状态变更"), "deadline_extended": N_("延期"),
     "urged": N_("催办"),  # by a supervisor from the instance page (processes/runtime/urging.py)
+    "migrated": N_("迁移到新版本流程"),  # by an analyst's migration (processes/modeling/migration.py)
 }
 # Actors that are not people.
 ACTORS = {"system": N_("系统"), "system:timer": N_("系统定时"), "cli": N_("命令行"), "scheduler": N_("调度程序")}
