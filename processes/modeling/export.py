@@ -56,7 +56,7 @@ def _library_of(folder: Path, name: str) -> Path | None:
     """Return the included library folder that already holds this file, if any."""
     if not (folder / "bundle.toml").is_file():
         return None
-    for library in definitions._includes(folder):
+    for library in definitions.included_libraries(folder):
         if (library / name).is_file():
             return library
     return None

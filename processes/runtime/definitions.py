@@ -55,7 +55,7 @@ def read_bundle_dir(path: Path) -> dict[str, str]:
     processes such as the case lifecycle); includes must stay inside the parent folder and names must not clash.
     """
     files = _read_files(path)
-    for library in _includes(path):
+    for library in included_libraries(path):
         for name, text in _read_files(library).items():
             if name in files:
                 raise DefinitionInvalid(f"included file clashes with the bundle's own {name}", file=name)
@@ -74,7 +74,7 @@ def _read_files(path: Path) -> dict[str, str]:
     return files
 
 
-def _includes(path: Path) -> list[Path]:
+def included_libraries(path: Path) -> list[Path]:
     manifest = path / "bundle.toml"
     if not manifest.is_file():
         return []
