@@ -75,6 +75,7 @@ def _read_files(path: Path) -> dict[str, str]:
 
 
 def included_libraries(path: Path) -> list[Path]:
+    """Return the shared library folders a bundle folder's bundle.toml includes (none without one)."""
     manifest = path / "bundle.toml"
     if not manifest.is_file():
         return []
