@@ -138,6 +138,17 @@ RULES: dict[str, Rule] = {
     "modeler.retire": frozenset({"analyst", "sysadmin"}),
     "modeler.migration_plan": frozenset({"analyst", "supervisor", "sysadmin"}),
     "modeler.migrate": frozenset({"supervisor", "sysadmin"}),
+    # The in-browser modeler (流程编辑, webapp/modeler/edit.py, props.py): analysts edit, validate and save drafts;
+    # the panel's lists and checks serve the same people.
+    "modeler.edit_latest": frozenset({"analyst"}),
+    "modeler.edit": frozenset({"analyst"}),
+    "modeler.validate": frozenset({"analyst"}),
+    "modeler.save": frozenset({"analyst"}),
+    "modeler.roles": frozenset({"analyst"}),
+    "modeler.handlers": frozenset({"analyst"}),
+    "modeler.departments": frozenset({"analyst"}),
+    "modeler.check_expression": frozenset({"analyst"}),
+    "modeler.form_preview": frozenset({"analyst"}),
     # -- end modeler --
     "cases.show": CASE_ROLES,
     "cases.requester": CASE_ROLES,

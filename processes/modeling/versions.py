@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -23,6 +24,7 @@ from processes.runtime.models import ProcessInstance
 
 KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.bpmn")
+FORM_NAME = re.compile(r"forms/[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}\.schema\.json")
 ACTIVE = ("running", "waiting", "suspended", "error")  # instances still on their version
 
 
@@ -110,18 +112,22 @@ def main_file(row: ProcessDefinition) -> str:
 
 
 def upload_draft(session: Session, key: str, filename: str, text: str, *, actor: str, now: datetime,
-                 operators: Iterable[str]) -> definitions.DeployResult:
+                 operators: Iterable[str], base_version: int | None = None,
+                 forms: Mapping[str, str] | None = None) -> definitions.DeployResult:
     """Store an uploaded diagram as a new draft version: it replaces the file of the same name, else the main one.
 
-    The other files of the newest version (forms, called processes) stay; a new key starts a new process.
+    The other files of the base version (the newest unless the modeler names the one it edited: forms, called
+    processes) stay, with the `forms/*.schema.json` edited beside it; a new key starts a new process.
     """
     if not KEY.fullmatch(key):
         raise DefinitionInvalid("process key: lower-case letters, digits and _ (1-64), starting with a letter")
     if not FILE_NAME.fullmatch(filename):
         raise DefinitionInvalid("file name: letters, digits, _ . - and the .bpmn ending")
+    if any(not FORM_NAME.fullmatch(name) for name in forms or {}):
+        raise DefinitionInvalid("form file name: forms/<letters, digits, _ . ->.schema.json")
     parse_bpmn(text, filename=filename)  # hostile or malformed XML is refused before anything else
-    base = latest(session, key)
-    files = dict(base.files) if base is not None else {}
+    base = latest(session, key) if base_version is None else get_version(session, key, base_version)
+    files = {**(base.files if base is not None else {}), **(forms or {})}
     process_id = None
     if base is not None and filename not in files:
         filename = main_file(base)

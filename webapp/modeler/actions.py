@@ -30,6 +30,7 @@ from webapp.context import policy
 from webapp.context import runtime
 from webapp.context import wall_now
 from webapp.modeler import bp
+from webapp.modeler import edit
 from webapp.modeler import texts
 from webapp.modeler.views import find
 from webapp.modeler.views import versions_page
@@ -96,8 +97,10 @@ def upload() -> ResponseReturnValue:
 
 
 def _publish_page(key: str, version: int, *, error: str | None = None, status: int = 200) -> ResponseReturnValue:
-    return render_template("modeler/publish.html", row=find(key, version), error=error,
-                           status_labels=texts.STATUS), status
+    row = find(key, version)
+    report = edit.check(row, {k: str(v) for k, v in row.files.items()})  # errors block publishing, warnings not
+    return render_template("modeler/publish.html", row=row, error=error, status_labels=texts.STATUS,
+                           checked=edit.problems_json(report)), status
 
 
 @bp.get("/<key>/v<int:version>/publish")
@@ -110,6 +113,12 @@ def publish_form(key: str, version: int) -> ResponseReturnValue:
 def publish(key: str, version: int) -> ResponseReturnValue:
     """Publish a version for new cases: the rule of `processes.runtime.publishing`, every attempt audited."""
     code = request.form.get("code", "").strip()[:16] or None
+    row = find(key, version)
+    if edit.check(row, {k: str(v) for k, v in row.files.items()}).errors:  # before the code: it is not used up
+        with runtime().write() as db, db.begin():
+            record(db, "definition.publish", object_type="process_definition", object_id=f"{key} v{version}",
+                   result="denied", via="web", reason="invalid", uploaded_by=row.created_by)
+        return _publish_page(key, version, error=gettext(texts.HAS_ERRORS), status=409)
     try:
         with runtime().write() as db, db.begin():
             outcome = publishing.publish_by(db, key, version, publisher=current_user.username, code=code, now=now(),

@@ -27,6 +27,7 @@ PUBLISH_REFUSED = {
     "no_code": N_("请输入动态口令"),
     "not_enrolled": N_("您尚未设置动态口令，请先在“动态口令”页面设置"),
 }
+HAS_ERRORS = N_("此版本有校验错误，不能发布：请在流程编辑中修正后保存为新草稿")
 CODE_REFUSED = N_("动态口令错误或已使用过，或账户已被锁定")
 PUBLISHED = N_("第 %(version)s 版已发布，新登记的工单将使用此版本")
 ALREADY_PUBLISHED = N_("第 %(version)s 版本来就是已发布版本")
