@@ -125,3 +125,19 @@ def test_a_second_person_with_a_valid_code_publishes_once(app: Flask, hotline: C
     assert disabled.exit_code == 2 and audit_rows(app, "definition.publish")[-1]["detail"]["reason"] == "disabled"
     missing = publish(hotline, 9, "--publisher", "admin1", "--totp-stdin", code="000000")
     assert missing.exit_code == 1 and "NotFound" in missing.output
+
+
+def test_a_version_with_validation_errors_is_refused_before_the_code_is_used(app: Flask, hotline: CliRunner) -> None:
+    add_user(app, "admin1", "sysadmin")
+    secret = enrol_totp(app, "admin1")
+    with runtime_of(app).write() as db, db.begin():  # its handler left the registry after the upload
+        row = next(r for r in definitions.list_versions(db, "simple") if r.version == 1)
+        row.files = {name: text.replace("case.set_status", "case.retired_handler") for name, text in row.files.items()}
+    code = now_code(secret)
+    refused = publish(hotline, 1, "--publisher", "admin1", "--totp-stdin", code=code)
+    assert refused.exit_code == 2 and "validation errors" in refused.output, refused.output
+    assert "case.retired_handler" in refused.output and "Traceback" not in refused.output
+    assert status(app, 1) == "draft"
+    assert audit_rows(app, "definition.publish")[-1]["detail"]["reason"] == "invalid"
+    ok = publish(hotline, 2, "--publisher", "admin1", "--totp-stdin", code=code)  # the code was not used up
+    assert ok.exit_code == 0 and status(app, 2) == "published", ok.output

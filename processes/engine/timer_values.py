@@ -3,7 +3,7 @@
 SpiffWorkflow evaluates every `timeDuration`, `timeDate` and `timeCycle` as Python, so `P7D` or `R6/P1D` written
 the way every other BPMN engine reads them failed at the first step (`NameError: name 'R6' is not defined`).
 Here a value that is a whole ISO 8601 duration, date-time or repeating interval is taken literally; anything else
-(`sla_due('签收')`, `handle_deadline['due']`, `"P%dD" % days`) is evaluated by the restricted script engine and its
+(`handle_deadline['due']`, `"P%dD" % days`) is evaluated by the restricted script engine and its
 result must be such a value. A date-time without an offset is office time (Asia/Shanghai), never the server's.
 """
 

@@ -12,6 +12,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from processes.engine.validation.check import Report
+from processes.engine.validation.check import validate_bundle
 from processes.engine.xmlsafe import BPMN_NS
 from processes.engine.xmlsafe import parse_bpmn
 from processes.errors import DefinitionInvalid
@@ -148,3 +150,10 @@ def retire(session: Session, key: str, version: int, *, may_retire_published: bo
         raise NotAllowed("only a system administrator retires the published version")
     row.status = "retired"
     return before
+
+
+def check(row: ProcessDefinition, files: Mapping[str, str], operators: Iterable[str]) -> Report:
+    """Validate a version's files (or an edit of them) as `hotline validate` does; errors block publishing."""
+    main = files.get(main_file(row), "") if row.files else ""
+    return validate_bundle(files, operators=operators, process_id=row.process_id if f'id="{row.process_id}"' in main
+                           else None)  # the top process while the main file still holds it, else validation finds one

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 import click
+import sqlalchemy as sa
 from flask import current_app
 from flask.cli import FlaskGroup
 
@@ -18,7 +19,10 @@ from processes.accounts import users as accounts
 from processes.accounts.passwords import policy_from_config
 from processes.audit import record as audit
 from processes.clock import wall_clock
+from processes.modeling import versions
 from processes.runtime import publishing
+from processes.runtime.core import Runtime
+from processes.runtime.models import ProcessDefinition
 from webapp import runtime_of
 from webapp.cli.support import audited
 from webapp.cli.support import friendly_errors
@@ -32,6 +36,7 @@ MESSAGES = {
     "not_allowed": "only a system administrator (sysadmin) publishes process versions",
     "same_person": "the publisher deployed this version; a second person must publish it (AC-04)",
     "no_code": "no TOTP code on standard input (--totp-stdin)",
+    "invalid": "the version has validation errors (above); fix them in a new version, which is then published",
     "not_enrolled": "the publisher has no second factor (TOTP) enrolled; enrol it on the web first",
 }
 CODE_REFUSED = "wrong or already used TOTP code, or the account is locked"
@@ -52,6 +57,19 @@ def _deny_without_check(key: str, version: int, reason: str) -> None:
     raise click.exceptions.Exit(REFUSED)
 
 
+def _refuse_invalid(rt: Runtime, key: str, version: int) -> None:
+    """Refuse (audited, exit 2) a version whose diagrams have validation errors; warnings do not block."""
+    with rt.read() as session:
+        row = session.scalar(sa.select(ProcessDefinition).where(ProcessDefinition.key == key,
+                                                                ProcessDefinition.version == version))
+        report = versions.check(row, {k: str(v) for k, v in row.files.items()}, rt.handlers) if row else None
+    if report is None or report.ok:
+        return  # an unknown version is answered by publish_by, as before
+    for problem in report.errors:
+        click.echo(problem.one_line(), err=True)
+    _deny_without_check(key, version, "invalid")
+
+
 def register(cli: FlaskGroup) -> None:
     """Add the `publish` command to the `hotline` group."""
 
@@ -68,6 +86,7 @@ def register(cli: FlaskGroup) -> None:
             _deny_without_check(key, version, "no_publisher")
         code = _read_code() or None
         rt = runtime_of(current_app)
+        _refuse_invalid(rt, key, version)  # before the code is checked: a refused version does not use it up
         fallback = str(current_app.config["CLI_ACTOR"])
         with audited("definition.publish", actor=fallback, object_type="process_definition",
                      object_id=f"{key} v{version}") as note, rt.write() as session, session.begin():

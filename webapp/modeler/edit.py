@@ -25,7 +25,6 @@ from flask_login import current_user
 from processes.cases.disclosure import mask_numbers
 from processes.engine.bundle import MAX_BUNDLE_BYTES
 from processes.engine.validation.check import Report
-from processes.engine.validation.check import validate_bundle
 from processes.engine.validation.engine_errors import from_exception
 from processes.engine.validation.problems import SEVERITY_WORDS
 from processes.errors import DefinitionInvalid
@@ -90,14 +89,9 @@ def bundle_of(row: ProcessDefinition, edited: Edited) -> dict[str, str]:
     return {**{k: str(v) for k, v in row.files.items()}, **edited.forms, edited.file: edited.xml}
 
 
-def top_process(row: ProcessDefinition, files: Mapping[str, str]) -> str | None:
-    """Return the version's top process id while the main file still holds it (else validation finds one)."""
-    return row.process_id if f'id="{row.process_id}"' in files.get(versions.main_file(row), "") else None
-
-
 def check(row: ProcessDefinition, files: Mapping[str, str]) -> Report:
     """Run the validation of `hotline validate` over a bundle (never raises for a bad diagram)."""
-    return validate_bundle(files, operators=runtime().handlers, process_id=top_process(row, files))
+    return versions.check(row, files, runtime().handlers)
 
 
 def problems_json(report: Report) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from processes.engine.validation.problems import local_name
 
 KINDS: dict[str, Kind] = {"timeDuration": "duration", "timeDate": "date", "timeCycle": "cycle"}
 KIND_TERMS: dict[Kind, str] = {"duration": N_("期限"), "date": N_("日期时间"), "cycle": N_("周期")}
-EXPRESSION_HINT = N_("写 ISO 8601 值（如 %(examples)s），或只用流程变量和允许函数的表达式，如 sla_due('签收')")
+EXPRESSION_HINT = N_("写 ISO 8601 值（如 %(examples)s），或只用流程变量和允许函数的表达式，如 handle_deadline['due']")
 
 
 def timer_value_problems(root: etree._Element, *, file: str) -> list[Problem]:
