@@ -59,8 +59,6 @@ KNOWN: list[tuple[re.Pattern[str], str, str, str]] = [(re.compile(p, re.S), c, m
     (r"(script or expression|completion condition) rejected", "script.sandbox",
      N_("脚本或条件用了安全沙箱禁止的写法"),
      N_("只使用流程变量、常用运算和允许的函数；不能 import，不能访问以 _ 开头的名字")),
-    (r"sequence flows form a loop (?P<path>.*?);", "flow.loop", N_("顺序流形成循环：%(path)s"),
-     N_("用循环任务、多实例或子流程表示重复")),
     (r"called process is missing|The process '(?P<called>[^']*)' was not found", "call.missing",
      N_("被调用的流程不在这个包里"), N_("把定义它的 .bpmn 文件放进同一个文件夹，或改正 calledElement")),
     (r"Multiple outgoing flows", "flow.implicit_split", N_("这个元素有多条流出的顺序流，本系统只在网关处分支"),
