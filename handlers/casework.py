@@ -46,8 +46,34 @@ def flag(ctx: HandlerContext, flag: str, value: Any = True) -> dict[str, Any]:
         raise HandlerError("a flag value is true/false or a short code")
     case = _case(ctx)
     case.flags = {**(case.flags or {}), flag: value}  # a new dict: JSON columns do not track in-place changes
+    if flag == "callback_result":  # the metrics (回访率, 满意率) read the column, not the JSON
+        case.callback_result = str(value)
     case.updated_at = ctx.now
     return {"flag": flag, "value": value}
+
+
+CALLBACK_RESULTS = frozenset({"satisfied", "basically_satisfied", "unsatisfied", "unreachable"})
+
+
+@handler("case.record_callback", label_zh="记录回访结果",
+         params={"result": "回访结果（satisfied/basically_satisfied/unsatisfied/unreachable）",
+                 "solved": "是否解决（联系上时）"})
+def record_callback(ctx: HandlerContext, result: str, solved: Any = None) -> dict[str, Any]:
+    """Record the callback's result (回访结果) and whether the matter was solved (是否解决) on the case.
+
+    The flag stays for the pages that read it; the columns are what 回访率, 满意率 and 解决率 count. An unreachable
+    requester answered nothing, so 是否解决 is left empty then.
+    """
+    if result not in CALLBACK_RESULTS:
+        raise HandlerError(f"unknown callback result {result!r}")
+    if solved is not None and not isinstance(solved, bool):
+        raise HandlerError("solved is true, false or empty")
+    case = _case(ctx)
+    case.flags = {**(case.flags or {}), "callback_result": result}
+    case.callback_result = result
+    case.solved = None if result == "unreachable" else solved
+    case.updated_at = ctx.now
+    return {"flag": "callback_result", "value": result, "solved": case.solved}
 
 
 @handler("case.find_duplicates", label_zh="查找重复件")

@@ -166,6 +166,7 @@ def test_unreachable_citizen_is_called_again_then_closed_as_unreachable(office: 
     office.complete(case, "callback", {"callback_result": "unreachable"})  # the third: the configured maximum
     assert office.open_ids(case) == ["publish_review"]
     assert office.case(case).flags == {"callback_result": "unreachable", "unreachable": True}
+    assert (office.case(case).callback_result, office.case(case).solved) == ("unreachable", None)
 
 
 def test_subjective_dissatisfaction_is_handled_again_and_counted(office: Office) -> None:
@@ -179,6 +180,7 @@ def test_subjective_dissatisfaction_is_handled_again_and_counted(office: Office)
     office.complete(case, "reply", REPLY, department="sthj")
     office.complete(case, "review", {"review_result": "accept"})
     office.complete(case, "callback", {"callback_result": "basically_satisfied", "solved": True})
+    assert (office.case(case).callback_result, office.case(case).solved) == ("basically_satisfied", True)  # 满意率
     office.complete(case, "publish_review", {"publish": False})
     assert office.status(case) == "completed" and office.case(case).rehandle_count == 1
 

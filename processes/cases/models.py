@@ -53,6 +53,10 @@ class Case(Base):
     # closure rates of domain.md §7 read, kept after the status moves on to 挂网 / 归档
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
     direct_answer: Mapped[bool] = mapped_column(default=False)
+    # 回访结果 (satisfied / basically_satisfied / unsatisfied / unreachable) and 是否解决 as the last callback
+    # recorded them: what 回访率, 满意率 and 解决率 read (domain.md §7); NULL before any callback
+    callback_result: Mapped[str | None] = mapped_column(sa.String(32))
+    solved: Mapped[bool | None]
     warning_level: Mapped[str] = mapped_column(sa.String(8), default="none")
     return_count: Mapped[int] = mapped_column(default=0)
     extension_count: Mapped[int] = mapped_column(default=0)

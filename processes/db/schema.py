@@ -8,7 +8,9 @@ from processes.accounts import models as _accounts  # noqa: F401
 from processes.audit import models as _audit  # noqa: F401
 from processes.cases import models as _cases  # noqa: F401
 from processes.db.base import Base
+from processes.metrics import models as _metrics  # noqa: F401
 from processes.reference import models as _reference  # noqa: F401
+from processes.reports import models as _reports  # noqa: F401
 from processes.runtime import models as _runtime  # noqa: F401
 
 METADATA = Base.metadata
