@@ -227,7 +227,7 @@ def test_export_is_masked_neutralised_and_audited(app: Flask) -> None:
     assert rows[1][0] == formula.case_number and rows[1][3] == "'=HYPERLINK(\"x\")" and rows[1][9] == "王** 138****5678"
     assert len(rows) == 2 and plain.case_number not in text
     [row] = audit_rows(app, "case.export")
-    assert row["detail"] == {"rows": 1, "truncated": False, "criteria": ["phone"], "masked": True}
+    assert row["detail"] == {"rows": 1, "truncated": False, "criteria": ["phone"], "masked": True, "format": "csv"}
     assert audit_rows(app, "case.search_by_phone") == []  # the export row says it all
 
 

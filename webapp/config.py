@@ -52,6 +52,16 @@ class DefaultConfig:
     JOB_RETENTION_DAYS = 30
     #: Seconds between outbox sweeps (messages leaving the system are delivered after commit, at least once).
     OUTBOX_SWEEP_SECONDS = 5.0
+    #: Case-list exports (导出): up to this many rows the file is answered at once; more run in the background.
+    EXPORT_INLINE_ROWS = 1000
+    #: Most rows one export may hold (a larger search is refused with a message: narrow it).
+    EXPORT_MAX_ROWS = 200_000
+    #: Hours a finished background export is kept for its requester to download.
+    EXPORT_KEEP_HOURS = 24
+    #: Seconds between a scheduler's looks for waiting background exports.
+    EXPORT_SWEEP_SECONDS = 3.0
+    #: A CJK font file (.ttf, .otf or .ttc) for PDF reports; empty: the usual places (fonts-noto-cjk) are searched.
+    REPORT_FONT = ""
     #: Actor name recorded for commands run from the command line.
     CLI_ACTOR = "cli"
     #: The demo clock (演示时钟) for training and demos: an offset (+3d, -2h, +1w, +1d12h, +90m) or a start time

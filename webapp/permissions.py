@@ -72,6 +72,10 @@ RULES: dict[str, Rule] = {
     "search.index": frozenset({"operator", "transcriber", "dispatcher", "inspector", "callback", "supervisor",
                                "duty_leader", "leader", "handler", "township_reporter"}),
     "search.export": frozenset({"supervisor", "duty_leader", "leader"}),
+    # Background exports: the same roles; the view answers 404 for a job someone else asked for.
+    "search.export_job": frozenset({"supervisor", "duty_leader", "leader"}),
+    "search.export_progress": frozenset({"supervisor", "duty_leader", "leader"}),
+    "search.export_download": frozenset({"supervisor", "duty_leader", "leader"}),
     # Workspace: the worklist and task forms for every role a BPMN task names (candidate_role); which tasks each
     # user may touch is access.task_filter. Case pages for whoever may see cases (access.case_filter); a reveal
     # is open to them all so that a refused one is answered and audited (disclosure.reveal decides).

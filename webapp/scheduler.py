@@ -31,6 +31,7 @@ from webapp import runtime_of
 from webapp.config import ConfigError
 from webapp.config import anchor_path
 from webapp.config import audit_key
+from webapp.search import exports
 
 log = logging.getLogger("hotline.scheduler")
 
@@ -91,6 +92,8 @@ def _periodic_jobs(app: Flask, state: SchedulerState) -> BackgroundScheduler:
     periodic.add_job(_in_app, "interval", seconds=float(app.config["AUDIT_SEAL_SECONDS"]),
                      args=[app, lambda: audit.seal(rt.db, key, clock=rt.clock)], id="audit_seal",
                      replace_existing=True, next_run_time=started)
+    periodic.add_job(exports.run_waiting, "interval", seconds=float(app.config["EXPORT_SWEEP_SECONDS"]),
+                     args=[app, state.owner], id="exports", replace_existing=True, next_run_time=started)
     periodic.add_job(_in_app, "cron", hour=3, minute=17, args=[app, lambda: nightly_retention(app)],
                      id="retention", replace_existing=True)
     periodic.add_job(_in_app, "cron", hour=0, minute=7, args=[app, lambda: daily_anchor(app, key)],

@@ -6,4 +6,5 @@ from flask import Blueprint
 
 bp = Blueprint("search", __name__, url_prefix="/search")
 
-from webapp.search import views  # noqa: E402, F401  (registers the routes on bp)
+from webapp.search import exports  # noqa: E402, F401  (registers the routes on bp)
+from webapp.search import views  # noqa: E402, F401

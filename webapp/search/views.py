@@ -1,14 +1,11 @@
-"""Case search (工单查询) and its CSV export: every query inside the user's reach, phones by POST only, audited."""
+"""Case search (工单查询): every query inside the user's reach, phones by POST only; exports in exports.py."""
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Response
 from flask import abort
 from flask import render_template
 from flask import request
@@ -16,8 +13,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
-from handlers.casework import FINISHED
 from processes.accounts import pii
+from processes.reports.tables import neutral  # noqa: F401  (the cell rule, where tests and pages knew it)
 from webapp import casework
 from webapp import labels
 from webapp.context import now
@@ -35,14 +32,9 @@ from webapp.search.lights import LIGHT_LABELS
 from webapp.search.lights import SORT_LABELS
 from webapp.search.lights import SOURCE_LABELS
 from webapp.search.lights import TASK_STAGES
-from webapp.timefmt import LOCAL
 from webapp.workspace import unit_names
 
-MAX_EXPORT = 5000
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run these cells as formulas
 GROUP_LABELS = {"open": N_("办理中（全部未办结）"), "finished": N_("已办结（全部）")}
-HEADERS = (N_("工单编号"), N_("登记时间"), N_("渠道"), N_("类别"), N_("乡镇（街道）"), N_("状态"), N_("主办单位"),
-           N_("截止时间"), N_("时限情况"), N_("诉求人"))
 
 
 SEALED = "phone_sealed"  # the searched number, encrypted, so paging keeps it without the page showing it
@@ -117,56 +109,3 @@ def index() -> ResponseReturnValue:
                             mode=criteria.phone_mode, criteria=criteria.used())
     pages = max(1, math.ceil(total / query.PAGE_SIZE))
     return _page(errors={}, searched=True, rows=rows, total=total, page=criteria.page, pages=pages, **choices)
-
-
-def neutral(value: str) -> str:
-    """Return a CSV cell a spreadsheet shows as text: a leading = + - @ tab or CR gets a quote mark."""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
-@bp.post("/export")
-def export() -> ResponseReturnValue:
-    """Download the matching cases as CSV (masked requester, formula-safe cells, at most 5000 rows), audited."""
-    choices = _choices()
-    criteria, errors = _read(choices)
-    if errors:
-        return _page(400, errors=errors, searched=False, **choices)
-    viewer = casework.viewer()
-    with runtime().read() as db:
-        at = now()
-        found = query.cases(db, criteria, viewer, limit=MAX_EXPORT + 1, now=at)
-        rows = query.rows(db, viewer, found[:MAX_EXPORT], choices["units"], at)
-    # Audited before the file leaves: if the audit row cannot be written, nothing is exported (fail closed).
-    with runtime().write() as db, db.begin():
-        casework.record(db, "case.export", object_type="case", object_id=None, rows=len(rows),
-                        truncated=len(found) > MAX_EXPORT, criteria=criteria.used(), masked=True)
-    return Response(_csv(rows), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="cases-{now():%Y%m%d-%H%M%S}.csv"'})
-
-
-def deadline_cells(row: query.Row) -> tuple[str, str]:
-    """Return the deadline as an ISO date-time in Beijing time and where it stood when exported.
-
-    Never a countdown: a file is read days later. A finished case gives its verdict (按时 / 超期 N天M小时), an open
-    one 未到期 or how long it is overdue at export time.
-    """
-    due = row.due.astimezone(LOCAL).isoformat(timespec="seconds") if row.due is not None else ""
-    shown = row.deadline
-    if shown is None:
-        return due, ""
-    if row.status in FINISHED or shown.seconds is None or shown.seconds < 0:
-        return due, shown.text
-    return due, str(gettext("未到期"))
-
-
-def _csv(rows: list[query.Row]) -> str:
-    """Return the rows as CSV text with a BOM (spreadsheets then read it as UTF-8)."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow([gettext(h) for h in HEADERS])
-    for row in rows:
-        writer.writerow([neutral(v) for v in (
-            row.number, row.created, gettext(labels.CHANNELS.get(row.channel, row.channel)), row.category,
-            row.township, gettext(labels.STATUSES.get(row.status, row.status)), row.lead,
-            *deadline_cells(row), row.requester)])
-    return "\ufeff" + out.getvalue()
