@@ -108,7 +108,7 @@ def measure(args: argparse.Namespace, url: str, report: dict[str, Any]) -> None:
         paths = supervisor_paths(app, base, cookies[0])
         report["paths_by_view"] = {view: len(found) for view, found in paths.items()}
         warm_up(base, operators, rounds=min(len(operators), 2 * args.workers * args.threads))
-        warm_supervisors(base, cookies[0], paths, rounds=args.workers * args.threads)
+        warm_supervisors(base, cookies[0], paths, rounds=args.workers)
         plan = monitor_load.Plan(cookies, paths, args.click_every, args.poll_every)
         specs = phase_specs(operators, args.operators, args.seconds, args.seed)
         supervised, worked = run_loads(base, plan, specs, args.seconds, args.seed)
@@ -150,8 +150,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--open-tasks", type=int, default=50_000, help="open tasks to seed when there is no template")
     parser.add_argument("--supervisors", type=int, default=10, help="simulated supervisors")
     parser.add_argument("--operators", type=int, default=200, help="bench.web's operators working beside them")
-    parser.add_argument("--seconds", type=float, default=60.0, help="length of the measured phase")
-    parser.add_argument("--click-every", type=float, default=4.0, help="seconds between a supervisor's clicks")
+    parser.add_argument("--seconds", type=float, default=120.0, help="length of the measured phase")
+    parser.add_argument("--click-every", type=float, default=10.0, help="seconds between a supervisor's clicks")
     parser.add_argument("--poll-every", type=float, default=monitor_load.POLL_EVERY_S,
                         help="seconds between a supervisor's background refreshes of the counts")
     parser.add_argument("--workers", type=int, default=(os.cpu_count() or 2) * 2, help="gunicorn workers")

@@ -1,6 +1,6 @@
 """The monitor benchmark's supervisors (督办): each polls the board's counts and clicks through the console.
 
-Every supervisor refreshes `/monitor/counts` in the background every 15 s and clicks every few seconds, in turn:
+Every supervisor refreshes `/monitor/counts` in the background every 60 s and clicks every few seconds, in turn:
 the board (`/monitor`, sometimes filtered), a count's drill-down (the case search behind it, by deadline), the
 instance list (filtered, or a later page) and an instance page. Open loop, as bench/web_load.py: requests start
 when due and latency counts from the due time, so a queue on the server shows in the figures.
@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 COOKIE = "hotline_session"
-POLL_EVERY_S = 15.0
+POLL_EVERY_S = 60.0  # the board's own background refresh (webapp/monitor/views.py POLL_SECONDS)
 CLICKS = ("board", "drilldown", "instances", "instance")
 VIEWS = ("board", "counts", "drilldown", "instances", "instance")
 

@@ -23,6 +23,9 @@ def create_db_engine(url: str, **kwargs: Any) -> Engine:
     # No pre-ping (a round trip per checkout): a dropped connection raises a disconnect error, which
     # invalidates the pool, and the caller's command fails cleanly and can be retried.
     kwargs.setdefault("pool_recycle", 1800)
+    # No JIT: the console's counts over 50,000 open cases are estimated costly enough to be compiled, and the
+    # compiling took ~1 s per query, longer than running them (bench/monitor.py, docs/benchmarks.md).
+    kwargs.setdefault("connect_args", {"options": "-c jit=off"})
     return sa.create_engine(url, **kwargs)
 
 
