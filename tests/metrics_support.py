@@ -33,7 +33,8 @@ def add_sign_for(session: Session, case: Case, unit: str, due: str, done: str | 
     """Add the 签收 task of a unit, completed at `done` (Beijing time) or still open."""
     instance = f"inst-{case.id}"
     if session.get(ProcessInstance, instance) is None:
-        session.add(ProcessInstance(id=instance, definition_id=1, process_key="case_phone", case_id=case.id,
+        definition = session.scalar(sa.select(sa.func.min(ProcessDefinition.id)))
+        session.add(ProcessInstance(id=instance, definition_id=definition, process_key="case_phone", case_id=case.id,
                                     status="waiting", snapshot="{}", created_at=T0, updated_at=T0))
         session.flush()
     session.add(HumanTask(id=f"task-{case.id}-{unit}", instance_id=instance, case_id=case.id, bpmn_id="sign_for",
@@ -44,9 +45,11 @@ def add_sign_for(session: Session, case: Case, unit: str, due: str, done: str | 
 
 def seed_month(session: Session) -> None:
     """Write the November office of tests/test_metrics_rates.py (cases A-J)."""
-    session.add(ProcessDefinition(id=1, key="case_phone", version=1, sha256="0" * 64, status="published",
-                                  process_id="case_phone", files={}, spec_json="{}", created_by="t", created_at=T0))
-    session.flush()
+    if session.scalar(sa.select(sa.func.count()).select_from(ProcessDefinition)) == 0:  # a bare database
+        session.add(ProcessDefinition(key="case_phone", version=1, sha256="0" * 64, status="published",
+                                      process_id="case_phone", files={}, spec_json="{}", created_by="t",
+                                      created_at=T0))
+        session.flush()
     a = add_case(session, "A", "2026-11-02T09:00:00", lead_department="D1", status="archived",
                  deadline=at("2026-11-10T23:59:59"), closed_at=at("2026-11-09T15:00:00"),
                  callback_result="satisfied", solved=True)

@@ -60,6 +60,10 @@ class DefaultConfig:
     EXPORT_KEEP_HOURS = 24
     #: Seconds between a scheduler's looks for waiting background exports.
     EXPORT_SWEEP_SECONDS = 3.0
+    #: Seconds between recounts of today's and yesterday's figures (统计汇总, the dashboard reads them).
+    METRICS_ROLLUP_SECONDS = 300.0
+    #: Days the nightly rollup rebuild recounts, up to today.
+    METRICS_FULL_DAYS = 400
     #: A CJK font file (.ttf, .otf or .ttc) for PDF reports; empty: the usual places (fonts-noto-cjk) are searched.
     REPORT_FONT = ""
     #: Actor name recorded for commands run from the command line.

@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from processes.accounts import sessions
 from processes.audit import anchor as audit_anchor
 from processes.audit import record as audit
+from processes.metrics import rollup
 from processes.runtime import jobs
 from processes.runtime import outbox
 from processes.runtime.wakeup import wakeup_for
@@ -94,6 +95,10 @@ def _periodic_jobs(app: Flask, state: SchedulerState) -> BackgroundScheduler:
                      replace_existing=True, next_run_time=started)
     periodic.add_job(exports.run_waiting, "interval", seconds=float(app.config["EXPORT_SWEEP_SECONDS"]),
                      args=[app, state.owner], id="exports", replace_existing=True, next_run_time=started)
+    periodic.add_job(_in_app, "interval", seconds=float(app.config["METRICS_ROLLUP_SECONDS"]),
+                     args=[app, lambda: metrics_rollup(app)], id="metrics_recent", replace_existing=True)
+    periodic.add_job(_in_app, "cron", hour=2, minute=37, args=[app, lambda: metrics_rollup(app, full=True)],
+                     id="metrics_full", replace_existing=True)
     periodic.add_job(_in_app, "cron", hour=3, minute=17, args=[app, lambda: nightly_retention(app)],
                      id="retention", replace_existing=True)
     periodic.add_job(_in_app, "cron", hour=0, minute=7, args=[app, lambda: daily_anchor(app, key)],
@@ -115,6 +120,17 @@ def nightly_retention(app: Flask) -> dict[str, int]:
             audit.record(session, action="session.purge", actor=jobs.TIMER_ACTOR, at=now,
                          object_type="user_session", detail={"deleted": ended})
     return {"jobs": finished, "sessions": ended}
+
+
+def metrics_rollup(app: Flask, *, full: bool = False) -> None:
+    """Recount the figures the dashboard reads: today and yesterday, or (nightly) the last METRICS_FULL_DAYS."""
+    rt = runtime_of(app)
+    now = rt.clock()
+    with rt.write() as session, session.begin():
+        if full:
+            rollup.refresh_full(session, now=now, days=int(app.config["METRICS_FULL_DAYS"]))
+        else:
+            rollup.refresh_recent(session, now=now)
 
 
 def daily_anchor(app: Flask, key: bytes) -> None:

@@ -35,6 +35,7 @@ from webapp.cli import export
 from webapp.cli import handover
 from webapp.cli import install
 from webapp.cli import layout
+from webapp.cli import metrics
 from webapp.cli import migrate
 from webapp.cli import outbox
 from webapp.cli import pii
@@ -103,6 +104,7 @@ demo.register(cli)
 clock.register(cli)
 seedload.register(cli)
 migrate.register(cli)
+metrics.register(cli)
 export.register(cli)
 assets.register(cli)
 scheduler.register(cli)

@@ -1,0 +1,113 @@
+"""The rollup (统计汇总): each day's counts per metric and dimensions, so the dashboard never scans the cases.
+
+`refresh` recounts a range of days from the cases in one transaction (delete the days, INSERT … SELECT per metric)
+and records the run; `figures` answers `Figure`s from the rollup as `compute.figures` does from the cases. The
+scheduler refreshes today and yesterday every few minutes and the last `FULL_DAYS` nightly; an older day changes
+only when a case received then is closed or returned later, which the nightly run catches.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import date
+from datetime import datetime
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from processes.metrics.compute import DayCount
+from processes.metrics.compute import Figure
+from processes.metrics.compute import check_group_by
+from processes.metrics.compute import fold
+from processes.metrics.definitions import METRICS
+from processes.metrics.definitions import dimension_columns
+from processes.metrics.definitions import items
+from processes.metrics.definitions import parts
+from processes.metrics.models import MetricRollup
+from processes.metrics.models import MetricRollupRun
+from processes.metrics.periods import DIMENSIONS
+from processes.metrics.periods import GRAINS
+from processes.metrics.periods import Filters
+from processes.metrics.periods import Period
+from processes.metrics.periods import as_date
+from processes.metrics.periods import day_expression
+from processes.metrics.periods import office_day
+from processes.metrics.settings import MetricSettings
+from processes.metrics.settings import read_settings
+
+FULL_DAYS = 400  # the nightly rebuild: a year and the month before it, for year-on-year comparisons
+ANY = Filters()
+KEY = ["metric", "day", *DIMENSIONS, "numerator", "denominator"]
+
+
+def _insert_metric(session: Session, code: str, period: Period, settings: MetricSettings, now: datetime) -> None:
+    """Count one metric for the days of the period into the rollup with one INSERT … SELECT."""
+    p = parts(code, settings, now)
+    day = day_expression(p.dated, session.get_bind().dialect.name)
+    dims = list(dimension_columns(p).values())
+    query = items(p, sa.literal(code), day, *dims, sa.func.sum(p.numerator), sa.func.sum(p.denominator))
+    query = query.where(period.holds(p.dated)).group_by(day, *dims)
+    session.execute(sa.insert(MetricRollup).from_select(KEY, query))
+
+
+def refresh(session: Session, first: date, last: date, *, now: datetime, kind: str = "day",
+            settings: MetricSettings | None = None) -> MetricRollupRun:
+    """Recount the days first..last of every metric into the rollup and record the run (the caller commits)."""
+    started = time.perf_counter()
+    reading = settings or read_settings(session)
+    period = Period(first, last)
+    session.execute(sa.delete(MetricRollup).where(MetricRollup.day >= first, MetricRollup.day <= last))
+    for code in METRICS:
+        _insert_metric(session, code, period, reading, now)
+    rows = session.scalar(sa.select(sa.func.count()).select_from(MetricRollup).where(
+        MetricRollup.day >= first, MetricRollup.day <= last)) or 0
+    run = MetricRollupRun(kind=kind, first_day=first, last_day=last, reading=reading.key(), rows=rows,
+                          seconds=round(time.perf_counter() - started, 3), finished_at=now)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def refresh_recent(session: Session, *, now: datetime) -> MetricRollupRun:
+    """Recount yesterday and today (the scheduler's job every few minutes)."""
+    today = office_day(now)
+    return refresh(session, today - timedelta(days=1), today, now=now, kind="day")
+
+
+def refresh_full(session: Session, *, now: datetime, days: int = FULL_DAYS,
+                 settings: MetricSettings | None = None) -> MetricRollupRun:
+    """Recount the last `days` days up to today (the nightly job, and after the reading changes)."""
+    today = office_day(now)
+    return refresh(session, today - timedelta(days=days - 1), today, now=now, kind="full", settings=settings)
+
+
+def last_run(session: Session) -> MetricRollupRun | None:
+    """Return the latest refresh of the rollup, or None before the first."""
+    return session.scalar(sa.select(MetricRollupRun).order_by(MetricRollupRun.finished_at.desc(),
+                                                              MetricRollupRun.id.desc()).limit(1))
+
+
+def figures(session: Session, period: Period, *, group_by: Sequence[str] = (), filters: Filters = ANY,
+            metrics: Sequence[str] | None = None) -> list[Figure]:
+    """Answer figures from the rollup: the same `Figure`s as `compute.figures` for the days it holds."""
+    check_group_by(group_by)
+    dims = [g for g in group_by if g in DIMENSIONS]
+    grain = any(g in GRAINS for g in group_by)
+    columns: list[Any] = [MetricRollup.metric, *([MetricRollup.day] if grain else []),
+                          *(getattr(MetricRollup, d) for d in dims)]
+    query = sa.select(*columns, sa.func.sum(MetricRollup.numerator), sa.func.sum(MetricRollup.denominator)).where(
+        MetricRollup.metric.in_(list(metrics or METRICS)), MetricRollup.day >= period.start,
+        MetricRollup.day <= period.end)
+    for name, value in filters.items():
+        query = query.where(getattr(MetricRollup, name) == value)
+    counts = []
+    for row in session.execute(query.group_by(*columns)):
+        day = as_date(row[1]) if grain else period.start
+        values = dict(zip(dims, (str(v) for v in row[1 + grain:1 + grain + len(dims)]), strict=True))
+        full = (values.get("department", ""), values.get("category", ""), values.get("township", ""),
+                values.get("channel", ""), values.get("request_type", ""))
+        counts.append(DayCount(str(row[0]), day, full, int(row[-2] or 0), int(row[-1] or 0)))
+    return fold(counts, group_by)
