@@ -56,6 +56,7 @@ def init_web(app: Flask) -> None:
     from webapp import modeler
     from webapp import monitor
     from webapp import nav
+    from webapp import reports
     from webapp import search
     from webapp import security
     from webapp import tasks
@@ -86,6 +87,7 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(cases.bp)  # 工单详情, reveal with a reason, attachment downloads
     app.register_blueprint(monitor.bp)  # 督办台: open cases by light, unit and stage
     app.register_blueprint(modeler.bp)  # 流程设计: versions, diff, publish with four eyes, retire, migration
+    app.register_blueprint(reports.bp)  # 报表: 周报, 月度分析报告, 部门考评
 
 
 def build_runtime(app: Flask, clock: Clock) -> Runtime:

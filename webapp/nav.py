@@ -51,6 +51,7 @@ NAV: list[NavItem] = [
     NavItem("monitor.incidents", N_("故障"), N_("督办")),
     NavItem("monitor.outbox", N_("消息"), N_("督办")),
     NavItem("monitor.people", N_("人员交接"), N_("督办")),
+    NavItem("reports.index", N_("报表")),
     NavItem("modeler.index", N_("流程设计")),
     NavItem("admin.users", N_("用户管理")),
     NavItem("auditlog.index", N_("审计日志")),

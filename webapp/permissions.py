@@ -30,6 +30,7 @@ TASK_ROLES = frozenset({"operator", "transcriber", "dispatcher", "handler", "ins
                         "duty_leader", "leader"})
 CASE_ROLES = TASK_ROLES | {"township_reporter"}
 MODELER_READERS = frozenset({"analyst", "supervisor"}) | PUBLISHER_ROLES  # 流程设计: who reads versions and diagrams
+REPORT_READERS = frozenset({"supervisor", "leader", "duty_leader", "analyst", "handler"})  # 报表: units their own
 
 RULES: dict[str, Rule] = {
     "static": PUBLIC,
@@ -154,6 +155,17 @@ RULES: dict[str, Rule] = {
     "modeler.check_expression": frozenset({"analyst"}),
     "modeler.form_preview": frozenset({"analyst"}),
     # -- end modeler --
+    # -- reports (webapp/reports/: 报表, 部门考评) --
+    # The office's supervisors, leaders, duty leaders and analysts read every report and scorecard; a unit's
+    # handlers their own unit's (webapp/reports/common.scopes; another unit's answers 404). Weights and targets of
+    # the scorecard are the office's decision: supervisors and leaders.
+    "reports.index": REPORT_READERS,
+    "reports.generate": REPORT_READERS,
+    "reports.download": REPORT_READERS,
+    "reports.evaluation": REPORT_READERS,
+    "reports.evaluation_cases": REPORT_READERS,
+    "reports.weights": frozenset({"supervisor", "leader"}),
+    # -- end reports --
     "cases.show": CASE_ROLES,
     "cases.requester": CASE_ROLES,
     "cases.reveal": CASE_ROLES,

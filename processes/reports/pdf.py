@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 
 from processes.metrics import METRICS
 from processes.metrics import CaseLine
@@ -84,7 +85,9 @@ def _heading(pdf: FPDF, text: str) -> None:
 
 def _table(pdf: FPDF, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int]) -> None:
     pdf.set_font(FONT, size=8)
-    with pdf.table(col_widths=tuple(widths), line_height=5.5, text_align="LEFT") as table:
+    # One embedded face only (no bold file on every machine): headings stand out by their fill, not their weight.
+    heading = FontFace(emphasis="", fill_color=(226, 234, 244))
+    with pdf.table(col_widths=tuple(widths), line_height=5.5, text_align="LEFT", headings_style=heading) as table:
         for values in (header, *rows):
             row = table.row()
             for value in values:
@@ -109,7 +112,8 @@ def bar_chart(pdf: FPDF, title: str, counts: Sequence[Count], *, height: float =
         pdf.set_fill_color(*BAR)
         if bar:
             pdf.rect(x, top + height - bar, step * 0.7, bar, style="F")
-        pdf.text(x, top + height - bar - 1, str(count.count))
+        if count.count:
+            pdf.text(x, top + height - bar - 1, str(count.count))
         if len(counts) <= 16 or index % 2 == 0:
             pdf.text(x, top + height + 4, count.name[:6])
     pdf.set_y(top + height + 8)

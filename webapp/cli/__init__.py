@@ -41,6 +41,7 @@ from webapp.cli import outbox
 from webapp.cli import pii
 from webapp.cli import publish
 from webapp.cli import ref
+from webapp.cli import reports
 from webapp.cli import seedload
 from webapp.cli import users
 from webapp.config import ConfigError
@@ -88,6 +89,7 @@ def run_server(ctx: click.Context) -> None:
     ctx.forward(run_command)
 
 
+reports.register(cli)
 install.register(cli)
 deploy.register(cli)
 cases.register(cli)
