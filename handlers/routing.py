@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
 from datetime import datetime
+from datetime import time
 from datetime import timedelta
 from typing import Any
 
@@ -81,23 +81,36 @@ def on_duty(session: Session, role: str, now: datetime) -> str | None:
     return None
 
 
-def duty_reason(session: Session, day: date) -> str | None:
-    """Return why today is duty time: emergency, holiday or weekend; None on an ordinary working day."""
+def office_hours(session: Session) -> tuple[time, time]:
+    """Return when the office opens and closes on a working day (settings office_opens_at, office_closes_at)."""
+    return (time.fromisoformat(str(get_setting(session, "office_opens_at"))),
+            time.fromisoformat(str(get_setting(session, "office_closes_at"))))
+
+
+def duty_reason(session: Session, now: datetime) -> str | None:
+    """Return why `now` is duty time: emergency, holiday, weekend or night; None in a working day's office hours.
+
+    A working day's night (before the office opens or from its closing time) is duty time too, so the rostered
+    night shift (夜班) takes 110 hand-overs and triage instead of the day staff's group pool.
+    """
     if get_setting(session, "emergency_mode"):
         return "emergency"
+    local = now.astimezone(workdays.SHANGHAI)
+    day, clock = local.date(), local.time().replace(tzinfo=None)
     lookup = CalendarLookup(session)
-    if lookup(day):
-        return None
-    return "weekend" if lookup.reason(day) == WEEKEND else "holiday"
+    if not lookup(day):
+        return "weekend" if lookup.reason(day) == WEEKEND else "holiday"
+    opens, closes = office_hours(session)
+    return None if opens <= clock < closes else "night"
 
 
 @handler("duty.assign", label_zh="值班指派", params={"role": "值班角色"})
 def assign_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
-    """On weekends, holidays or in emergency mode return the on-duty user for a role; else no assignee."""
+    """At night, on weekends, holidays or in emergency mode return the on-duty user for a role; else no assignee."""
     if not isinstance(role, str) or not role.strip():
         raise HandlerError("role is required")
     try:
-        reason = duty_reason(ctx.session, workdays.local_date(ctx.now))
+        reason = duty_reason(ctx.session, ctx.now)
     except ValueError as exc:
         raise HandlerError(str(exc)) from exc
     if reason is None:

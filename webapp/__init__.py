@@ -49,6 +49,7 @@ def init_web(app: Flask) -> None:
     from webapp import auditlog
     from webapp import auth
     from webapp import cases
+    from webapp import dashboard
     from webapp import errors
     from webapp import home
     from webapp import i18n
@@ -56,6 +57,7 @@ def init_web(app: Flask) -> None:
     from webapp import modeler
     from webapp import monitor
     from webapp import nav
+    from webapp import reference
     from webapp import reports
     from webapp import search
     from webapp import security
@@ -87,7 +89,9 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(cases.bp)  # 工单详情, reveal with a reason, attachment downloads
     app.register_blueprint(monitor.bp)  # 督办台: open cases by light, unit and stage
     app.register_blueprint(modeler.bp)  # 流程设计: versions, diff, publish with four eyes, retire, migration
+    app.register_blueprint(dashboard.bp)  # 数据看板: rates and volumes from the rollup, drill-down to cases
     app.register_blueprint(reports.bp)  # 报表: 周报, 月度分析报告, 部门考评
+    app.register_blueprint(reference.bp)  # 基础数据: calendar, time limits, units, 派单目录, settings, roster
 
 
 def build_runtime(app: Flask, clock: Clock) -> Runtime:

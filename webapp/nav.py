@@ -51,8 +51,10 @@ NAV: list[NavItem] = [
     NavItem("monitor.incidents", N_("故障"), N_("督办")),
     NavItem("monitor.outbox", N_("消息"), N_("督办")),
     NavItem("monitor.people", N_("人员交接"), N_("督办")),
+    NavItem("dashboard.index", N_("数据看板")),
     NavItem("reports.index", N_("报表")),
     NavItem("modeler.index", N_("流程设计")),
+    NavItem("reference.index", N_("基础数据")),
     NavItem("admin.users", N_("用户管理")),
     NavItem("auditlog.index", N_("审计日志")),
 ]

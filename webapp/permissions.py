@@ -31,6 +31,10 @@ TASK_ROLES = frozenset({"operator", "transcriber", "dispatcher", "handler", "ins
 CASE_ROLES = TASK_ROLES | {"township_reporter"}
 MODELER_READERS = frozenset({"analyst", "supervisor"}) | PUBLISHER_ROLES  # 流程设计: who reads versions and diagrams
 REPORT_READERS = frozenset({"supervisor", "leader", "duty_leader", "analyst", "handler"})  # 报表: units their own
+# 基础数据: who reads the calendar, rules, units and catalogue; the roster is read by the whole office.
+REFERENCE_READERS = frozenset({"dispatcher", "supervisor", "duty_leader", "leader", "analyst", "sysadmin"})
+ROSTER_READERS = frozenset({"operator", "transcriber", "dispatcher", "inspector", "callback", "supervisor",
+                            "duty_leader", "leader", "sysadmin"})
 
 RULES: dict[str, Rule] = {
     "static": PUBLIC,
@@ -155,6 +159,14 @@ RULES: dict[str, Rule] = {
     "modeler.check_expression": frozenset({"analyst"}),
     "modeler.form_preview": frozenset({"analyst"}),
     # -- end modeler --
+    # -- dashboard (webapp/dashboard/: 数据看板) --
+    # The office (supervisors, leaders, duty leaders, analysts) sees every figure; a unit's handler its own unit's
+    # and its place among units; a township reporter its own township's reports (webapp/dashboard/criteria.py;
+    # naming another unit or township answers 404).
+    "dashboard.index": frozenset({"supervisor", "leader", "duty_leader", "analyst", "handler", "township_reporter"}),
+    "dashboard.data": frozenset({"supervisor", "leader", "duty_leader", "analyst", "handler", "township_reporter"}),
+    "dashboard.cases": frozenset({"supervisor", "leader", "duty_leader", "analyst", "handler", "township_reporter"}),
+    # -- end dashboard --
     # -- reports (webapp/reports/: 报表, 部门考评) --
     # The office's supervisors, leaders, duty leaders and analysts read every report and scorecard; a unit's
     # handlers their own unit's (webapp/reports/common.scopes; another unit's answers 404). Weights and targets of
@@ -166,6 +178,30 @@ RULES: dict[str, Rule] = {
     "reports.evaluation_cases": REPORT_READERS,
     "reports.weights": frozenset({"supervisor", "leader"}),
     # -- end reports --
+    # -- reference (webapp/reference/: 基础数据) --
+    # Who owns what (issue 15): the system administrator (sysadmin) keeps the system's configuration, so the holiday
+    # calendar, time-limit rules, units and townships and the settings; the duty leader (值班长) owns the duty roster
+    # and emergency mode (应急值守) and the 派单目录 the dispatchers of the shift work by. The office reads what
+    # it works by: the roster (who is on duty), the calendar and rules (why a deadline falls where it does).
+    "reference.index": REFERENCE_READERS,
+    "reference.calendar": REFERENCE_READERS,
+    "reference.calendar_day": frozenset({"sysadmin"}),
+    "reference.calendar_notice": frozenset({"sysadmin"}),
+    "reference.sla": REFERENCE_READERS,
+    "reference.sla_save": frozenset({"sysadmin"}),
+    "reference.sla_delete": frozenset({"sysadmin"}),
+    "reference.departments": REFERENCE_READERS,
+    "reference.department_save": frozenset({"sysadmin"}),
+    "reference.catalogue": REFERENCE_READERS,
+    "reference.catalogue_save": frozenset({"duty_leader"}),
+    "reference.catalogue_delete": frozenset({"duty_leader"}),
+    "reference.settings": frozenset({"sysadmin", "duty_leader", "supervisor", "leader"}),
+    "reference.setting_save": frozenset({"sysadmin"}),
+    "reference.roster": ROSTER_READERS,
+    "reference.roster_day": ROSTER_READERS,
+    "reference.roster_save": frozenset({"duty_leader"}),
+    "reference.roster_emergency": frozenset({"duty_leader"}),
+    # -- end reference --
     "cases.show": CASE_ROLES,
     "cases.requester": CASE_ROLES,
     "cases.reveal": CASE_ROLES,

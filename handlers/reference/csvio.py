@@ -42,12 +42,27 @@ MAX_ROWS = 20_000
 MIN_WORKDAYS_A_YEAR = 200  # a real year has about 248; fewer means a broken file, not a generous notice
 
 
-class ImportRejected(Exception):
-    """A reference file failed validation; nothing was written. `errors` name their lines."""
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem as data, for screens that say it in their own words (the web's Chinese texts).
 
-    def __init__(self, errors: list[str]) -> None:
+    `code` is `field` (the value of `field` does not parse) or a rule: duplicate, catch_all, extension_unit,
+    complex_type, unknown_department, inactive_department, assisting_repeat, unknown_township, not_township,
+    wrong_year, unknown_setting, too_few_workdays.
+    """
+
+    code: str
+    field: str = ""
+    value: str = ""
+
+
+class ImportRejected(Exception):
+    """A reference file failed validation; nothing was written. `errors` name their lines, `problems` are codes."""
+
+    def __init__(self, errors: list[str], problems: list[Problem] | None = None) -> None:
         super().__init__(f"{len(errors)} error(s): " + "; ".join(errors[:5]))
         self.errors = errors
+        self.problems = problems or []
 
 
 @dataclass(frozen=True)
@@ -67,30 +82,32 @@ class Checker:
 
     def __init__(self) -> None:
         self.errors: list[str] = []
+        self.problems: list[Problem] = []
         self.seen: dict[tuple[str, ...], int] = {}
 
-    def fail(self, line: int, message: str) -> None:
-        """Record an error of one line."""
+    def fail(self, line: int, message: str, problem: Problem | None = None) -> None:
+        """Record an error of one line, and what kind of problem it is."""
         self.errors.append(f"line {line}: {message}")
+        self.problems.append(problem or Problem("invalid"))
 
     def value(self, line: int, name: str, text: str, parse: Callable[[str], Any]) -> Any:
         """Parse one field, recording an error (and returning None) when it does not parse."""
         try:
             return parse(text)
         except ValueError as exc:
-            self.fail(line, f"{name} {text!r}: {exc}")
+            self.fail(line, f"{name} {text!r}: {exc}", Problem("field", name, text))
             return None
 
     def unique(self, line: int, key: tuple[str, ...]) -> None:
         """Record an error when a key was already used by an earlier line."""
         if key in self.seen:
-            self.fail(line, f"duplicate of line {self.seen[key]} ({'/'.join(key)})")
+            self.fail(line, f"duplicate of line {self.seen[key]} ({'/'.join(key)})", Problem("duplicate"))
         self.seen.setdefault(key, line)
 
     def done(self) -> None:
         """Raise ImportRejected when any error was recorded."""
         if self.errors:
-            raise ImportRejected(self.errors)
+            raise ImportRejected(self.errors, self.problems)
 
 
 def read_rows(kind: str, text: str) -> list[Row]:
@@ -171,7 +188,7 @@ def check_calendar(rows: list[Row], year: int) -> dict[date, tuple[bool, str]]:
         if day is None or workday is None or reason is None:
             continue
         if day.year != year:
-            check.fail(line, f"date {day} is not in {year}")
+            check.fail(line, f"date {day} is not in {year}", Problem("wrong_year", "date", str(day)))
         check.unique(line, (day.isoformat(),))
         out[day] = (workday, reason or ("调休上班" if workday else "节假日"))
     check.done()
@@ -183,7 +200,8 @@ def check_sla(rows: list[Row]) -> list[dict[str, Any]]:
     check, out = Checker(), []
     for line, row in rows:
         if row["request_type"] in ("complex", "复杂", "复杂件"):
-            check.fail(line, "复杂件 is no longer a request type: write request_type * and complexity complex")
+            check.fail(line, "复杂件 is no longer a request type: write request_type * and complexity complex",
+                       Problem("complex_type", "request_type"))
             continue
         values = {
             "source": check.value(line, "source", row["source"], _choice(SOURCES | {ANY})),
@@ -196,12 +214,13 @@ def check_sla(rows: list[Row]) -> list[dict[str, Any]]:
             "note": check.value(line, "note", row["note"], _text(200, required=False)),
         }
         if values["stage"] == "extension_max" and values["unit"] not in (None, "workdays"):
-            check.fail(line, "extension_max must be in workdays")
+            check.fail(line, "extension_max must be in workdays", Problem("extension_unit", "unit"))
         check.unique(line, (row["source"], row["request_type"], row["urgency"], row["complexity"], row["stage"]))
         out.append(values)
     for stage in REQUIRED_STAGES:
         if (ANY, ANY, ANY, ANY, stage) not in check.seen:
             check.errors.append(f"missing the catch-all rule *,*,*,*,{stage}")
+            check.problems.append(Problem("catch_all", "stage", stage))
     check.done()
     return out
 
@@ -220,7 +239,8 @@ def check_departments(rows: list[Row], known: Known) -> list[dict[str, Any]]:
             "sms_target": check.value(line, "sms_target", row["sms_target"], _text(64, required=False)) or None,
         }
         if values["township"] is not None and (values["kind"] == "township" or values["township"] not in townships):
-            check.fail(line, f"township {values['township']!r} is not a township code")
+            check.fail(line, f"township {values['township']!r} is not a township code",
+                       Problem("not_township", "township", str(values["township"])))
         check.unique(line, (row["code"],))
         out.append(values)
     check.done()
@@ -235,13 +255,13 @@ def check_catalogue(rows: list[Row], known: Known) -> list[dict[str, Any]]:
         assisting = [c.strip() for c in row["assisting"].split(",") if c.strip()]
         for code in [lead, *assisting]:
             if code not in known.departments:
-                check.fail(line, f"unknown department code {code!r}")
+                check.fail(line, f"unknown department code {code!r}", Problem("unknown_department", "lead", code))
             elif code not in known.active:
-                check.fail(line, f"department {code!r} is not active")
+                check.fail(line, f"department {code!r} is not active", Problem("inactive_department", "lead", code))
         if lead in assisting or len(set(assisting)) != len(assisting):
-            check.fail(line, "assisting units repeat each other or the lead")
+            check.fail(line, "assisting units repeat each other or the lead", Problem("assisting_repeat", "assisting"))
         if township != ANY and township not in known.townships:
-            check.fail(line, f"unknown township code {township!r}")
+            check.fail(line, f"unknown township code {township!r}", Problem("unknown_township", "township", township))
         values = {"category": check.value(line, "category", row["category"], _text(64)), "township": township,
                   "lead": lead, "assisting": ",".join(assisting),
                   "note": check.value(line, "note", row["note"], _text(200, required=False))}
@@ -273,7 +293,8 @@ def check_settings(rows: list[Row]) -> list[dict[str, Any]]:
     check, out = Checker(), []
     for line, row in rows:
         if row["name"] not in SETTINGS:
-            check.fail(line, f"unknown setting {row['name']!r}; known: {', '.join(sorted(SETTINGS))}")
+            check.fail(line, f"unknown setting {row['name']!r}; known: {', '.join(sorted(SETTINGS))}",
+                       Problem("unknown_setting", "name", row["name"]))
         else:
             check.value(line, "value", row["value"], partial(parse_setting, row["name"]))
         note = check.value(line, "note", row["note"], _text(200, required=False))
@@ -295,4 +316,5 @@ def check_year(days: Mapping[date, tuple[bool, str]], year: int) -> None:
     """Refuse a year with implausibly few working days (a broken file)."""
     count = sum(1 for workday, _ in days.values() if workday)
     if count < MIN_WORKDAYS_A_YEAR:
-        raise ImportRejected([f"{year} would have only {count} working days; check the is_workday column"])
+        raise ImportRejected([f"{year} would have only {count} working days; check the is_workday column"],
+                             [Problem("too_few_workdays", "is_workday", str(count))])

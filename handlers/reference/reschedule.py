@@ -140,40 +140,76 @@ def _save(rt: Runtime, updates: list[tuple[int, Deadline]]) -> None:
             row.calendar_warning, row.rule, row.updated_at = new.calendar_warning, new.rule[:200], now
 
 
+@dataclass(frozen=True)
+class Move:
+    """One deadline row a recomputation changes: its case, stage and unit, the due time before and after."""
+
+    instance_id: str
+    case_id: str | None
+    stage: str
+    unit: str
+    before: datetime
+    after: datetime
+    timers: int  # how many of the row's pending timers move with it
+
+
+@dataclass
+class Plan:
+    """What a recomputation would do to one instance: rows to rewrite and timers to move (task id: new due)."""
+
+    instance_id: str
+    updates: list[tuple[int, Deadline]]
+    moves: dict[str, datetime]
+    changes: list[Move]
+
+
+def plan_open_deadlines(session: Session, problems: list[str]) -> list[Plan]:
+    """Recompute open cases' deadlines from the reference data the session sees; write nothing (预演).
+
+    A dry run calls this in a transaction that holds the change and is rolled back afterwards, so what it counts
+    is what `reschedule_open_deadlines` then moves.
+    """
+    by_instance = _open_rows(session)
+    pending = _pending(session, list(by_instance))
+    by_hand = _by_hand(session, list(by_instance))
+    plans = []
+    for instance_id, rows in by_instance.items():
+        listed = set().union(*(_ids(r.due_timers) | _ids(r.warn_timers) | _ids(r.notice_timers) for r in rows))
+        if not any(job.bpmn_id in listed for job in pending[instance_id]):
+            continue  # no timer of these deadlines waits any more: they are history
+        plan = Plan(instance_id, [], {}, [])
+        for row in rows:
+            try:
+                new = compute(session, routing_of(session, row.case_id), row.stage, row.start_at, row.extension_days)
+            except HandlerError as exc:
+                problems.append(f"{instance_id} {row.stage}: {exc}")
+                continue
+            new = _keep_hand_moved(row, new, by_hand[instance_id])
+            if _changed(row, new):
+                moves = _moves(row, new, pending[instance_id])
+                plan.updates.append((row.id, new))
+                plan.moves.update(moves)
+                plan.changes.append(Move(instance_id, row.case_id, row.stage, row.unit, row.due_at, new.due,
+                                         len(moves)))
+        plans.append(plan)
+    return plans
+
+
 def reschedule_open_deadlines(rt: Runtime, *, reason: str, actor: str = ACTOR) -> RescheduleReport:
     """Recompute open cases' deadlines and move their pending timers; return what moved."""
     report = RescheduleReport()
     with rt.read() as session:
-        by_instance = _open_rows(session)
-        pending = _pending(session, list(by_instance))
-        by_hand = _by_hand(session, list(by_instance))
-        plans = []
-        for instance_id, rows in by_instance.items():
-            listed = set().union(*(_ids(r.due_timers) | _ids(r.warn_timers) | _ids(r.notice_timers) for r in rows))
-            if not any(job.bpmn_id in listed for job in pending[instance_id]):
-                continue  # no timer of these deadlines waits any more: they are history
-            updates, moves = [], {}
-            for row in rows:
-                try:
-                    new = compute(session, routing_of(session, row.case_id), row.stage, row.start_at,
-                                  row.extension_days)
-                except HandlerError as exc:
-                    report.problems.append(f"{instance_id} {row.stage}: {exc}")
-                    continue
-                new = _keep_hand_moved(row, new, by_hand[instance_id])
-                if _changed(row, new):
-                    updates.append((row.id, new))
-                    moves.update(_moves(row, new, pending[instance_id]))
-            plans.append((instance_id, updates, moves))
-    for instance_id, updates, moves in plans:
-        if moves:
+        plans = plan_open_deadlines(session, report.problems)
+    for plan in plans:
+        if plan.moves:
             try:
-                report.timers += reschedule_timers(rt, instance_id, actor=actor, reason=reason, new_due=moves)
+                report.timers += reschedule_timers(rt, plan.instance_id, actor=actor, reason=reason,
+                                                   new_due=plan.moves)
                 report.cases += 1
             except RuntimeErrorBase as exc:  # finished or changed meanwhile: its rows stay as they were
-                report.problems.append(f"{instance_id}: {exc}")
+                report.problems.append(f"{plan.instance_id}: {exc}")
                 continue
-        if updates:
-            _save(rt, updates)
-            report.rows += len(updates)
+        if plan.updates:
+            _save(rt, plan.updates)
+            report.rows += len(plan.updates)
     return report

@@ -116,6 +116,7 @@ SETTINGS: dict[str, SettingSpec] = {
         "回访未接通再次回访的间隔：依次为第1次、第2次…未接通后的等待，末项沿用（30m、2h、next_workday@09:00）"),
     "emergency_mode": SettingSpec(parse_bool, "false", "应急模式：开启后派给值班人员"),
     "office_closes_at": SettingSpec(clock_time, "17:30", "下班时间：当日下班前的时限（初审、派单）截至此时（HH:MM）"),
+    "office_opens_at": SettingSpec(clock_time, "08:30", "上班时间：工作日此前与下班后为夜间，派给夜班（HH:MM）"),
 }
 
 
