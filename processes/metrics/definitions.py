@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
 from processes.cases.models import Case
+from processes.metrics.settings import N_
 from processes.metrics.settings import MetricSettings
 from processes.runtime.models import HumanTask
 
@@ -46,26 +47,29 @@ class Metric:
 
 
 METRICS: dict[str, Metric] = {m.code: m for m in (
-    Metric("volume", "来件量", "Volume", "受理的工单数", "受理的工单", "受理的工单", "受理时间", rate=False),
-    Metric("direct", "直办率", "Direct-answer rate", "直接答复件 ÷ 受理件", "直接答复（直办）的工单",
-           "受理的工单（不含不予受理、转110、并单）", "受理时间"),
-    Metric("signed", "及时签收率", "Timely sign-for rate", "按时签收 ÷ 应签收", "签收时限内签收的签收环节",
-           "已签收或已过签收时限的签收环节", "签收时限", source="sign_for"),
-    Metric("ontime", "按时办结率", "On-time closure rate", "按时办结 ÷ 期内到期", "办理时限前办结的工单",
-           "办理时限在期内且已办结或已到期的工单", "办理时限"),
-    Metric("closure", "办结率", "Closure rate", "办结件 ÷ 派单件", "已办结的派单工单", "派单的工单", "受理时间"),
-    Metric("overdue", "超期率", "Overdue rate", "超期件 ÷ 期内到期", "超过办理时限办结或仍未办结的工单",
-           "办理时限在期内且已办结或已到期的工单", "办理时限"),
-    Metric("returned", "回退率", "Return rate", "退单件 ÷ 派单件", "有退单的工单（或退单次数）",
-           "派单的工单（或派单次数）", "受理时间"),
-    Metric("rehandled", "重办率", "Re-handling rate", "重办件 ÷ 办结件", "发回重办的工单（或重办次数）",
-           "办结的工单（或办理轮次）", "办结时间"),
-    Metric("callback", "回访率", "Callback rate", "回访成功 ÷ 应回访", "回访联系上的工单",
-           "办结的派单工单（应回访）", "办结时间"),
-    Metric("satisfied", "满意率", "Satisfaction rate", "满意（+ 基本满意）÷ 有效评价", "评价为满意（按口径含基本满意）",
-           "有效评价（满意、基本满意、不满意）的办结工单", "办结时间"),
-    Metric("solved", "解决率", "Resolution rate", "已解决 ÷ 已评价", "回访答复已解决的工单",
-           "回访答复了是否解决的办结工单", "办结时间"),
+    Metric("volume", N_("来件量"), "Volume", N_("受理的工单数"), N_("受理的工单"), N_("受理的工单"),
+           N_("受理时间"), rate=False),
+    Metric("direct", N_("直办率"), "Direct-answer rate", N_("直接答复件 ÷ 受理件"), N_("直接答复（直办）的工单"),
+           N_("受理的工单（不含不予受理、转110、并单）"), N_("受理时间")),
+    Metric("signed", N_("及时签收率"), "Timely sign-for rate", N_("按时签收 ÷ 应签收"), N_("签收时限内签收的签收环节"),
+           N_("已签收或已过签收时限的签收环节"), N_("签收时限"), source="sign_for"),
+    Metric("ontime", N_("按时办结率"), "On-time closure rate", N_("按时办结 ÷ 期内到期"), N_("办理时限前办结的工单"),
+           N_("办理时限在期内且已办结或已到期的工单"), N_("办理时限")),
+    Metric("closure", N_("办结率"), "Closure rate", N_("办结件 ÷ 派单件"), N_("已办结的派单工单"),
+           N_("派单的工单"), N_("受理时间")),
+    Metric("overdue", N_("超期率"), "Overdue rate", N_("超期件 ÷ 期内到期"), N_("超过办理时限办结或仍未办结的工单"),
+           N_("办理时限在期内且已办结或已到期的工单"), N_("办理时限")),
+    Metric("returned", N_("回退率"), "Return rate", N_("退单件 ÷ 派单件"), N_("有退单的工单（或退单次数）"),
+           N_("派单的工单（或派单次数）"), N_("受理时间")),
+    Metric("rehandled", N_("重办率"), "Re-handling rate", N_("重办件 ÷ 办结件"), N_("发回重办的工单（或重办次数）"),
+           N_("办结的工单（或办理轮次）"), N_("办结时间")),
+    Metric("callback", N_("回访率"), "Callback rate", N_("回访成功 ÷ 应回访"), N_("回访联系上的工单"),
+           N_("办结的派单工单（应回访）"), N_("办结时间")),
+    Metric("satisfied", N_("满意率"), "Satisfaction rate", N_("满意（+ 基本满意）÷ 有效评价"),
+           N_("评价为满意（按口径含基本满意）"),
+           N_("有效评价（满意、基本满意、不满意）的办结工单"), N_("办结时间")),
+    Metric("solved", N_("解决率"), "Resolution rate", N_("已解决 ÷ 已评价"), N_("回访答复已解决的工单"),
+           N_("回访答复了是否解决的办结工单"), N_("办结时间")),
 )}
 RATES = tuple(code for code, metric in METRICS.items() if metric.rate)
 

@@ -22,6 +22,11 @@ NOTES = {
 TRUE_WORDS = frozenset({"true", "1", "yes", "on", "是"})
 
 
+def N_(text: str) -> str:
+    """Mark a Chinese text for the catalogue; the web layer translates it when it shows it."""
+    return text
+
+
 @dataclass(frozen=True)
 class MetricSettings:
     """The office's reading of the metrics: 基本满意 counts as satisfied; repeats counted once; period by date."""
@@ -40,9 +45,9 @@ class MetricSettings:
 
     def lines(self) -> list[tuple[str, str]]:
         """Return the reading as (setting, chosen value) lines in Chinese, to show beside the figures."""
-        return [("满意率口径", "满意 + 基本满意" if self.basic_satisfied else "仅“满意”"),
-                ("重复计数", "按工单计一次" if self.repeats == "once" else "按每次退单、重办计"),
-                ("统计归期", "按指标自身日期" if self.period_date == "event" else "按受理日期")]
+        return [(N_("满意率口径"), N_("满意 + 基本满意") if self.basic_satisfied else N_("仅“满意”")),
+                (N_("重复计数"), N_("按工单计一次") if self.repeats == "once" else N_("按每次退单、重办计")),
+                (N_("统计归期"), N_("按指标自身日期") if self.period_date == "event" else N_("按受理日期"))]
 
 
 def read_settings(session: Session) -> MetricSettings:
