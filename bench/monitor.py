@@ -15,6 +15,7 @@ import json
 import logging
 import multiprocessing
 import os
+import subprocess
 import sys
 import time
 import urllib.request
@@ -114,7 +115,11 @@ def measure(args: argparse.Namespace, url: str, report: dict[str, Any]) -> None:
         supervised, worked = run_loads(base, plan, specs, args.seconds, args.seed)
     finally:
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # workers still inside slow requests: the figures are taken already
+            server.kill()
+            server.wait(timeout=30)
         runtime = app.extensions["hotline.runtime"]
         runtime.db.dispose()
     report.update(summarise(supervised, monitor_load.VIEWS))

@@ -51,7 +51,7 @@ async def _timed(samples: list[Sample], kind: str, due: float, call: Awaitable[a
         async with await call as response:
             body = await response.text()
             status = response.status
-    except aiohttp.ClientError:
+    except (aiohttp.ClientError, TimeoutError):  # a timed-out request is a failure to count, not a lost sample
         body, status = "", 599
     samples.append(Sample(kind, (time.perf_counter() - due) * 1000, status))
     return body
