@@ -103,8 +103,10 @@ def register(cli: FlaskGroup) -> None:
         if dry_run or kind not in DEADLINE_KINDS:
             return
         with audited("deadlines.reschedule", actor=_actor(actor), object_type="reference", object_id=kind) as note:
-            report = reschedule_open_deadlines(rt, reason=f"参考数据变更: {kind} {loaded.summary}"[:500],
-                                               actor=_actor(actor))
+            # The history names the system, not the person (who is in the reason and the audit row): a move by a
+            # person is kept by later recomputations as set by hand (handlers/reference/reschedule.py).
+            reason = f"参考数据变更: {kind} {loaded.summary}（{_actor(actor)}）"[:500]
+            report = reschedule_open_deadlines(rt, reason=reason)
             note.after = {"cases": report.cases, "problems": len(report.problems)}
         for problem in report.problems:
             click.echo(f"not rescheduled: {problem}", err=True)
