@@ -8,4 +8,5 @@ cd "$(dirname "$0")/.."
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e .
 ./scripts/assets.sh
+./scripts/report-font.sh
 exec .venv/bin/hotline demo "$@"
