@@ -1,8 +1,9 @@
 """A report as PDF (报表 PDF) with fpdf2: a CJK font embedded (subset), tables, and bar charts drawn in the page.
 
 The font is embedded so the file reads the same on any machine it is sent to. Where it comes from: the REPORT_FONT
-setting, else the usual places of Debian's fonts-noto-cjk (installed by scripts/report-font.sh for the demo, browser-deps.sh for tests) and a few other
-CJK fonts; none found is a clear error (ReportFontMissing), never a PDF of empty boxes.
+setting, else the usual places of Debian's fonts-noto-cjk (installed by scripts/report-font.sh for the demo and
+scripts/browser-deps.sh for the tests) and a few other CJK fonts; none found is a clear error (ReportFontMissing),
+never a PDF of empty boxes.
 """
 
 from __future__ import annotations
