@@ -39,6 +39,13 @@ LIGHTS = {"green": 55, "yellow": 20, "red": 10, "overdue": 15}
 FINISHED = {"archived": 55, "closed": 25, "published": 12, "rejected": 3, "transferred": 3, "merged": 2}
 DIRECT_SHARE = 0.2  # 直接答复: answered at intake, archived at once
 TIMERS = {"sign_for": ("sign_late",), "reply": ("yellow_timer", "red_timer")}
+# What the metrics read (processes/metrics), drawn from a second random stream so the first draws stay as they were.
+# Shares near the office's published figures (domain.md §7): 按时办结 ~95 %, 满意 ~90 %, 回退 ~3 %, 重办 ~2 %.
+LATE_SIGN, LATE_CLOSE, EXTENDED, RETURNED, REHANDLED, UNREACHABLE = 0.01, 0.025, 0.03, 0.03, 0.02, 0.02
+CALLBACK_RESULTS = {"satisfied": 80, "basically_satisfied": 11, "unsatisfied": 9}
+SOLVED_SHARE = {"satisfied": 0.97, "basically_satisfied": 0.85, "unsatisfied": 0.25}
+NOT_DISPATCHED = ("rejected", "transferred")  # 不予受理, 转110: closed at 初审, never sent to a unit
+HANDLE_DAYS = 5  # the seeded 办理时限 from receipt, plus as much again when 延期 was granted
 
 
 _CUMULATIVE: dict[int, tuple[list[str], list[int], int]] = {}
@@ -96,6 +103,8 @@ class Maker:
     def __init__(self, office: Office, now: datetime, seed: int, days: int) -> None:
         """Prepare the draw: `days` is how far back cases were registered."""
         self.office, self.now, self.rng, self.days = office, now, random.Random(seed), days
+        self.facts = random.Random(seed + 1)  # 签收, 延期, 退单, 重办, 回访 facts: their own stream
+        self.previous: str | None = None  # the last case drawn: what a merged duplicate (并单) joined
 
     def uid(self) -> str:
         """Return a random version-4 UUID from the seeded generator (spelled out: uuid.UUID is slow in bulk)."""
@@ -127,39 +136,79 @@ class Maker:
                 "lead_department": None if direct else unit, "deadline": None, "warning_level": "none",
                 "return_count": 0, "extension_count": 0, "rehandle_count": 0, "requester_id": None,
                 "assisting_departments": [], "duplicate_of": None, "flags": {}, "closed_at": None,
-                "direct_answer": direct, "title": None, "location": None, "created_at": created,
+                "direct_answer": direct, "callback_result": None, "solved": None, "title": None, "location": None,
+                "created_at": created,
                 "content": f"{case_id[:8]}：{rng.choice(CATEGORIES)}相关诉求（模拟数据）"}
         steps: tuple[str, ...]
         if direct:
             steps, case["status"] = ("triage", "direct_answer"), "archived"
         elif open_step is None:
             steps, case["status"] = PATH, pick(rng, FINISHED)
+            if case["status"] in NOT_DISPATCHED:
+                steps, case["lead_department"] = ("triage",), None
         else:
             cut = PATH.index("reply") + 1 if open_step == "extension_approval" else PATH.index(open_step)
             steps, case["status"] = PATH[:cut], STEPS[open_step][3]
+        extra = self.delays(case, open_step is None and case["lead_department"] is not None)
         rows.of["history_event"].append(self.event(case, instance_id, "started", created, None))
         at = created
         for step in steps:
-            start, at = at, at + timedelta(hours=rng.uniform(0.2, 30))
+            start, at = at, at + timedelta(hours=self.hours(step, extra))
             if open_step is None and at > now - timedelta(hours=1):
                 at = now - timedelta(hours=1)
             self.task(rows, case, instance_id, step, unit, start, at)
         if open_step is None:
             case["closed_at"] = at
-            case["deadline"] = created + timedelta(days=5) if not direct else None
+            if case["lead_department"] is not None:
+                case["deadline"] = created + timedelta(days=HANDLE_DAYS * (1 + case["extension_count"]))
+                self.outcome(case, "sign_for" in steps)
             rows.of["history_event"].append(self.event(case, instance_id, "completed", at, None))
         else:
+            case["return_count"] = int("sign_for" in steps and self.facts.random() < RETURNED)
             due, case["warning_level"] = light_deadline(rng, pick(rng, LIGHTS), now)
             case["deadline"] = due
             self.task(rows, case, instance_id, open_step, unit, at, None, due)
             self.waiting(rows, case, instance_id, open_step, unit, due)
         case["updated_at"] = at
+        if case["status"] == "merged":
+            case["duplicate_of"] = self.previous
+        self.previous = case_id
         rows.of["hotline_case"].append(case)
         rows.of["process_instance"].append({
             "id": instance_id, "definition_id": self.office.definitions[PROCESS_KEYS[channel]],
             "process_key": PROCESS_KEYS[channel], "case_id": case_id,
             "status": "completed" if open_step is None else "waiting", "version": 1, "snapshot": "",
             "projection": "{}", "next_due_at": None, "error": None, "created_at": created, "updated_at": at})
+
+    def delays(self, case: Row, closing: bool) -> dict[str, float]:
+        """Draw a closing case's 延期 and lateness: extra hours for its 办理 step, and a late 签收 for any case."""
+        extra = {"sign_for": 24.0 if self.facts.random() < LATE_SIGN else 0.0, "reply": 0.0}
+        if not closing:
+            return extra
+        if self.facts.random() < EXTENDED:  # granted: the limit doubles, the handling took days longer
+            case["extension_count"] = 1
+            extra["reply"] = 24 * self.facts.uniform(1, 4)
+        if self.facts.random() < LATE_CLOSE:  # past even the extended limit
+            extra["reply"] = 24 * (HANDLE_DAYS * (1 + case["extension_count"]) + self.facts.uniform(0.5, 3))
+        return extra
+
+    def hours(self, step: str, extra: dict[str, float]) -> float:
+        """Return how long a step took: 签收 within hours, the others up to a day and more."""
+        drawn = self.rng.uniform(0.2, 30)
+        return (drawn / 10 if step == "sign_for" else drawn) + extra.get(step, 0.0)
+
+    def outcome(self, case: Row, handled: bool) -> None:
+        """Draw what a dispatched case's closing left: 退单, 重办, and the callback's result (回访结果, 是否解决)."""
+        facts = self.facts
+        case["return_count"] = (1 + int(facts.random() < 0.15)) if facts.random() < RETURNED else 0
+        case["rehandle_count"] = int(facts.random() < REHANDLED)
+        if not handled or case["status"] == "merged":
+            return
+        if facts.random() < UNREACHABLE:
+            case["callback_result"] = "unreachable"
+            return
+        result = pick(facts, CALLBACK_RESULTS)
+        case["callback_result"], case["solved"] = result, facts.random() < SOLVED_SHARE[result]
 
     def task(self, rows: CaseRows, case: Row, instance_id: str, step: str, unit: str, start: datetime,
              done: datetime | None, due: datetime | None = None) -> None:
