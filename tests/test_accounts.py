@@ -86,7 +86,7 @@ def test_policy_refuses(password: str, why: str) -> None:
 
 
 def test_min_length_is_configurable_but_never_below_8() -> None:
-    assert check(AccountPolicy(min_length=8), "Kx9!mw2p") == []
+    assert check(AccountPolicy(min_length=8, min_strength=2), "Kx9!mw2p") == []
     with pytest.raises(ValueError, match="between 8"):
         AccountPolicy(min_length=7)
 

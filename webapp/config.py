@@ -97,6 +97,9 @@ class DefaultConfig:
     #: Shortest password accepted (密码策略, AUTH-02); at least 8. Passwords need 3 of 4 character classes below
     #: 20 characters; up to 128 are accepted; common passwords, the username and the last few are refused.
     PASSWORD_MIN_LENGTH = 12
+    #: Lowest zxcvbn strength score (0-4) a new password needs beside the rules above (issue 16): 3 is about 10^8
+    #: guesses; `password password password` scores 2. The refusal shows zxcvbn's advice in Chinese. 0: off.
+    PASSWORD_MIN_STRENGTH = 3
     #: How many previous passwords (the current one included) a new password must differ from.
     PASSWORD_HISTORY = 5
     #: Days after which a password must be changed at the next login (等保 periodic change, AUTH-03); 0: never.

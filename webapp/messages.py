@@ -93,6 +93,10 @@ def translate(message: str) -> str:
     """Return the text (in the request's language) of an English message from processes; generic when unknown."""
     if message in EXACT:
         return str(EXACT[message])
+    from webapp import password_feedback  # zxcvbn's advice (issue 16); imported here: it imports this module
+
+    if (strength := password_feedback.translate(message)) is not None:
+        return strength
     for pattern, text in POLICY:
         found = pattern.search(message)
         if found:

@@ -22,6 +22,8 @@ from argon2 import Type
 from argon2.exceptions import InvalidHashError
 from argon2.exceptions import VerificationError
 
+from processes.accounts import strength
+
 COMMON_PASSWORDS = Path(__file__).parent / "data" / "common_passwords.txt"
 MIN_LENGTH_FLOOR = 8  # 等保 assessment practice: never fewer than 8 characters
 MAX_LENGTH = 128  # bounds hashing work; ASVS asks that at least 64 be accepted
@@ -41,12 +43,15 @@ class AccountPolicy:
     time_cost: int = 3  # argon2id cost: argon2-cffi's RFC 9106 low-memory profile
     memory_cost: int = 65536  # KiB
     parallelism: int = 4
+    min_strength: int = 3  # zxcvbn score 0-4 a new password needs (strength.py); 0 turns the estimate off
 
     def __post_init__(self) -> None:
         if not MIN_LENGTH_FLOOR <= self.min_length <= MAX_LENGTH:
             raise ValueError(f"PASSWORD_MIN_LENGTH must be between {MIN_LENGTH_FLOOR} and {MAX_LENGTH}")
         if self.history < 1 or self.max_failures < 1 or self.max_age_days < 0:
             raise ValueError("PASSWORD_HISTORY and LOGIN_MAX_FAILURES must be ≥ 1, PASSWORD_MAX_AGE_DAYS ≥ 0")
+        if not 0 <= self.min_strength <= strength.MAX_SCORE:
+            raise ValueError(f"PASSWORD_MIN_STRENGTH must be between 0 and {strength.MAX_SCORE}")
 
     @property
     def hasher(self) -> PasswordHasher:
@@ -62,7 +67,7 @@ def policy_from_config(config: Mapping[str, Any]) -> AccountPolicy:
         failure_window=timedelta(minutes=float(config["LOGIN_FAILURE_WINDOW_MINUTES"])),
         lockout=timedelta(minutes=float(config["LOGIN_LOCKOUT_MINUTES"])),
         time_cost=int(config["ARGON2_TIME_COST"]), memory_cost=int(config["ARGON2_MEMORY_KIB"]),
-        parallelism=int(config["ARGON2_PARALLELISM"]))
+        parallelism=int(config["ARGON2_PARALLELISM"]), min_strength=int(config.get("PASSWORD_MIN_STRENGTH", 3)))
 
 
 @functools.cache
@@ -159,6 +164,8 @@ def check(policy: AccountPolicy, password: str, *, username: str = "") -> list[s
     stem = _stem(folded)
     if folded in common_passwords() or (len(stem) >= 4 and stem in common_passwords()):
         problems.append("too common: it is on the list of passwords attackers try first")
+    if not problems:  # the estimate only adds to a password the rules let through, with its advice
+        problems = strength.problems(pw, min_strength=policy.min_strength, user_inputs=[user], max_length=MAX_LENGTH)
     return problems
 
 

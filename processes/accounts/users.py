@@ -18,6 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from processes.accounts import lookalike
 from processes.accounts import passwords
 from processes.accounts.models import AppUser
 from processes.accounts.models import LoginAttempt
@@ -39,6 +40,10 @@ _USERNAME = re.compile(r"[\w.@-]{2,64}")
 
 class AccountError(RuntimeErrorBase):
     """An account operation was refused: duplicate or invalid username, unknown user or department."""
+
+
+class UsernameRefused(AccountError):
+    """A new username mixes scripts or looks like an existing one (形近, `0p1` beside `op1`)."""
 
 
 class PasswordRejected(AccountError):
@@ -80,6 +85,8 @@ def _check_username(username: str) -> str:
     # Usernames appear in audit rows and login records, which must not hold phone or ID numbers.
     if PHONE_RE.search(name) or ID_NUMBER_RE.search(name):
         raise AccountError("username must not be a phone or ID number")
+    if lookalike.mixed_script(name):  # `op1` spelt with a Cyrillic o (U+043E) reads as `op1`
+        raise UsernameRefused(f"username mixes scripts ({', '.join(sorted(lookalike.scripts(name)))}): use one")
     return name
 
 
@@ -122,6 +129,8 @@ def create_user(session: Session, *, username: str, password: str, roles: Iterab
     codes = check_combination(roles)
     if find_user(session, name) is not None:
         raise AccountError(f"username {name!r} is taken (names differing only in case or width are the same)")
+    if (other := lookalike.taken_by(session, username_key(name))) is not None:
+        raise UsernameRefused(f"username {name!r} looks like the existing {other!r}; choose another")
     _check_units(session, codes, department)
     problems = passwords.check(policy, password, username=name)
     if problems:

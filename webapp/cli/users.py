@@ -78,6 +78,10 @@ def register(cli: FlaskGroup) -> None:
                 for problem in exc.problems:
                     click.echo(f"password refused: {problem}", err=True)
                 raise click.exceptions.Exit(INVALID_INPUT) from None
+            except accounts.UsernameRefused as exc:  # a look-alike name is bad input, like a weak password
+                note.error = "UsernameRefused"
+                click.echo(f"username refused: {exc}", err=True)
+                raise click.exceptions.Exit(INVALID_INPUT) from None
         change = "must change the password at first login" if force_change else "password need not be changed"
         click.echo(f"created {user.username} ({', '.join(sorted(roles))}); {change}")
 
