@@ -28,8 +28,7 @@ from processes.accounts.passwords import AccountPolicy
 from processes.accounts.roles import RoleConflict
 from processes.accounts.roles import check_combination
 from processes.accounts.roles import role
-from processes.cases.personal import ID_NUMBER_RE
-from processes.cases.personal import PHONE_RE
+from processes.cases.numbers import has_number
 from processes.errors import RuntimeErrorBase
 from processes.reference.models import Department
 
@@ -83,7 +82,7 @@ def _check_username(username: str) -> str:
     if not _USERNAME.fullmatch(name):
         raise AccountError("username: 2-64 letters, digits or . _ @ -")
     # Usernames appear in audit rows and login records, which must not hold phone or ID numbers.
-    if PHONE_RE.search(name) or ID_NUMBER_RE.search(name):
+    if has_number(name):
         raise AccountError("username must not be a phone or ID number")
     if lookalike.mixed_script(name):  # `op1` spelt with a Cyrillic o (U+043E) reads as `op1`
         raise UsernameRefused(f"username mixes scripts ({', '.join(sorted(lookalike.scripts(name)))}): use one")

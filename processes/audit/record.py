@@ -46,8 +46,7 @@ from sqlalchemy.orm import Session
 
 from processes.audit.models import AuditChainHead
 from processes.audit.models import AuditLog
-from processes.cases.personal import ID_NUMBER_RE
-from processes.cases.personal import PHONE_RE
+from processes.cases.numbers import has_number
 from processes.clock import Clock
 from processes.clock import system_clock
 
@@ -95,7 +94,7 @@ def clean(value: Any, where: str = "value") -> Any:
     if isinstance(value, str):
         if len(value) > MAX_TEXT:
             raise AuditRefused(f"{where}: {len(value)} characters; audit summaries hold no long text")
-        if not _IDENTIFIER.fullmatch(value) and (PHONE_RE.search(value) or ID_NUMBER_RE.search(value)):
+        if not _IDENTIFIER.fullmatch(value) and has_number(value):
             raise AuditRefused(f"{where}: looks like a full phone or ID number; record field names, not values")
         return _CONTROL.sub(" ", value)
     if isinstance(value, Mapping):

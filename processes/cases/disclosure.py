@@ -20,8 +20,8 @@ from processes.cases import access
 from processes.cases.access import Viewer
 from processes.cases.models import Case
 from processes.cases.models import Requester
-from processes.cases.personal import ID_NUMBER_RE
-from processes.cases.personal import PHONE_RE
+from processes.cases.numbers import has_number
+from processes.cases.numbers import mask_numbers
 from processes.cases.personal import read_requester
 from processes.errors import FormDataInvalid
 
@@ -77,7 +77,7 @@ def reveal(session: Session, viewer: Viewer, case: Case, reason: str, *, now: da
     reason = " ".join(reason.split())
     if len(reason) < MIN_REASON:
         raise FormDataInvalid(f"请填写查看原因（至少 {MIN_REASON} 个字）", field="reason")
-    if PHONE_RE.search(reason) or ID_NUMBER_RE.search(reason):
+    if has_number(reason):
         raise FormDataInvalid("查看原因中不要填写电话号码或身份证号", field="reason")
     allowed = access.may_reveal(viewer, case)
     audit.record(session, action="pii.reveal", actor=viewer.username, role=",".join(sorted(viewer.roles)),
@@ -90,14 +90,6 @@ def reveal(session: Session, viewer: Viewer, case: Case, reason: str, *, now: da
         return {}
     plain = read_requester(requester)
     return {field: value or "" for field, value in plain.items()}
-
-
-def mask_numbers(text: str | None) -> str:
-    """Return free text with full phone and ID numbers masked (138****5678, 110***********123X)."""
-    if not text:
-        return ""
-    text = ID_NUMBER_RE.sub(lambda m: pii.mask_id_number(m.group(0)), text)
-    return PHONE_RE.sub(lambda m: pii.mask_phone(m.group(0)), text)
 
 
 def text_masker(session: Session, viewer: Viewer, case: Case) -> Callable[[str | None], str]:

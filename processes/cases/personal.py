@@ -17,6 +17,7 @@ from processes.accounts import pii
 from processes.cases.models import Case
 from processes.cases.models import CaseText
 from processes.cases.models import Requester
+from processes.cases.numbers import has_number
 from processes.errors import FormDataInvalid
 
 # Personal fields (个人信息) and where they live; never copied into task data.
@@ -39,9 +40,6 @@ FREE_TEXT_FIELDS = frozenset({
 MAX_ROUTING_STRING = 200
 MAX_DATA_BYTES = 64 * 1024
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
-# Patterns that betray personal data in a routing value: mainland mobile numbers and ID numbers.
-PHONE_RE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
-ID_NUMBER_RE = re.compile(r"(?<!\d)\d{17}[\dXx](?!\d)")
 # Decision values history may keep (SplitData.decisions): codes such as 'nonstandard' or 'sthj', numbers < 1000.
 DECISION_CODE_RE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
 MAX_DECISION_NUMBER = 999
@@ -135,7 +133,7 @@ def _check_routing_value(key: str, value: Any, depth: int = 0) -> None:
         if len(value) > MAX_ROUTING_STRING:
             raise FormDataInvalid(
                 f"text over {MAX_ROUTING_STRING} characters must go in a free-text field", field=key)
-        if PHONE_RE.search(value) or ID_NUMBER_RE.search(value):
+        if has_number(value):  # any spelling: 139 1234 5678, +86…, full-width, with invisible characters
             raise FormDataInvalid("looks like a phone or ID number; personal data stays out of workflows",
                                   field=key)
         return

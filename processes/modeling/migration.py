@@ -19,8 +19,8 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from processes import engine
-from processes.cases.disclosure import mask_numbers
 from processes.cases.models import Case
+from processes.cases.numbers import mask_numbers
 from processes.engine import migration as rebinding
 from processes.errors import InvalidState
 from processes.errors import RuntimeErrorBase

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from processes.cases import access
 from processes.cases import disclosure
+from processes.cases import numbers
 from processes.cases.access import Viewer
 from processes.cases.models import Case
 from processes.runtime import outbox_personal
@@ -105,7 +106,7 @@ def _entry(session: Session, viewer: Viewer, message: OutboxMessage, number: str
     if case_id not in maskers:
         case = session.get(Case, case_id) if case_id else None
         maskers[case_id] = disclosure.text_masker(session, viewer, case) if case is not None \
-            else disclosure.mask_numbers
+            else numbers.mask_numbers
     mask = maskers[case_id]
     lines = [mask(line) for line in _render(session, message)]
     return Entry(message, case_id, number, mask(_target(message.payload)), lines, mask(message.last_error))

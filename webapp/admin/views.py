@@ -23,8 +23,7 @@ from processes.accounts.passwords import AccountPolicy
 from processes.accounts.roles import BUSINESS_ROLES
 from processes.accounts.roles import ROLES
 from processes.accounts.roles import RoleConflict
-from processes.cases.personal import ID_NUMBER_RE
-from processes.cases.personal import PHONE_RE
+from processes.cases.numbers import has_number
 from webapp import workspace
 from webapp.admin import bp
 from webapp.admin import handover
@@ -138,7 +137,7 @@ def _check_new(values: NewUser, unit_names: dict[str, str]) -> tuple[dict[str, s
     name = values.real_name
     if not name:
         errors["real_name"] = str(texts.REAL_NAME_REQUIRED)
-    elif len(name) > 100 or PHONE_RE.search(name) or ID_NUMBER_RE.search(name) \
+    elif len(name) > 100 or has_number(name) \
             or any(unicodedata.category(c)[0] == "C" for c in name):
         errors["real_name"] = str(texts.REAL_NAME_INVALID)
     if values.department and values.department not in unit_names:

@@ -18,12 +18,10 @@ from typing import cast
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
-from processes.accounts import pii
 from processes.audit import record as audit
 from processes.audit.models import AuditLog
 from processes.audit.record import read_head
-from processes.cases.personal import ID_NUMBER_RE
-from processes.cases.personal import PHONE_RE
+from processes.cases.numbers import mask_numbers
 from webapp.messages import N_
 from webapp.timefmt import LOCAL
 
@@ -139,8 +137,7 @@ def mask(value: Any) -> Any:
     if isinstance(value, str):
         if _IDENTIFIER.fullmatch(value):
             return value
-        masked = PHONE_RE.sub(lambda m: pii.mask_phone(m.group(0)), value)
-        return ID_NUMBER_RE.sub(lambda m: pii.mask_id_number(m.group(0)), masked)
+        return mask_numbers(value)
     if isinstance(value, Mapping):
         return {mask(str(k)): mask(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

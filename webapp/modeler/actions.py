@@ -17,7 +17,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
-from processes.cases.disclosure import mask_numbers
+from processes.cases.numbers import mask_numbers
 from processes.engine.xmlsafe import MAX_XML_BYTES
 from processes.errors import DefinitionInvalid
 from processes.errors import InvalidState

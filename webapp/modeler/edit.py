@@ -22,7 +22,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 from flask_login import current_user
 
-from processes.cases.disclosure import mask_numbers
+from processes.cases.numbers import mask_numbers
 from processes.engine.bundle import MAX_BUNDLE_BYTES
 from processes.engine.validation.check import Report
 from processes.engine.validation.engine_errors import from_exception

@@ -17,7 +17,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from sqlalchemy import Connection
 
-from processes.cases.disclosure import mask_numbers
+from processes.cases.numbers import mask_numbers
 from processes.errors import InvalidState
 from processes.errors import NotFound
 from processes.modeling import migration

@@ -28,8 +28,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from processes.accounts.models import AppUser
 from processes.accounts.models import UserRole
 from processes.accounts.roles import ROLES
-from processes.cases.personal import ID_NUMBER_RE
-from processes.cases.personal import PHONE_RE
+from processes.cases.numbers import has_number
 from processes.monitoring import absence
 from processes.runtime.models import HumanTask
 from webapp.auth.forms import ActionForm
@@ -202,7 +201,7 @@ def _check(values: dict[str, str], plan: absence.Plan) -> str | None:
     reason = values["reason"]
     if not reason or len(reason) > MAX_REASON:
         return str(gettext("请填写交接说明（不超过 %(n)s 字）。", n=MAX_REASON))
-    if PHONE_RE.search(reason) or ID_NUMBER_RE.search(reason):
+    if has_number(reason):
         return str(gettext("交接说明不能包含电话号码或身份证号。"))
     return None
 

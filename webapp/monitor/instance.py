@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from processes.cases import access
 from processes.cases import disclosure
+from processes.cases import numbers
 from processes.cases.access import Viewer
 from processes.cases.models import Case
 from processes.cases.models import CaseText
@@ -81,7 +82,7 @@ def history(db: Session, who: Viewer, row: ProcessInstance, case: Case | None, n
     texts = [t for t in db.scalars(sa.select(CaseText).where(CaseText.case_id == case.id)
                                    .order_by(CaseText.created_at, CaseText.id)) if t.task_id in task_ids
              or (t.task_id is None and t.field == "direct_answer")] if case is not None else []
-    mask = disclosure.text_masker(db, who, case) if case is not None else disclosure.mask_numbers
+    mask = disclosure.text_masker(db, who, case) if case is not None else numbers.mask_numbers
     names = real_names(db, [t.assignee for t in tasks] + [e.actor for e in rows] + [t.created_by for t in texts]
                        + [str((e.detail or {}).get("assignee") or "") for e in rows])
     sources = timeline.sources(db, case.id if case else "", tasks, texts, names, unit_names(db), names_of, mask)
@@ -110,7 +111,7 @@ def instance(instance_id: str) -> ResponseReturnValue:
             "state": overlays.payload(db, row, views, index, units, now()),
         }
     return render_template("monitor/instance.html", labels=labels, statuses=overlays.INSTANCE_STATUSES,
-                           error_text=disclosure.mask_numbers(row.error or "")[:overlays.MAX_ERROR],
+                           error_text=numbers.mask_numbers(row.error or "")[:overlays.MAX_ERROR],
                            state_url=url_for("monitor.instance_state", instance_id=row.id),
                            heatmap_url=url_for("monitor.heatmap", key=definition.key, version=definition.version),
                            may_heatmap=may_open("monitor.heatmap", who), may_board=may_open("monitor.index", who),

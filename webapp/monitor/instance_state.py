@@ -17,7 +17,7 @@ from flask import url_for
 from flask_babel import gettext
 from sqlalchemy.orm import Session
 
-from processes.cases.disclosure import mask_numbers
+from processes.cases.numbers import mask_numbers
 from processes.engine import EngineError
 from processes.engine.diagram_state import ROOT
 from processes.engine.diagram_state import DiagramFile

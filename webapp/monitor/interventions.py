@@ -21,8 +21,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
 from processes.cases.models import Case
-from processes.cases.personal import ID_NUMBER_RE
-from processes.cases.personal import PHONE_RE
+from processes.cases.numbers import has_number
 from processes.errors import FormDataInvalid
 from processes.errors import RuntimeErrorBase
 from processes.monitoring import incidents
@@ -65,7 +64,7 @@ def _reason() -> str:
         _bad(gettext("请填写理由。"))
     if len(text) > REASON_MAX:
         _bad(gettext("理由不能超过 %(n)s 个字。", n=REASON_MAX))
-    if PHONE_RE.search(text) or ID_NUMBER_RE.search(text):
+    if has_number(text):
         _bad(gettext("理由中不能包含电话号码或身份证号。"))
     return text
 

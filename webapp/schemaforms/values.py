@@ -20,8 +20,7 @@ from werkzeug.datastructures import MultiDict
 
 from processes.cases.forms import CHOOSE
 from processes.cases.models import Case
-from processes.cases.personal import ID_NUMBER_RE
-from processes.cases.personal import PHONE_RE
+from processes.cases.numbers import has_number
 from webapp.schemaforms.fields import Field
 from webapp.schemaforms.fields import FormSpec
 from webapp.schemaforms.fields import text_of
@@ -135,7 +134,7 @@ def _field_value(f: Field, form: FormData, uploaded: list[str]) -> Any:
         return None
     converter = _CONVERTERS.get(f.widget)
     value = converter(text) if converter else text
-    if f.no_numbers and isinstance(value, str) and (PHONE_RE.search(value) or ID_NUMBER_RE.search(value)):
+    if f.no_numbers and isinstance(value, str) and has_number(value):
         raise ValueError(NO_NUMBERS)
     if f.options and f.widget in ("radio", "select") and f.fixed is None and value not in {o.value for o in f.options}:
         raise ValueError(CHOOSE)

@@ -22,8 +22,8 @@ from werkzeug.exceptions import BadRequest
 
 from processes.cases import access
 from processes.cases.access import Viewer
-from processes.cases.disclosure import mask_numbers
 from processes.cases.models import Case
+from processes.cases.numbers import mask_numbers
 from processes.reference.models import Department
 from processes.runtime.models import HumanTask
 from webapp import labels

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from flask_babel import gettext
 
 from processes.cases import access
-from processes.cases.disclosure import mask_numbers
 from processes.cases.models import Case
+from processes.cases.numbers import mask_numbers
 from webapp.messages import N_
 from webapp.tasks.decision.model import Block
 from webapp.tasks.decision.model import Decision

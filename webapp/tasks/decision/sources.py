@@ -24,13 +24,12 @@ from processes.cases import access
 from processes.cases import disclosure
 from processes.cases import forms
 from processes.cases.access import Viewer
-from processes.cases.disclosure import mask_numbers
 from processes.cases.models import Attachment
 from processes.cases.models import Case
 from processes.cases.models import CaseText
 from processes.cases.models import Requester
-from processes.cases.personal import ID_NUMBER_RE
-from processes.cases.personal import PHONE_RE
+from processes.cases.numbers import mask_numbers
+from processes.cases.numbers import scrub_numbers
 from processes.cases.personal import read_requester
 from processes.runtime.core import Runtime
 from processes.runtime.models import HumanTask
@@ -69,8 +68,7 @@ class Privacy:
 
     def public(self, text: str | None) -> str:
         """Return text fit to publish: no phone or ID number, the requester's name masked."""
-        text = ID_NUMBER_RE.sub(REMOVED, text or "")
-        text = PHONE_RE.sub(REMOVED, text)
+        text = scrub_numbers(text, REMOVED)
         if self.name and len(self.name) >= MIN_SECRET:
             text = text.replace(self.name, pii.mask_name(self.name))
         return text
