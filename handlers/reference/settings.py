@@ -10,6 +10,7 @@ from datetime import time
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from processes.metrics import settings as metrics
 from processes.reference.models import Setting
 
 SettingValue = bool | int | float | str
@@ -90,6 +91,16 @@ def _spacings(text: str) -> str:
     return ",".join(p.strip() for p in text.replace("，", ",").split(",") if p.strip())
 
 
+def _one_of(allowed: tuple[str, ...]) -> Callable[[str], str]:
+    """Return a parser for a word from a fixed list."""
+    def parse(text: str) -> str:
+        word = text.strip().lower()
+        if word not in allowed:
+            raise ValueError(f"{text!r} must be one of {', '.join(allowed)}")
+        return word
+    return parse
+
+
 def clock_time(text: str) -> str:
     """Parse a time of day HH:MM (00:00-23:59) and return it as HH:MM."""
     found = re.match(r"^(\d{1,2}):(\d{2})$", text.strip())
@@ -107,6 +118,7 @@ class SettingSpec:
     note: str
 
 
+RECOUNT = "；改动在当晚全量重算统计汇总后生效"
 SETTINGS: dict[str, SettingSpec] = {
     "yellow_share": SettingSpec(_share, "0.25", "黄灯：剩余时限不超过此比例（0-1）"),
     "yellow_workdays": SettingSpec(_int_between(0, 10), "1", "黄灯：剩余工作日不超过此天数（工作日时限）"),
@@ -117,6 +129,12 @@ SETTINGS: dict[str, SettingSpec] = {
     "emergency_mode": SettingSpec(parse_bool, "false", "应急模式：开启后派给值班人员"),
     "office_closes_at": SettingSpec(clock_time, "17:30", "下班时间：当日下班前的时限（初审、派单）截至此时（HH:MM）"),
     "office_opens_at": SettingSpec(clock_time, "08:30", "上班时间：工作日此前与下班后为夜间，派给夜班（HH:MM）"),
+    # 统计口径 of the dashboard and reports (processes/metrics/settings.py); the rollup keeps the reading it was
+    # counted under, so a change shows once the nightly rebuild (or `hotline metrics rollup --full`) has run
+    metrics.BASIC_SATISFIED: SettingSpec(parse_bool, "true", metrics.NOTES[metrics.BASIC_SATISFIED] + RECOUNT),
+    metrics.REPEATS: SettingSpec(_one_of(metrics.REPEAT_READINGS), "once", metrics.NOTES[metrics.REPEATS] + RECOUNT),
+    metrics.PERIOD_DATE: SettingSpec(_one_of(metrics.DATE_READINGS), "event",
+                                     metrics.NOTES[metrics.PERIOD_DATE] + RECOUNT),
 }
 
 

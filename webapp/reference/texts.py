@@ -64,6 +64,9 @@ SETTING_HINTS = {
     "emergency_mode": N_("须为“是”或“否”。"),
     "office_closes_at": N_("须为 HH:MM 格式的时间，如 17:30。"),
     "office_opens_at": N_("须为 HH:MM 格式的时间，如 08:30。"),
+    "metrics_basic_satisfied": N_("须为“是”或“否”。"),
+    "metrics_repeats": N_("须为 once（按工单计一次）或 each（按每次计）。"),
+    "metrics_period_date": N_("须为 event（按指标自身日期）或 received（按受理日期）。"),
 }
 GENERIC = N_("填写有误，请检查后重试。")
 STALE = N_("数据已被他人修改，本次未执行。请查看最新内容后重新操作。")
