@@ -104,6 +104,7 @@ def build_runtime(app: Flask, clock: Clock) -> Runtime:
         retry_backoff=[float(s) for s in app.config["RETRY_BACKOFF_SECONDS"]],
         max_engine_steps=int(app.config["MAX_ENGINE_STEPS"]),
         max_element_passes=int(app.config["MAX_ELEMENT_PASSES"]),
+        script_cpu_seconds=float(app.config["SCRIPT_CPU_SECONDS"]),
     )
 
 

@@ -40,6 +40,9 @@ class DefaultConfig:
     MAX_ENGINE_STEPS = 1000
     #: Times one BPMN element may run in one instance; past it a loop (审核退回 …) stops as an incident.
     MAX_ELEMENT_PASSES = 200
+    #: CPU seconds the BPMN scripts and expressions of one command may use together (脚本耗时上限, issue 16);
+    #: past it the instance stops in error (故障) naming the element. Loop rounds are capped too (100 000 per run).
+    SCRIPT_CPU_SECONDS = 2.0
     #: Seconds a scheduler holds a claimed job before another scheduler may take it over (crash recovery).
     SCHEDULER_LEASE_SECONDS = 60
     #: Longest a scheduler sleeps without a notification (PostgreSQL) before looking for due work again.

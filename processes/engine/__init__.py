@@ -10,6 +10,7 @@ from processes.engine.bundle import parse_bundle
 from processes.engine.bundle import specs_from_json
 from processes.engine.bundle import specs_to_json
 from processes.engine.clockpatch import engine_clock
+from processes.engine.cpu_budget import DEFAULT_CPU_SECONDS
 from processes.engine.runtime import EngineStepLimit
 from processes.engine.runtime import OpenTask
 from processes.engine.runtime import Outcome
@@ -24,6 +25,7 @@ from processes.engine.waiting_events import PendingTimer
 logging.getLogger("spiff").setLevel(logging.WARNING)
 
 __all__ = [
+    "DEFAULT_CPU_SECONDS",
     "EngineError",
     "EngineStepLimit",
     "HotlineScriptEngine",

@@ -11,6 +11,9 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from processes.engine.cpu_budget import DEFAULT_CPU_SECONDS
+from processes.engine.cpu_budget import CpuBudget
+from processes.engine.cpu_budget import ScriptTimeExceeded
 from processes.engine.pass_budget import DEFAULT_MAX_PASSES
 from processes.engine.script_compiler import compile_checked
 from processes.engine.script_environment import RestrictedEnvironment
@@ -29,11 +32,13 @@ class HotlineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     """Script engine whose service tasks call allow-listed handlers; fixes 3.2.0's call_service NameError."""
 
     def __init__(self, environment: RestrictedEnvironment, call: ServiceCaller | None,
-                 max_steps: int = 1000, max_passes: int = DEFAULT_MAX_PASSES) -> None:
+                 max_steps: int = 1000, max_passes: int = DEFAULT_MAX_PASSES,
+                 cpu_seconds: float = DEFAULT_CPU_SECONDS) -> None:
         super().__init__(environment=environment)
         self._call = call
         self.max_steps = max_steps  # engine steps one command may run (read by runtime.run_engine)
         self.max_passes = max_passes  # runs of one element per instance (pass_budget)
+        self.cpu = CpuBudget(cpu_seconds)  # CPU time of all scripts and expressions of the command (cpu_budget)
 
     def validate(self, expression: str) -> None:
         """Check an expression at parse time with the sandbox rules."""
@@ -58,17 +63,27 @@ class HotlineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
     def _evaluate(self, task: Any, expression: str, external_context: Any) -> Any:
         """Evaluate in the sandbox; an error becomes a WorkflowTaskException that names the expression."""
         try:
-            result = self.environment.evaluate(expression, task.data, external_context)
+            with self.cpu.running():
+                result = self.environment.evaluate(expression, task.data, external_context)
         except SpiffWorkflowException as exc:
             exc.add_note(f"Error evaluating expression '{expression}'")
             raise
+        except ScriptTimeExceeded as exc:
+            raise _over_time(task, exc) from exc
         except Exception as exc:
             raise WorkflowTaskException(f"expression {expression!r} failed: {_describe(exc)}", task=task,
                                         exception=exc) from exc
         return result
 
+    def execute(self, task: Any, script: str, external_context: Any = None) -> Any:
+        """Run a script task within the command's CPU-time budget."""
+        with self.cpu.running():
+            return super().execute(task, script, external_context)
+
     def create_task_exec_exception(self, task: Any, script: str, err: Exception) -> Exception:
         """Wrap a script error with its line; 3.2.0 crashes on non-string arguments and line-less SyntaxErrors."""
+        if isinstance(err, ScriptTimeExceeded):
+            return _over_time(task, err)
         line = _error_line(err)
         lines = script.splitlines()
         text = lines[line - 1] if 0 < line <= len(lines) else ""
@@ -89,6 +104,12 @@ class HotlineScriptEngine(PythonScriptEngine):  # type: ignore[misc]
             return self._call(name, params, task)
         except Exception as exc:
             raise WorkflowTaskException(f"{name} failed: {exc}", task=task, exception=exc) from exc
+
+
+def _over_time(task: Any, exc: ScriptTimeExceeded) -> Exception:
+    """Name the element whose script or expression used up the command's CPU time (an incident's cause)."""
+    element = getattr(task.task_spec, "bpmn_id", None) or task.task_spec.name
+    return WorkflowTaskException(f"element {element}: {exc}", task=task, exception=exc)  # type: ignore[no-any-return]
 
 
 def _describe(exc: BaseException) -> str:

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from typing import Any
 
+from processes.engine.cpu_budget import ACTIVE as ACTIVE_CPU_BUDGET
+from processes.engine.cpu_budget import CHECK_EVERY
 from processes.errors import ScriptRejected
 
 MAX_ITERATIONS = 100_000  # loop and comprehension rounds of one script or expression run
@@ -157,11 +159,14 @@ class IterationBudget:
 
     def __init__(self) -> None:
         self.left = MAX_ITERATIONS
+        self.cpu = ACTIVE_CPU_BUDGET.get()  # the command's CPU-time budget, None outside a command
 
     def __call__(self, iterable: Iterable[Any]) -> Iterator[Any]:
         for item in iterable:
             self.left -= 1
             if self.left < 0:
                 raise ScriptRejected(f"more than {MAX_ITERATIONS} loop rounds in one run")
+            if self.cpu is not None and self.left % CHECK_EVERY == 0:
+                self.cpu.check()
             yield item
 

@@ -39,6 +39,8 @@ _KNOWN = (  # (pattern of the runtime's text, Chinese sentence with {1}, {2} …
     (re.compile(r"^engine stalled with task (\S+) ready"), "流程停在任务 {1}，无法继续"),
     (re.compile(r"^element (\S+) would run (\d+) times, over the pass budget of (\d+)"),
      "环节 {1} 将第 {2} 次执行，超过每个流程实例 {3} 次的上限：流程中可能有走不出去的循环（如反复退回）"),
+    (re.compile(r"^element (\S+): scripts used more than ([\d.]+) s of CPU time"),
+     "环节 {1} 的脚本或表达式超出每次操作 {2} 秒的 CPU 时间上限（可能在大量数据上循环），已停止"),
     (re.compile(r"^task (\S+) failed$"), "任务 {1} 执行失败"),
 )
 

@@ -76,13 +76,15 @@ class Runtime:
     def __init__(self, db: Engine, handlers: HandlerRegistry, *, clock: Clock = system_clock,
                  cache_size: int = 512, retry_backoff: Sequence[float] = DEFAULT_BACKOFF,
                  max_engine_steps: int = wfops.MAX_ENGINE_STEPS,
-                 max_element_passes: int = wfops.DEFAULT_MAX_PASSES) -> None:
+                 max_element_passes: int = wfops.DEFAULT_MAX_PASSES,
+                 script_cpu_seconds: float = engine.DEFAULT_CPU_SECONDS) -> None:
         self.db = db
         self.handlers = handlers
         self.clock = clock
         self.retry_backoff = list(retry_backoff)
         self.max_engine_steps = max_engine_steps
         self.max_element_passes = max_element_passes  # runs of one element per instance (a loop's budget)
+        self.script_cpu_seconds = script_cpu_seconds  # CPU time of a command's scripts (engine.cpu_budget)
         self.write = writer_sessionmaker(db)
         self.writer = db.execution_options(sqlite_immediate=True) if db.dialect.name == "sqlite" else db
         self.read = reader_sessionmaker(db)
@@ -109,7 +111,8 @@ class Runtime:
                 ctx.record(kind, **detail)
             return result
 
-        return engine.HotlineScriptEngine(self.environment, call, self.max_engine_steps, self.max_element_passes)
+        return engine.HotlineScriptEngine(self.environment, call, self.max_engine_steps, self.max_element_passes,
+                                          self.script_cpu_seconds)
 
     def command(self, instance_id: str, actor: str, mutate: Callable[[CommandContext], T], *,
                 allowed: Sequence[str] = ACTIVE, also: Also | None = None) -> T | None:
