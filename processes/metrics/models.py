@@ -44,5 +44,5 @@ class MetricRollupRun(Base):
     last_day: Mapped[date] = mapped_column(sa.Date)
     reading: Mapped[str] = mapped_column(sa.String(64))  # MetricSettings.key() the counts were made under
     rows: Mapped[int]
-    seconds: Mapped[float]
+    seconds: Mapped[float] = mapped_column(sa.Float)
     finished_at: Mapped[datetime] = mapped_column(index=True)
