@@ -14,8 +14,8 @@ What is found: mainland mobile numbers (1[3-9] and nine digits, with an optional
 prefix), landlines with their area code (010, 02x or 0 and three digits, then a 7-8 digit local number; or the
 area code after +86 / 0086), and 18-character resident ID numbers (17 digits and a digit or X). A number pieced
 together from groups must also look like an ID (region code, a birth date), so two dates and a count typed next
-to each other are not one. Dates (2026-12-07), case numbers (DT20261125-0001), IP addresses, amounts, times and
-short numbers never match.
+to each other are not one. Dates (2026-12-07), case numbers (DT20261125-0001), IP addresses, UUIDs and hex
+digests, amounts, times and short numbers never match.
 """
 
 from __future__ import annotations
@@ -48,8 +48,11 @@ _PATTERNS = (
     (LANDLINE, re.compile(rf"(?<![\d+])(?:{_PREFIX}0?|0)((?:10|2\d|[3-9]\d\d){_G}[2-9](?:{_D}){{6,7}})(?![\dX])")),
 )
 MIN_DIGITS = 10  # the shortest number found (010 and a 7-digit local number); fewer digits: nothing to look for
-# A dotted quad is an IP address (192.168.10.100 would otherwise read as a mobile number in the audit's source IP).
-_IPV4 = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+# Tokens that are not numbers at all, though they hold digits and separators: IP addresses (192.168.10.100 would
+# read as a mobile number), UUIDs (9c3e1424-3382-468b…) and hex digests. Detection skips them.
+_TOKENS = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])"
+                     r"|(?<![0-9A-Za-z])[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}(?![0-9A-Za-z])"
+                     r"|(?<![0-9A-Za-z])(?=[0-9a-fA-F]*[a-fA-F])[0-9a-fA-F]{16,}(?![0-9A-Za-z])")
 # A pieced-together ID must look like one: region code, birth year 18xx-20xx, month, day.
 _ID_SHAPE = re.compile(r"[1-9]\d{5}(?:18|19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[\dX]")
 
@@ -64,11 +67,9 @@ class Found:
     digits: str
 
     def masked(self) -> str:
-        """Return the number masked (138****5678, 0577*****1234, 330***********1234)."""
+        """Return the number masked (138****5678, 057*****1234, 330***********1234)."""
         if self.kind == ID_NUMBER:
             return pii.mask_id_number(self.digits)
-        if self.kind == LANDLINE:
-            return self.digits[:4] + "*" * (len(self.digits) - 8) + self.digits[-4:]
         return pii.mask_phone(self.digits)
 
 
@@ -94,12 +95,12 @@ def normalise(text: str) -> tuple[str, list[int]]:
     Separators between two digits (or '+' and a digit) become one GAP when there are at most MAX_SEPARATORS of
     them; other separators become one blank, which keeps numbers apart.
     """
-    addresses = {i for m in _IPV4.finditer(text) for i in range(*m.span())}
+    skipped = {i for m in _TOKENS.finditer(text) for i in range(*m.span())}
     out: list[str] = []
     where: list[int] = []
     gap: list[int] = []  # indexes of the separators since the last digit
     for index, ch in enumerate(text):
-        kind = "~" if index in addresses else _char_class(ch)
+        kind = "~" if index in skipped else _char_class(ch)
         if not kind:
             continue
         if kind == " ":
@@ -129,6 +130,8 @@ def find_numbers(text: str | None) -> list[Found]:
             if any(start < t_end and t_start < end for t_start, t_end in taken):
                 continue
             first, last = where[start], where[end - 1] + 1
+            if first and text[first - 1] in "(（" and any(c in text[first:last] for c in ")）"):
+                first -= 1  # "(0577) 6348 1234": the bracket goes with the area code it opened
             digits = match.group(1).replace(GAP, "")
             if kind == ID_NUMBER and last - first != 18 and not _ID_SHAPE.fullmatch(digits):
                 continue  # pieced together from groups and not shaped like an ID: dates, counts
