@@ -50,7 +50,7 @@ def test_anonymous_callers_are_sent_to_login_or_refused(app: Flask) -> None:
     client = app.test_client()
     csrf = token(client, "/auth/login")
     for rule in app.url_map.iter_rules():
-        if RULES[rule.endpoint] == PUBLIC or rule.arguments:
+        if RULES[rule.endpoint] == PUBLIC or rule.arguments or permissions.api_scope(RULES[rule.endpoint]):
             continue
         for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
             response = client.open(rule.rule, method=method, data={"csrf_token": csrf})
@@ -60,6 +60,30 @@ def test_anonymous_callers_are_sent_to_login_or_refused(app: Flask) -> None:
                 assert query["next"] == [rule.rule], rule  # back to the page after signing in
             else:
                 assert response.status_code == 401, (rule, method)
+
+
+def test_open_interfaces_are_guarded_by_a_key_with_the_scope_their_rule_names(sqlite_url: str) -> None:
+    """Every /api and /open311 route: an API rule (or PUBLIC, for documents), and a view guarded for that scope."""
+    app = create_app({"DATABASE_URL": sqlite_url, "SECRET_KEY": "x" * 40})
+    for rule in app.url_map.iter_rules():
+        scope = permissions.api_scope(RULES[rule.endpoint])
+        guard = getattr(app.view_functions[rule.endpoint], "api_scope", None)
+        if rule.rule.startswith(("/api/", "/open311/")):
+            assert scope is not None or RULES[rule.endpoint] == PUBLIC, rule.rule
+        else:
+            assert scope is None, f"{rule.rule}: an API rule outside /api and /open311"
+        assert guard == scope or (scope is None and guard is None and RULES[rule.endpoint] == PUBLIC), rule.rule
+    with pytest.raises(ValueError, match="unknown API scope"):
+        permissions.check_rules({"x.y": permissions.api_rule("cases:delete")})
+    assert not permissions.allowed(permissions.api_rule("cases:read"), signed_in=True, roles=frozenset({"leader"}))
+
+
+def test_an_api_rule_on_an_unguarded_view_is_refused(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Deny by default: a view under an API rule that forgot its key check answers 403, never its content."""
+    app.add_url_rule("/api/v1/probe", "api.probe", lambda: "must never show")
+    monkeypatch.setitem(RULES, "api.probe", permissions.api_rule("cases:read"))
+    answer = app.test_client().get("/api/v1/probe")
+    assert answer.status_code == 403 and "must never show" not in answer.get_data(as_text=True)
 
 
 def test_public_pages_answer_anonymous_callers(app: Flask) -> None:

@@ -13,10 +13,10 @@ from processes.accounts import pii
 from processes.clock import Clock
 from processes.db.engines import create_db_engine
 from processes.runtime.core import Runtime
-from processes.runtime.outbox import SpoolAdapter
 from webapp import democlock
 from webapp.config import check_required_settings
 from webapp.config import load_config
+from webapp.outbox_adapters import outbox_adapters
 
 
 def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = True) -> Flask:
@@ -28,9 +28,9 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
         check_required_settings(app)  # fail fast: a production server never starts without its secret
     pii.configure(app.config.get("PII_ENCRYPTION_KEY"), production=app.config.get("ENV") == "production")
     app.extensions["hotline.runtime"] = build_runtime(app, clock)
-    # Delivery adapters by channel; '*' catches the rest. The default spool keeps messages in the app for the
-    # office to read; a real gateway implements processes.runtime.outbox.Adapter and is wired in here.
-    app.extensions["hotline.outbox_adapters"] = {"*": SpoolAdapter()}
+    # Delivery adapters by channel from the settings (OUTBOX_HTTP, webhooks); '*' catches the rest. The default
+    # spool keeps messages in the app for the office to read; a gateway implements processes.runtime.outbox.Adapter.
+    app.extensions["hotline.outbox_adapters"] = outbox_adapters(app)
     init_web(app)
     return app
 
@@ -46,6 +46,7 @@ def configured_app(test_config: dict[str, Any] | None = None) -> Flask:
 def init_web(app: Flask) -> None:
     """Bind the extensions, security hooks and blueprints (one per area) to the app."""
     from webapp import admin
+    from webapp import api
     from webapp import auditlog
     from webapp import auth
     from webapp import cases
@@ -57,6 +58,8 @@ def init_web(app: Flask) -> None:
     from webapp import modeler
     from webapp import monitor
     from webapp import nav
+    from webapp import open311
+    from webapp import platform
     from webapp import reference
     from webapp import reports
     from webapp import search
@@ -92,6 +95,9 @@ def init_web(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)  # 数据看板: rates and volumes from the rollup, drill-down to cases
     app.register_blueprint(reports.bp)  # 报表: 周报, 月度分析报告, 部门考评
     app.register_blueprint(reference.bp)  # 基础数据: calendar, time limits, units, 派单目录, settings, roster
+    app.register_blueprint(platform.bp)  # 上级工单导入: order files from 民呼我为 / 12345, row by row with a report
+    api.init_app(app)  # 开放接口: REST /api/v1 with API keys, its OpenAPI document and docs page
+    app.register_blueprint(open311.bp)  # Open311 GeoReport v2: services, requests (submitted with an API key)
 
 
 def build_runtime(app: Flask, clock: Clock) -> Runtime:

@@ -4,12 +4,21 @@ Deny by default: an endpoint missing from RULES answers 403, and tests/test_rout
 A rule is PUBLIC (anyone, signed in or not), AUTHENTICATED (any signed-in user) or a set of role codes from
 `processes.accounts.roles` (a user holding any of them may call it). Object rules (which cases a department sees) are
 checked by the views on top of this table.
+
+The open interfaces (开放接口: /api, /open311) have no session user. Their rule is `api_rule(scope)`, a string
+"api:<scope>" naming one scope of `processes.integration.keys.SCOPES`: the caller is the API key presented with the
+request (webapp/api/auth.py), never a session cookie, so `allowed` refuses such a rule to a signed-in user, and
+`enforce` lets the request reach the view only when the view is guarded by `require_scope` (or `keyed`, for a
+protocol that passes the key as a parameter) with that same scope; any other view under an API rule answers 403.
+tests/test_routes_permissions.py checks that every /api and /open311 route has an API rule (or is PUBLIC, like the
+OpenAPI document) and that rule and guard agree.
 """
 
 from __future__ import annotations
 
 from flask import Flask
 from flask import abort
+from flask import current_app
 from flask import flash
 from flask import redirect
 from flask import request
@@ -18,12 +27,26 @@ from flask.typing import ResponseReturnValue
 from flask_login import current_user
 
 from processes.accounts.roles import ROLE_CODES
+from processes.integration.keys import SCOPES
 from processes.runtime.publishing import PUBLISHER_ROLES
 from webapp import messages
+from webapp import refusals
 
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
+API_PREFIX = "api:"  # api:<scope>: called with an API key holding that scope (webapp/api/auth.py)
 Rule = str | frozenset[str]
+
+
+def api_rule(scope: str) -> str:
+    """Return the rule of an open-interface route: an API key with this scope, never a session."""
+    return API_PREFIX + scope
+
+
+def api_scope(rule: Rule | None) -> str | None:
+    """Return the scope an API rule asks for, None for any other rule."""
+    return rule.removeprefix(API_PREFIX) if isinstance(rule, str) and rule.startswith(API_PREFIX) else None
+
 
 # Roles that BPMN user tasks name (candidate_role), and roles that may open cases (office, units, towns).
 TASK_ROLES = frozenset({"operator", "transcriber", "dispatcher", "handler", "inspector", "callback", "supervisor",
@@ -202,6 +225,30 @@ RULES: dict[str, Rule] = {
     "reference.roster_save": frozenset({"duty_leader"}),
     "reference.roster_emergency": frozenset({"duty_leader"}),
     # -- end reference --
+    # -- api (webapp/api/: 开放接口 REST /api/v1; each rule names the scope the key needs) --
+    # The document and its reading page are public: they describe the interface and hold no data.
+    "apidocs.openapi": PUBLIC,
+    "api.units": api_rule("reference:read"),
+    "api.categories": api_rule("reference:read"),
+    # -- end api --
+    # -- open311 & police110 (webapp/open311/: GeoReport v2; webapp/api/police110.py: 110 警情交换) --
+    # Reading is public (no personal data is shown); submitting needs a key (api_key parameter, scope open311).
+    "open311.discovery": PUBLIC,
+    "open311.services": PUBLIC,
+    "open311.service_definition": PUBLIC,
+    "open311.list_requests": PUBLIC,
+    "open311.show_request": PUBLIC,
+    "open311.token": PUBLIC,
+    "open311.create_request": api_rule("open311"),
+    # -- end open311 & police110 --
+    # -- platform exchange (webapp/platform/: 上级工单导入; webapp/api/platform.py: pushed orders) --
+    # Transcribers (转录员) import the orders they would otherwise type in; each sees only the imports they uploaded.
+    "platform.index": frozenset({"transcriber"}),
+    "platform.upload": frozenset({"transcriber"}),
+    "platform.job": frozenset({"transcriber"}),
+    "platform.progress": frozenset({"transcriber"}),
+    "platform.report": frozenset({"transcriber"}),
+    # -- end platform exchange --
     "cases.show": CASE_ROLES,
     "cases.requester": CASE_ROLES,
     "cases.reveal": CASE_ROLES,
@@ -214,13 +261,16 @@ def check_rules(rules: dict[str, Rule]) -> None:
     for endpoint, rule in rules.items():
         if isinstance(rule, frozenset) and not rule <= ROLE_CODES:
             raise ValueError(f"{endpoint}: unknown roles {sorted(rule - ROLE_CODES)}")
-        if isinstance(rule, str) and rule not in (PUBLIC, AUTHENTICATED):
-            raise ValueError(f"{endpoint}: rule must be {PUBLIC!r}, {AUTHENTICATED!r} or a set of roles")
+        scope = api_scope(rule)
+        if scope is not None and scope not in SCOPES:
+            raise ValueError(f"{endpoint}: unknown API scope {scope!r}")
+        if isinstance(rule, str) and rule not in (PUBLIC, AUTHENTICATED) and scope is None:
+            raise ValueError(f"{endpoint}: rule must be {PUBLIC!r}, {AUTHENTICATED!r}, an API rule or a set of roles")
 
 
 def allowed(rule: Rule | None, *, signed_in: bool, roles: frozenset[str]) -> bool:
     """Return whether a caller may use an endpoint with this rule (None: no rule, never)."""
-    if rule is None:
+    if rule is None or api_scope(rule) is not None:  # an API route is never reached through a session
         return False
     if rule == PUBLIC:
         return True
@@ -249,15 +299,23 @@ def enforce() -> ResponseReturnValue | None:
     if endpoint is None:
         return None
     rule = RULES.get(endpoint)
+    scope = api_scope(rule)
+    if scope is not None:  # the view checks the key; it must be guarded for exactly this scope
+        if getattr(current_app.view_functions.get(endpoint), "api_scope", None) != scope:
+            abort(403)
+        return None
     signed_in = bool(current_user.is_authenticated)
     if rule is not None and rule != PUBLIC and not signed_in:
+        refusals.refuse("login")  # audited like any refusal (webapp/refusals.py), counted per source IP
         return to_login()
     if not allowed(rule, signed_in=signed_in, roles=current_user.roles if signed_in else frozenset()):
+        refusals.refuse("role" if rule is not None else "no_rule")
         abort(403)
     return None
 
 
 def init_app(app: Flask) -> None:
-    """Check the table and enforce it before every request."""
+    """Check the table and enforce it before every request; audit every refused answer."""
     check_rules(RULES)
     app.before_request(enforce)
+    refusals.init_app(app)

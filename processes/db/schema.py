@@ -8,7 +8,10 @@ from processes.accounts import models as _accounts  # noqa: F401
 from processes.audit import models as _audit  # noqa: F401
 from processes.cases import models as _cases  # noqa: F401
 from processes.db.base import Base
+from processes.exchange import models as _exchange  # noqa: F401
+from processes.integration import models as _integration  # noqa: F401
 from processes.metrics import models as _metrics  # noqa: F401
+from processes.open311 import models as _open311  # noqa: F401
 from processes.reference import models as _reference  # noqa: F401
 from processes.reports import models as _reports  # noqa: F401
 from processes.runtime import models as _runtime  # noqa: F401

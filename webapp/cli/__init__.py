@@ -25,6 +25,7 @@ from webapp import create_app
 from webapp import democlock
 from webapp import runtime_of
 from webapp import scheduler
+from webapp.cli import apikeys
 from webapp.cli import audit
 from webapp.cli import cases
 from webapp.cli import clock
@@ -39,6 +40,7 @@ from webapp.cli import metrics
 from webapp.cli import migrate
 from webapp.cli import outbox
 from webapp.cli import pii
+from webapp.cli import platform
 from webapp.cli import publish
 from webapp.cli import ref
 from webapp.cli import reports
@@ -110,3 +112,5 @@ metrics.register(cli)
 export.register(cli)
 assets.register(cli)
 scheduler.register(cli)
+platform.register(cli)  # platform import: order files from the upstream platform; webhook subscriptions
+apikeys.register(cli)  # api-key: integration keys for the open interfaces
