@@ -55,6 +55,24 @@ class DefaultConfig:
     JOB_RETENTION_DAYS = 30
     #: Seconds between outbox sweeps (messages leaving the system are delivered after commit, at least once).
     OUTBOX_SWEEP_SECONDS = 5.0
+    #: Outbox delivery by HTTP (发件箱 HTTP 接口), by channel (upstream, police110, sms …; "*" for every other); a
+    #: channel not listed stays in the in-app spool. Each: {"url": "https://…", "key_id": "…", "secret": "≥ 32
+    #: random characters", "timeout": 10, "personal": false}. Bodies are JSON signed with HMAC-SHA256 over
+    #: "<timestamp>.<body>" (X-Hotline-Key-Id, X-Hotline-Timestamp, X-Hotline-Signature: sha256=<hex>,
+    #: Idempotency-Key; processes/runtime/outbox_http.py). "personal": true sends the personal values a message
+    #: points at: only for a channel that needs them (the upstream platform's write-back). TLS is always verified.
+    OUTBOX_HTTP: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: A PEM file of extra certificate authorities for OUTBOX_HTTP and webhook endpoints (a private CA).
+    OUTBOX_HTTP_CA_FILE: str | None = None
+    #: Seconds an HTTP delivery (outbox channel or webhook) may take before it counts as failed and is retried.
+    OUTBOX_HTTP_TIMEOUT_SECONDS = 10.0
+    #: Seconds between the scheduler's looks for new case events to send to webhook subscriptions (事件订阅).
+    WEBHOOK_SWEEP_SECONDS = 10.0
+    #: Upstream order import (上级工单导入): largest file in bytes and most rows (a larger file is refused whole).
+    PLATFORM_IMPORT_MAX_BYTES = 20 * 1024 * 1024
+    PLATFORM_IMPORT_MAX_ROWS = 100_000
+    #: Seconds between a scheduler's looks for uploaded order files waiting to be imported.
+    PLATFORM_IMPORT_SWEEP_SECONDS = 3.0
     #: Case-list exports (导出): up to this many rows the file is answered at once; more run in the background.
     EXPORT_INLINE_ROWS = 1000
     #: Most rows one export may hold (a larger search is refused with a message: narrow it).

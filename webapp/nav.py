@@ -45,6 +45,7 @@ NAV: list[NavItem] = [
     NavItem("home.index", N_("首页")),
     NavItem("worklist.index", N_("待办")),
     NavItem("intake.index", N_("登记")),
+    NavItem("platform.index", N_("工单导入")),
     NavItem("search.index", N_("工单查询")),
     NavItem("monitor.index", N_("督办台"), N_("督办")),
     NavItem("monitor.instances", N_("流程实例"), N_("督办")),

@@ -32,6 +32,7 @@ from webapp import runtime_of
 from webapp.config import ConfigError
 from webapp.config import anchor_path
 from webapp.config import audit_key
+from webapp.platform import schedule as platform_jobs
 from webapp.reports import schedule as report_jobs
 from webapp.search import exports
 
@@ -97,6 +98,7 @@ def _periodic_jobs(app: Flask, state: SchedulerState) -> BackgroundScheduler:
     periodic.add_job(exports.run_waiting, "interval", seconds=float(app.config["EXPORT_SWEEP_SECONDS"]),
                      args=[app, state.owner], id="exports", replace_existing=True, next_run_time=started)
     report_jobs.add_jobs(periodic, app)
+    platform_jobs.add_jobs(periodic, app, state.owner)  # order imports, webhook fan-out
     periodic.add_job(_in_app, "interval", seconds=float(app.config["METRICS_ROLLUP_SECONDS"]),
                      args=[app, lambda: metrics_rollup(app)], id="metrics_recent", replace_existing=True)
     periodic.add_job(_in_app, "cron", hour=2, minute=37, args=[app, lambda: metrics_rollup(app, full=True)],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
+from collections.abc import Iterable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -86,6 +87,17 @@ def parse_order(text: str | None) -> ParsedOrder:
     pairs = _json_pairs(raw, out) if raw.lstrip()[:1] in ("{", "[") else None
     if pairs is None:
         pairs = _text_pairs(raw, out)
+    return read_pairs(pairs, out)
+
+
+def field_of(label: str) -> str | None:
+    """Return the intake field a platform label or key names (工单编号 → upstream_order_id), None if unknown."""
+    return _BY_LABEL.get(_label(label))
+
+
+def read_pairs(pairs: Iterable[tuple[str, str]], out: ParsedOrder | None = None) -> ParsedOrder:
+    """Check and normalise (field, value) pairs of one order: a pasted one, a file row or a pushed object."""
+    out = out if out is not None else ParsedOrder()
     found: dict[str, str] = {}
     for name, value in pairs:
         value = value.strip()

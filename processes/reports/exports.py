@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -33,6 +34,11 @@ Progress = Callable[[int, int], None]  # (rows done, rows total): renews the lea
 Builder = Callable[[ExportJob, Progress], tuple[bytes, str]]  # the file's bytes and its name
 
 
+# The job table `claim`, `progress` and `fail` work on: any table with the export job's status and lease columns
+# (id, status, attempts, rows_done, rows_total, lease_owner, lease_until, error, created_at, finished_at).
+EXPORTS = cast(sa.Table, ExportJob.__table__)
+
+
 def request(session: Session, *, requested_by: str, file_format: str, criteria: dict[str, Any], rows_total: int,
             now: datetime) -> ExportJob:
     """Add a pending export job to the caller's transaction (the caller audits the request in the same one)."""
@@ -45,40 +51,40 @@ def request(session: Session, *, requested_by: str, file_format: str, criteria: 
     return job
 
 
-def _claimable(now: datetime) -> sa.ColumnElement[bool]:
-    return sa.or_(ExportJob.status == "pending",
-                  sa.and_(ExportJob.status == "running", ExportJob.lease_until < now))
+def _claimable(now: datetime, table: sa.Table) -> sa.ColumnElement[bool]:
+    return sa.or_(table.c.status == "pending", sa.and_(table.c.status == "running", table.c.lease_until < now))
 
 
-def claim(rt: Runtime, owner: str, *, lease: timedelta) -> str | None:
+def claim(rt: Runtime, owner: str, *, lease: timedelta, table: sa.Table = EXPORTS) -> str | None:
     """Claim the oldest claimable job for `owner`; return its id, or None when nothing waits."""
     now = rt.clock()
     with rt.write() as session, session.begin():
-        query = sa.select(ExportJob.id, ExportJob.attempts).where(_claimable(now)) \
-            .order_by(ExportJob.created_at).limit(1)
+        query = sa.select(table.c.id, table.c.attempts).where(_claimable(now, table)) \
+            .order_by(table.c.created_at).limit(1)
         if session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True)
         row = session.execute(query).one_or_none()
         if row is None:
             return None
         if row.attempts >= MAX_ATTEMPTS:  # its runners kept dying: say so instead of trying again
-            session.execute(sa.update(ExportJob).where(ExportJob.id == row.id).values(
-                status="failed", error="export stopped after repeated interruptions", lease_owner=None,
+            session.execute(sa.update(table).where(table.c.id == row.id).values(
+                status="failed", error="stopped after repeated interruptions", lease_owner=None,
                 lease_until=None, finished_at=now))
             return None
-        session.execute(sa.update(ExportJob).where(ExportJob.id == row.id).values(
+        session.execute(sa.update(table).where(table.c.id == row.id).values(
             status="running", lease_owner=owner, lease_until=now + lease, attempts=row.attempts + 1, rows_done=0))
     return str(row.id)
 
 
-def _held(job_id: str, owner: str) -> sa.ColumnElement[bool]:
-    return sa.and_(ExportJob.id == job_id, ExportJob.status == "running", ExportJob.lease_owner == owner)
+def _held(job_id: str, owner: str, table: sa.Table = EXPORTS) -> sa.ColumnElement[bool]:
+    return sa.and_(table.c.id == job_id, table.c.status == "running", table.c.lease_owner == owner)
 
 
-def progress(rt: Runtime, job_id: str, owner: str, *, done: int, total: int, lease: timedelta) -> None:
-    """Record how far the job is and renew the lease; raise LeaseLost when another runner holds it."""
+def progress(rt: Runtime, job_id: str, owner: str, *, done: int, total: int, lease: timedelta,
+             table: sa.Table = EXPORTS, **more: Any) -> None:
+    """Record how far the job is (and `more` columns) and renew the lease; raise LeaseLost if another holds it."""
     with rt.write() as session, session.begin():
-        changed = session.execute(sa.update(ExportJob).where(_held(job_id, owner)).values(
+        changed = session.execute(sa.update(table).where(_held(job_id, owner, table)).values(**more,
             rows_done=done, rows_total=total, lease_until=rt.clock() + lease))
     if not getattr(changed, "rowcount", 0):
         raise LeaseLost(job_id)
@@ -94,10 +100,10 @@ def finish(rt: Runtime, job_id: str, owner: str, content: bytes, file_name: str,
     return bool(getattr(changed, "rowcount", 0))
 
 
-def fail(rt: Runtime, job_id: str, owner: str, error: str) -> None:
+def fail(rt: Runtime, job_id: str, owner: str, error: str, *, table: sa.Table = EXPORTS) -> None:
     """Mark a job this runner holds as failed, with a short reason for the page."""
     with rt.write() as session, session.begin():
-        session.execute(sa.update(ExportJob).where(_held(job_id, owner)).values(
+        session.execute(sa.update(table).where(_held(job_id, owner, table)).values(
             status="failed", error=error[:500], lease_owner=None, lease_until=None, finished_at=rt.clock()))
 
 
