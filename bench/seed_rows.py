@@ -134,6 +134,7 @@ class Maker:
                 "complexity": "complex" if rng.random() < 0.05 else "normal",
                 "township": rng.choice(self.office.townships), "category": rng.choice(CATEGORIES),
                 "lead_department": None if direct else unit, "deadline": None, "warning_level": "none",
+                "open_task_due": None, "next_timer_due": None,  # as processes/runtime/case_due.py keeps them
                 "return_count": 0, "extension_count": 0, "rehandle_count": 0, "requester_id": None,
                 "assisting_departments": [], "duplicate_of": None, "flags": {}, "closed_at": None,
                 "direct_answer": direct, "callback_result": None, "solved": None, "title": None, "location": None,
@@ -167,6 +168,7 @@ class Maker:
             case["return_count"] = int("sign_for" in steps and self.facts.random() < RETURNED)
             due, case["warning_level"] = light_deadline(rng, pick(rng, LIGHTS), now)
             case["deadline"] = due
+            case["open_task_due"] = due  # its one open task's deadline
             self.task(rows, case, instance_id, open_step, unit, at, None, due)
             self.waiting(rows, case, instance_id, open_step, unit, due)
         case["updated_at"] = at
@@ -247,6 +249,8 @@ class Maker:
             fire = due - timedelta(hours=24) if bpmn_id == "yellow_timer" else due
             if fire <= self.now:
                 continue  # fired already: its light is the case's warning level
+            if case["next_timer_due"] is None or fire < case["next_timer_due"]:
+                case["next_timer_due"] = fire
             rows.of["timer_job"].append({
                 "instance_id": instance_id, "task_id": self.uid(), "kind": "timer", "bpmn_id": bpmn_id,
                 "timer_kind": "date", "due_at": fire, "status": "pending", "lease_owner": None, "lease_until": None,

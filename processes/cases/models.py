@@ -30,10 +30,27 @@ class Requester(Base):
     created_at: Mapped[datetime]
 
 
+# A case's closed statuses (handlers.casework.FINISHED, tests/test_case_due_column.py keeps them equal): the
+# partial index of open cases is used only when a query's open filter spells the same list
+FINISHED_STATUSES = ("closed", "published", "archived", "answered", "transferred", "rejected", "merged",
+                     "returned_to_110")
+OPEN_CASE = sa.text("status NOT IN ({})".format(", ".join(f"'{s}'" for s in FINISHED_STATUSES)))
+
+
 class Case(Base):
     """A hotline case (工单): typed routing columns people filter by, plus personal text kept out of workflows."""
 
     __tablename__ = "hotline_case"
+    __table_args__ = (
+        # One case per 110 警情编号: a repeated or concurrent 110 hand-over finds the case instead (migration 0021)
+        sa.Index("uq_hotline_case_police110_incident", "upstream_order_id", unique=True,
+                 postgresql_where=sa.text("channel = 'police110'"), sqlite_where=sa.text("channel = 'police110'")),
+        # The open cases (migration 0022): the board and the drill-downs read their light and deadline from here
+        sa.Index("ix_hotline_case_open", "lead_department", "deadline", "open_task_due", "upstream_deadline",
+                 "warning_level", postgresql_include=["township", "channel", "urgency", "request_type", "created_at",
+                                                      "next_timer_due", "status"],
+                 postgresql_where=OPEN_CASE, sqlite_where=OPEN_CASE),
+    )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
     number: Mapped[str] = mapped_column(sa.String(32), unique=True)
@@ -48,7 +65,11 @@ class Case(Base):
     category: Mapped[str | None] = mapped_column(sa.String(64), index=True)  # 诉求分类, keys the 派单目录
     lead_department: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     status: Mapped[str] = mapped_column(sa.String(32), default="registered", index=True)
-    deadline: Mapped[datetime | None]
+    deadline: Mapped[datetime | None] = mapped_column(index=True)  # 办理时限: 按时办结率 and 超期率 by it (0024)
+    # Kept by the runtime with the task and timer projection (processes/runtime/case_due.py), so lists across cases
+    # read columns: the earliest due time of the case's open tasks, and of its waiting BPMN timers (下一计时)
+    open_task_due: Mapped[datetime | None]
+    next_timer_due: Mapped[datetime | None]
     # 办结时间 (set when the case reaches 办结) and 直接答复 (closed by a direct answer): what 直办率 and the
     # closure rates of domain.md §7 read, kept after the status moves on to 挂网 / 归档
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -70,7 +91,7 @@ class Case(Base):
     title: Mapped[str | None] = mapped_column(sa.String(200))
     content: Mapped[str | None] = mapped_column(sa.Text)
     location: Mapped[str | None] = mapped_column(sa.String(500))
-    created_at: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(index=True)  # 受理时间: the volume and most rates by it (0024)
     updated_at: Mapped[datetime]
 
 

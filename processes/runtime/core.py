@@ -26,6 +26,7 @@ from processes.engine import runtime as wfops
 from processes.engine.failures import failed_element
 from processes.errors import InvalidState
 from processes.errors import NotFound
+from processes.runtime import case_due
 from processes.runtime.context import Also
 from processes.runtime.context import CommandContext
 from processes.runtime.context import CommandOutcome
@@ -185,6 +186,7 @@ class Runtime:
         write_tasks(writes, instance_id=row.id, case_id=row.case_id, old=proj, new_tasks=tasks,
                     finished=finished, now=ctx.now)
         timer_map = write_timers(writes, instance_id=row.id, old=proj, timers=timers, fired=fired, now=ctx.now)
+        case_due.refresh(writes, case_id=row.case_id, instance_id=row.id, old=proj, tasks=tasks, timers=timers)
         retry_due = write_retry(writes, instance_id=row.id, proj=proj, status=status,
                                 error=error, backoff=self.retry_backoff, now=ctx.now)
         self._write_correlations(ctx, writes)

@@ -48,7 +48,8 @@ class Projection:
                           ensure_ascii=False)
 
 
-def _parse_due(value: Any) -> datetime | None:
+def parse_due(value: Any) -> datetime | None:
+    """An aware time from a projected value (a datetime or an ISO string), else None."""
     if isinstance(value, datetime):
         return value if value.tzinfo else None
     if isinstance(value, str):
@@ -95,7 +96,7 @@ def describe_task(task: OpenTask, timers: list[PendingTimer]) -> dict[str, Any]:
     # due_timer names the boundary timer that is the deadline: it follows reschedules, a data value does not
     due = next((t.due for t in guards if t.bpmn_id == props.get("due_timer")), None)
     if due is None:
-        due = _parse_due(_lookup(data, props.get("due_variable")))
+        due = parse_due(_lookup(data, props.get("due_variable")))
     if due is None and guards:
         due = max(t.due for t in guards)  # the last boundary deadline is the real limit
     priority = int(props["priority"]) if str(props.get("priority", "")).isdigit() else URGENCY_PRIORITY.get(
@@ -137,7 +138,7 @@ def write_tasks(writes: Writes, *, instance_id: str, case_id: str | None, old: P
         writes.add(_NEW_TASK, [_task_row(k, new_tasks[k], instance_id, case_id, now) for k in added])
     if finished:
         writes.add(_FINISH_TASK, [{"tid": k, "st": st, "at": now, "by": by} for k, (st, by) in finished.items()])
-    changed = [{"tid": k, "due": _parse_due(d.get("d")), "who": d.get("a")} for k, d in new_tasks.items()
+    changed = [{"tid": k, "due": parse_due(d.get("d")), "who": d.get("a")} for k, d in new_tasks.items()
                if k in old.tasks and (old.tasks[k].get("d"), old.tasks[k].get("a")) != (d.get("d"), d.get("a"))]
     if changed:
         writes.add(_CHANGE_TASK, changed)
@@ -148,7 +149,7 @@ def _task_row(task_id: str, desc: dict[str, Any], instance_id: str, case_id: str
     return {
         "id": task_id, "instance_id": instance_id, "case_id": case_id, "bpmn_id": desc["b"], "name": desc["n"],
         "role": desc["r"], "department": desc["dep"], "assignee": desc["a"], "priority": desc["p"],
-        "form": desc["f"], "due_at": _parse_due(desc["d"]), "status": "open", "created_at": now,
+        "form": desc["f"], "due_at": parse_due(desc["d"]), "status": "open", "created_at": now,
         "completed_at": None, "completed_by": None,
     }
 

@@ -1,15 +1,15 @@
 """The office board's counts (督办台): open cases by light, by lead unit and by stage, due today and this week.
 
-Every count is a query of the case search (webapp/search/query.py) with the same conditions, so the number on the
-board and the list behind its link are one query: case columns and open tasks' due times, never snapshots. Each
-line also carries its most urgent deadline and its next timer (the earliest pending timer_job of its cases).
+Every count uses the case search's conditions (webapp/search/query.py), so the number on the board and the list
+behind its link agree: case columns and open tasks' stages, never snapshots, in one grouped pass over the open cases
+(unit x stage x light). Each line also carries its most urgent deadline and its next timer (the case column
+next_timer_due: the earliest waiting timer of its cases, kept by processes/runtime/case_due.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from dataclasses import field
-from dataclasses import replace
 from datetime import UTC
 from datetime import datetime
 from typing import Any
@@ -20,8 +20,6 @@ from sqlalchemy.orm import Session
 from processes.cases.access import Viewer
 from processes.cases.models import Case
 from processes.runtime.models import HumanTask
-from processes.runtime.models import ProcessInstance
-from processes.runtime.models import TimerJob
 from webapp.search import query
 from webapp.search.criteria import NO_DEPARTMENT
 from webapp.search.criteria import Criteria
@@ -68,27 +66,6 @@ class Board:
         return min((line.next_timer for line in self.departments if line.next_timer), default=None)
 
 
-def _lines(db: Session, select: Any, names: dict[str, str], timers: dict[str, datetime]) -> list[Line]:
-    """Lines from rows of (key, light, count, earliest deadline), named, with their next timer."""
-    found: dict[str, Line] = {}
-    for key, light, n, due in db.execute(select):
-        code = str(key) if key is not None else NO_DEPARTMENT
-        line = found.setdefault(code, Line(code, names.get(code, code), next_timer=timers.get(code)))
-        line.counts[str(light)] = int(n)
-        if due is not None and (line.first_due is None or due < line.first_due):
-            line.first_due = due
-    return list(found.values())
-
-
-def _timers(db: Session, select: Any) -> dict[str, datetime]:
-    """The earliest pending BPMN timer per key of a select of (key,) from Case, joined to its timer rows."""
-    query = (select.add_columns(sa.func.min(TimerJob.due_at))
-             .join(ProcessInstance, ProcessInstance.case_id == Case.id)
-             .join(TimerJob, TimerJob.instance_id == ProcessInstance.id)
-             .where(TimerJob.status == "pending", TimerJob.kind == "timer"))
-    return {str(key) if key is not None else NO_DEPARTMENT: due for key, due in db.execute(query) if due is not None}
-
-
 def ordered(lines: list[Line], order: str) -> list[Line]:
     """Lines by their number of cases, or by their most urgent deadline (none last)."""
     if order == "deadline":
@@ -99,26 +76,61 @@ def ordered(lines: list[Line], order: str) -> list[Line]:
 def build(db: Session, criteria: Criteria, viewer: Viewer, now: datetime, units: dict[str, str],
           stage_names: dict[str, str], order: str = "") -> Board:
     """Count the open cases of these filters the viewer may see (criteria.status is 'open')."""
-    where = query.conditions(criteria, viewer, now)
-    light = query.light_expr(now).label("light")
-    first = sa.func.min(query.due_expr())
-    lights = {str(k): int(n) for k, n in db.execute(
-        sa.select(light, sa.func.count()).select_from(Case).where(*where).group_by(light))}
-    unit = Case.lead_department
-    unit_timers = _timers(db, sa.select(unit).select_from(Case).where(*where).group_by(unit))
-    departments = _lines(db, sa.select(unit, light, sa.func.count(), first).select_from(Case).where(*where)
-                         .group_by(unit, light), {**units, NO_DEPARTMENT: ""}, unit_timers)
-    stage_of = (sa.select(HumanTask.case_id.label("case_id"), HumanTask.bpmn_id.label("bpmn_id"))
-                .where(HumanTask.status == "open", HumanTask.case_id.is_not(None)).distinct().subquery())
-    stage = stage_of.c.bpmn_id
-    stage_timers = _timers(db, sa.select(stage).select_from(Case).join(stage_of, stage_of.c.case_id == Case.id)
-                           .where(*where).group_by(stage))
-    stages = _lines(db, sa.select(stage, light, sa.func.count(), first).select_from(Case)
-                    .join(stage_of, stage_of.c.case_id == Case.id).where(*where).group_by(stage, light),
-                    stage_names, stage_timers)
-    due_today = query.count(db, replace(criteria, due="today"), viewer, now)
-    due_week = query.count(db, replace(criteria, due="week"), viewer, now)
-    return Board(lights, ordered(departments, order), ordered(stages, order), due_today, due_week)
+    board = Board({}, [], [], 0, 0)
+    departments: dict[str, Line] = {}
+    stages: dict[str, Line] = {}
+    names = {**units, NO_DEPARTMENT: ""}
+    for unit, stage, light, pairs, cases, due, timer, today, week in db.execute(_grouped(criteria, viewer, now)):
+        light, cases = str(light), int(cases or 0)
+        board.lights[light] = board.lights.get(light, 0) + cases
+        board.due_today += int(today or 0)
+        board.due_week += int(week or 0)
+        code = str(unit) if unit is not None else NO_DEPARTMENT
+        _add(departments.setdefault(code, Line(code, names.get(code, code))), light, cases, due, timer)
+        if stage is not None:
+            _add(stages.setdefault(str(stage), Line(str(stage), stage_names.get(str(stage), str(stage)))),
+                 light, int(pairs), due, timer)
+    board.lights = {k: n for k, n in board.lights.items() if n}
+    board.departments = ordered([line for line in departments.values() if line.total], order)
+    board.stages = ordered(list(stages.values()), order)
+    return board
+
+
+def _grouped(criteria: Criteria, viewer: Viewer, now: datetime) -> sa.Select[Any]:
+    """One pass over the open cases in reach: (unit, stage, light) -> cases, earliest deadline and timer, due soon.
+
+    Each case's deadline is computed once (the inner select) and its light from it. A case with open tasks at two
+    stages has a row per stage: `once` marks one of them, so the unit and light counts take each case once.
+    """
+    case = sa.select(Case.id.label("case_id"), Case.lead_department.label("unit"), query.due_expr().label("due"),
+                     Case.warning_level.label("level"), Case.next_timer_due.label("timer"),
+                     ).where(*query.conditions(criteria, viewer, now)).subquery("open_case")
+    rank = sa.func.row_number().over(partition_by=HumanTask.case_id, order_by=HumanTask.bpmn_id)
+    stage_of = (sa.select(HumanTask.case_id.label("case_id"), HumanTask.bpmn_id.label("bpmn_id"), rank.label("rank"))
+                .where(HumanTask.status == "open", HumanTask.case_id.is_not(None))
+                .group_by(HumanTask.case_id, HumanTask.bpmn_id).subquery("stage_of"))
+    once = sa.case((sa.or_(stage_of.c.rank.is_(None), stage_of.c.rank == 1), 1), else_=0)
+    light = query.light_expr(now, case.c.due, case.c.level).label("light")
+
+    def soon(window: str) -> sa.ColumnElement[Any]:
+        """How many cases fall due from now to the end of today or of this week."""
+        inside = sa.and_(once == 1, case.c.due >= now, case.c.due < query.due_by(window, now))
+        return sa.func.sum(sa.case((inside, 1), else_=0))
+
+    return (sa.select(case.c.unit, stage_of.c.bpmn_id, light, sa.func.count(), sa.func.sum(once),
+                      sa.func.min(case.c.due), sa.func.min(case.c.timer), soon("today"), soon("week"))
+            .select_from(case.outerjoin(stage_of, stage_of.c.case_id == case.c.case_id))
+            .group_by(case.c.unit, stage_of.c.bpmn_id, light))
+
+
+def _add(line: Line, light: str, n: int, due: datetime | None, timer: datetime | None) -> None:
+    """Add one group's cases to a line, with its most urgent deadline and its next timer."""
+    if n:
+        line.counts[light] = line.counts.get(light, 0) + n
+    if due is not None and (line.first_due is None or due < line.first_due):
+        line.first_due = due
+    if timer is not None and (line.next_timer is None or timer < line.next_timer):
+        line.next_timer = timer
 
 
 def task_names(db: Session) -> dict[str, str]:

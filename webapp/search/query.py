@@ -97,26 +97,36 @@ def _min_of_present(element: Earliest, compiler: Any, **kw: Any) -> str:
     return str(compiler.process(sa.func.min(*rotated), **kw))
 
 
-def open_task_due() -> sa.ScalarSelect[datetime | None]:
-    """The earliest due time of the case's open tasks (签收 before the handling deadline is set), per case."""
-    return (sa.select(sa.func.min(HumanTask.due_at))
-            .where(HumanTask.case_id == Case.id, HumanTask.status == "open").scalar_subquery())
+def open_case() -> sa.ColumnElement[bool]:
+    """An open case: its status not one of the finished ones, spelled as the partial index ix_hotline_case_open is.
+
+    The list is written into the SQL (not bound), so PostgreSQL's planner can prove the index's predicate for any
+    plan, generic or not.
+    """
+    return Case.status.not_in(sa.bindparam("finished", FINISHED, expanding=True, literal_execute=True,
+                                                 unique=True))
 
 
 def due_expr() -> Time:
-    """An open case's deadline as its rows show it: the earliest of its own, its open tasks' and upstream's."""
-    due = Earliest(Case.deadline, open_task_due(), Case.upstream_deadline)
+    """An open case's deadline as its rows show it: the earliest of its own, its open tasks' and upstream's.
+
+    Its open tasks' earliest deadline (签收 before the handling deadline is set) is a column the runtime keeps
+    (processes/runtime/case_due.py), so this is a comparison of three columns, not a subquery per case.
+    """
+    due = Earliest(Case.deadline, Case.open_task_due, Case.upstream_deadline)
     return sa.type_coerce(due, Case.__table__.c.deadline.type)
 
 
-def light_expr(now: datetime) -> sa.ColumnElement[str]:
+def light_expr(now: datetime, due: Time | None = None,
+               level: sa.ColumnElement[str] | None = None) -> sa.ColumnElement[str]:
     """An open case's light as webapp.workspace.countdown colours it: overdue, red, yellow, green, or none.
 
     The same rule as the countdown: overdue once the deadline has passed; red with at most two hours left or a red
     warning level; yellow with at most a day left or a yellow level; green otherwise; none without a deadline.
+    `due` and `level` are the deadline and warning level already selected (the board's subquery), else the case's.
     """
-    due = due_expr()
-    level = sa.func.coalesce(Case.warning_level, "none")
+    due = due_expr() if due is None else due
+    level = sa.func.coalesce(Case.warning_level if level is None else level, "none")
     return sa.case(
         (due.is_(None), "none"),
         (due < now, "overdue"),
@@ -149,13 +159,13 @@ def conditions(criteria: Criteria, viewer: Viewer, now: datetime | None = None) 
     if c.light:
         if now is None:
             raise ValueError("a light filter needs the time it is judged at")
-        found += [Case.status.not_in(FINISHED), light_expr(now) == c.light]
+        found += [open_case(), light_expr(now) == c.light]
     if c.stage:
-        found += [Case.status.not_in(FINISHED), open_stage(c.stage)]
+        found += [open_case(), open_stage(c.stage)]
     if c.due:
         if now is None:
             raise ValueError("a due filter needs the time it is judged at")
-        found += [Case.status.not_in(FINISHED), due_expr() >= now, due_expr() < due_by(c.due, now)]
+        found += [open_case(), due_expr() >= now, due_expr() < due_by(c.due, now)]
     if c.department == NO_DEPARTMENT:
         found.append(Case.lead_department.is_(None))
         c = replace(c, department="")
@@ -179,7 +189,7 @@ def conditions(criteria: Criteria, viewer: Viewer, now: datetime | None = None) 
     if c.source:
         found.append(Case.channel.in_(SOURCE_CHANNELS[c.source]))
     if c.status == "open":
-        found.append(Case.status.not_in(FINISHED))
+        found.append(open_case())
     elif c.status == "finished":
         found.append(Case.status.in_(FINISHED))
     elif c.status:
@@ -212,7 +222,6 @@ def rows(db: Session, viewer: Viewer, found: list[Case], units: dict[str, str], 
     """Return found cases as rows; the requester masked (138****5678), or hidden from units when confidential."""
     ids = [c.requester_id for c in found if c.requester_id]
     requesters = {r.id: r for r in db.scalars(sa.select(Requester).where(Requester.id.in_(ids)))} if ids else {}
-    task_due = _task_deadlines(db, [c.id for c in found])
     stages = deadlines.stage_times(db, [c for c in found if c.status in FINISHED])
     out = []
     for case in found:
@@ -227,20 +236,10 @@ def rows(db: Session, viewer: Viewer, found: list[Case], units: dict[str, str], 
         if case.status in FINISHED:  # its verdict (按时 / 超期 …), never a countdown still running
             due, shown = case.deadline, deadlines.case_deadline(case, stages.get(case.id, []), now)
         else:
-            dues = [d for d in (case.deadline, task_due.get(case.id), case.upstream_deadline) if d is not None]
+            dues = [d for d in (case.deadline, case.open_task_due, case.upstream_deadline) if d is not None]
             due = min(dues) if dues else None
             shown = countdown(due, now, case.warning_level)
         out.append(Row(case.id, case.number, local_time(case.created_at), case.channel, case.category or "",
                        units.get(case.township or "", case.township or ""), case.status,
                        units.get(case.lead_department or "", case.lead_department or ""), shown, who, due))
     return out
-
-
-def _task_deadlines(db: Session, case_ids: list[str]) -> dict[str, datetime]:
-    """Return the earliest deadline of each case's open tasks (签收 before the handling deadline is set)."""
-    if not case_ids:
-        return {}
-    rows = db.execute(sa.select(HumanTask.case_id, sa.func.min(HumanTask.due_at)).where(
-        HumanTask.case_id.in_(case_ids), HumanTask.status == "open", HumanTask.due_at.is_not(None))
-        .group_by(HumanTask.case_id))
-    return {str(case_id): due for case_id, due in rows if due is not None}
