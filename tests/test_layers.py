@@ -158,6 +158,7 @@ def test_every_table_lives_in_its_package_models_module() -> None:
     assert METADATA is Base.metadata
     homes = {mapper.class_.__module__ for mapper in Base.registry.mappers}
     assert homes == {f"processes.{room}.models" for room in ("runtime", "cases", "accounts", "audit", "reference",
-                                                                 "metrics", "reports", "integration", "exchange")}
+                                                                 "metrics", "reports", "integration", "exchange",
+                                                                 "open311")}
     mapped = {mapper.local_table.name for mapper in Base.registry.mappers}
     assert mapped == set(METADATA.tables), "a table outside the models modules"

@@ -10,7 +10,7 @@ from webapp.messages import N_
 
 CHANNELS = {
     "phone": N_("来电"), "visit": N_("现场接访"), "platform": N_("民呼我为转录"), "township": N_("民情难题"),
-    "police110": N_("110移交"),
+    "police110": N_("110移交"), "network": N_("网络（Open311）"),
 }
 REQUEST_TYPES = {
     "consult": N_("咨询"), "help": N_("求助"), "complaint": N_("投诉"), "report": N_("举报"),

@@ -240,6 +240,7 @@ RULES: dict[str, Rule] = {
     "open311.show_request": PUBLIC,
     "open311.token": PUBLIC,
     "open311.create_request": api_rule("open311"),
+    "api.receive_incident": api_rule("police110"),  # 110 hands a non-police incident over (警情编号 idempotent)
     # -- end open311 & police110 --
     # -- platform exchange (webapp/platform/: 上级工单导入; webapp/api/platform.py: pushed orders) --
     # Transcribers (转录员) import the orders they would otherwise type in; each sees only the imports they uploaded.

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from processes.reference.models import SlaRule
 
 ANY = "*"
-SOURCES = frozenset({"phone", "visit", "platform", "township", "police110"})
+SOURCES = frozenset({"phone", "visit", "platform", "township", "police110", "network"})  # network: Open311
 REQUEST_TYPES = frozenset({"consult", "help", "complaint", "report", "suggestion", "praise", "other"})
 URGENCIES = frozenset({"normal", "urgent", "critical"})
 # 复杂件 (several departments or hard cases) is set at triage beside the request type, never instead of it.
@@ -20,7 +20,7 @@ UNITS = frozenset({"workdays", "hours", "minutes", "workday_close"})  # workday_
 REQUIRED_STAGES = ("sign_for", "return", "handle", "extension_max", "callback", "notice")
 # The words people and older forms use for the same values.
 ALIASES = {
-    "110": "police110", "来电": "phone", "来访": "visit",
+    "110": "police110", "来电": "phone", "来访": "visit", "网络": "network",
     "咨询": "consult", "求助": "help", "投诉": "complaint", "举报": "report", "建议": "suggestion",
     "表扬": "praise", "其他": "other",
     "一般": "normal", "紧急": "urgent", "特急": "critical", "一般件": "normal", "复杂件": "complex",

@@ -22,13 +22,16 @@ from processes.accounts.models import AppUser
 from processes.accounts.pii import PiiCipher
 from processes.accounts.pii import PiiKeyError
 from processes.cases.models import Requester
+from processes.open311.models import Open311Request
 
 _REQUESTER = cast(sa.Table, Requester.__table__)
 _USER = cast(sa.Table, AppUser.__table__)
+_OPEN311 = cast(sa.Table, Open311Request.__table__)
 # Every encrypted column: table, {column: field name bound as associated data}.
 ENCRYPTED: tuple[tuple[sa.Table, dict[str, str]], ...] = (
     (_REQUESTER, {"name": "name", "phone": "phone", "id_number": "id_number", "address": "address"}),
     (_USER, {"totp_secret": "totp"}),
+    (_OPEN311, {"contact": "open311_contact"}),  # e-mail, device and account ids of an Open311 submission
 )
 
 

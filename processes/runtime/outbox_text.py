@@ -30,7 +30,7 @@ OUTCOME_NAMES = {"closed": "已办结", "transferred": "已转办", "rejected": 
 CALLBACK_NAMES = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意",
                   "unreachable": "联系不上"}
 CASE_CHANNEL_NAMES = {"phone": "来电", "visit": "现场接访", "platform": "民呼我为转录", "township": "民情难题",
-                      "police110": "110移交"}
+                      "police110": "110移交", "network": "网络（Open311）"}
 URGENCY_NAMES = {"normal": "一般", "urgent": "紧急", "critical": "特急"}
 STAGE_NAMES = {"sign_for": "签收时限", "handle": "办理时限", "accept_110": "受理时限", "writeback": "回填时限"}
 # What each personal item is, by where it is read (case_text field, requester or case column, account).

@@ -26,7 +26,8 @@ LIGHTS = ("green", "yellow", "red", "overdue", "none")  # where an open case's d
 SORTS = ("deadline",)  # besides the default, newest first
 # Where an order came from (来源平台), by the channel it was registered through: 民呼我为 (the provincial and city
 # 12345 platforms' one unified platform) and 110 hand orders over with their own number; the rest this office took.
-SOURCE_CHANNELS = {"mhww": ("platform",), "police110": ("police110",), "local": ("phone", "visit", "township")}
+SOURCE_CHANNELS = {"mhww": ("platform",), "police110": ("police110",),
+                   "local": ("phone", "visit", "township", "network")}
 STAGE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")  # the BPMN id of an open task (签收 sign_for, 办理 reply …)
 BAD_NUMBER = "工单编号只含字母、数字和连字符（最多 32 个字符）。"
 BAD_PHONE = "请输入完整号码，或号码后四位。"
