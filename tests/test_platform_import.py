@@ -27,6 +27,8 @@ from processes.exchange import platform_import
 from processes.exchange.models import PlatformImport
 from processes.exchange.models import UpstreamReceipt
 from processes.exchange.platform_import import Row
+from tests.api_support import bearer
+from tests.api_support import make_key
 from tests.workspace_support import Workspace
 from tests.workspace_support import text
 from tests.workspace_support import token
@@ -257,3 +259,46 @@ def test_workbook_rows_are_streamed_with_their_sheet_row_numbers() -> None:
     numbers = [row.number for row in source.rows()]
     assert numbers == [2, 4]  # the blank row 3 is skipped, row numbers are the sheet's
     assert load_workbook(io.BytesIO(content)).active is not None
+
+
+def test_pushed_orders_are_registered_once_per_order_number(ws: Workspace) -> None:
+    key = make_key(ws.app, "mhww", "platform")
+    client = ws.app.test_client()
+    pushed = [{**order("ZJ120001"), "联系电话": "13900002222"},
+              {"upstream_order_id": "ZJ120002", "upstream_deadline": "2026-11-30T12:00:00+08:00",
+               "request_type": "help", "content": "路灯不亮", "township": "beiao"},
+              order("ZJ120003", 诉求内容=""), "not an order"]
+    answer = client.post("/api/v1/platform/orders", json=pushed, headers=bearer(key))
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert [i["outcome"] for i in body["items"]] == ["created", "created", "refused", "refused"]
+    assert (body["created"], body["duplicates"], body["refused"]) == (2, 0, 2)
+    assert "诉求内容" in body["items"][2]["reason"]
+    assert "13900002222" not in answer.get_data(as_text=True)
+    again = client.post("/api/v1/platform/orders", json=pushed[0], headers=bearer(key)).get_json()
+    assert again["items"][0]["outcome"] == "duplicate"
+    assert again["items"][0]["case_number"] == body["items"][0]["case_number"]
+    assert len(platform_cases(ws)) == 2
+    with ws.office.rt.read() as db:
+        audit = db.scalar(sa.select(AuditLog).where(AuditLog.action == "case.register",
+                                                    AuditLog.object_id == body["items"][0]["case_number"]))
+        assert audit is not None and audit.actor == "api:mhww"
+
+
+def test_pushing_needs_the_platform_scope_and_a_readable_body(ws: Workspace) -> None:
+    client = ws.app.test_client()
+    assert client.post("/api/v1/platform/orders", json=order("ZJ130001")).status_code == 401
+    other = make_key(ws.app, "open311-app", "open311")
+    assert client.post("/api/v1/platform/orders", json=order("ZJ130001"),
+                       headers=bearer(other)).status_code == 403
+    key = make_key(ws.app, "mhww", "platform")
+    for body in ("[", [], 5):
+        answer = client.post("/api/v1/platform/orders", data=json.dumps(body) if body != "[" else body,
+                             headers={**bearer(key), "Content-Type": "application/json"})
+        assert answer.status_code == 400 and answer.mimetype == "application/problem+json"
+    answer = client.post("/api/v1/platform/orders", json=[order(f"ZJ14{i:04d}") for i in range(101)],
+                         headers=bearer(key))
+    assert answer.status_code == 400 and "100" in answer.get_json()["detail"]
+    assert not platform_cases(ws)
+    document = client.get("/api/openapi.json").get_json()
+    assert "post" in document["paths"]["/api/v1/platform/orders"]

@@ -249,6 +249,8 @@ RULES: dict[str, Rule] = {
     "platform.job": frozenset({"transcriber"}),
     "platform.progress": frozenset({"transcriber"}),
     "platform.report": frozenset({"transcriber"}),
+    # The platform pushes orders with a key of scope platform (idempotent by order number).
+    "api.push_orders": api_rule("platform"),
     # -- end platform exchange --
     "cases.show": CASE_ROLES,
     "cases.requester": CASE_ROLES,

@@ -65,8 +65,18 @@ class Source:
 
 
 def field_of(label: str) -> str | None:
-    """Return the intake field a column header or JSON key names, None when the form has no such field."""
+    """Return the intake field a column header or JSON key names (or the field's own name), None if unknown."""
+    if label in upstream_order.ALIASES or label in EXTRA_ALIASES:
+        return label
     return upstream_order.field_of(label) or _EXTRA.get(upstream_order._label(label))
+
+
+def object_row(number: int, item: Any) -> tuple[Row, list[str]]:
+    """Return one pushed order (a JSON object) as a row, with the keys that name no field."""
+    if not isinstance(item, dict):
+        return Row(number, [], "这一项不是工单对象（{…}）。"), []
+    unused: set[str] = set()
+    return _row(number, list(upstream_order._flatten(item, 0)), unused), sorted(unused)
 
 
 def file_format(name: str, content: bytes) -> str:

@@ -34,5 +34,6 @@ def init_app(app: Flask) -> None:
 
 # The modules that add routes, imported last: they need `bp` and `docs_bp` above.
 from webapp.api import docs  # noqa: E402, F401
+from webapp.api import platform  # noqa: E402, F401
 from webapp.api import police110  # noqa: E402, F401
 from webapp.api import reference  # noqa: E402, F401

@@ -21,7 +21,6 @@ from processes.cases import upstream_order
 from processes.errors import FormDataInvalid
 from processes.errors import RuntimeErrorBase
 from processes.exchange import receipts
-from processes.exchange.platform_import import EXTRA_ALIASES
 from processes.exchange.platform_import import Row
 from processes.runtime import commands
 from processes.runtime.context import CommandSummary
@@ -36,6 +35,7 @@ CHANNEL = "platform"
 CREATED, DUPLICATE, REFUSED = "created", "duplicate", "refused"
 NOT_DEPLOYED = "受理件转录流程尚未发布，不能导入。请联系系统管理员。"
 NO_ORDER_NUMBER = "缺少工单编号。"
+REQUEST_CODES = frozenset(upstream_order.REQUEST_TYPES.values())
 
 
 class NotDeployed(RuntimeError):
@@ -80,11 +80,11 @@ class Intake:
 
     def register(self, row: Row) -> Outcome:
         """Register one order, or say why not; never raises for bad data."""
-        parsed = upstream_order.read_pairs((n, v) for n, v in row.pairs if n in upstream_order.ALIASES)
+        parsed = upstream_order.read_pairs((n, v) for n, v in row.pairs if _parsed_field(n, v))
         order = parsed.fields.get("upstream_order_id", "")
         if row.problem:
             return Outcome(row.number, order, REFUSED, row.problem)
-        given = {n for n, v in row.pairs if v.strip() and n in upstream_order.ALIASES}
+        given = {n for n, v in row.pairs if v.strip() and _parsed_field(n, v)}
         if given - parsed.fields.keys():  # a value was there but unreadable: say which, register nothing
             return Outcome(row.number, order or _raw_order(row.pairs), REFUSED, "；".join(parsed.problems))
         if not order:
@@ -115,7 +115,7 @@ class Intake:
                                                                                                    str]:
         """Fill the form as a transcriber would and read it back; return the data and the problems in one line."""
         typed: dict[str, str | list[str]] = dict(self.defaults)
-        values = {**{n: v.strip() for n, v in pairs if n in EXTRA_ALIASES and v.strip()}, **parsed.fields}
+        values = {**{n: v.strip() for n, v in pairs if not _parsed_field(n, v) and v.strip()}, **parsed.fields}
         for name, value in values.items():
             f = self.spec.get(name)
             if f is not None and f.fixed is None:
@@ -149,6 +149,13 @@ class Intake:
         except RuntimeErrorBase as exc:  # the process failed at its first step: nothing was registered
             return Outcome(number, order, REFUSED, f"登记失败（{type(exc).__name__}），请稍后重试或手工转录。")
         return Outcome(number, order, CREATED, "", started.case_number or "")
+
+
+def _parsed_field(name: str, value: str) -> bool:
+    """Whether the paste parser reads this field (the rest go to the form as given: codes, names, choices)."""
+    if name == "request_type" and value.strip() in REQUEST_CODES:
+        return False  # already our code (help, complaint …): nothing to translate
+    return name in upstream_order.ALIASES
 
 
 def _as_typed(f: schemaforms.Field, value: str) -> str:
