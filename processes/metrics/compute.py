@@ -22,6 +22,7 @@ from processes.metrics.definitions import METRICS
 from processes.metrics.definitions import Parts
 from processes.metrics.definitions import dimension_columns
 from processes.metrics.definitions import items
+from processes.metrics.definitions import matches
 from processes.metrics.definitions import parts
 from processes.metrics.periods import DIMENSIONS
 from processes.metrics.periods import GRAINS
@@ -73,10 +74,9 @@ def check_group_by(group_by: Sequence[str]) -> None:
 
 def _narrowed(query: sa.Select[Any], p: Parts, period: Period, filters: Filters) -> sa.Select[Any]:
     """Add the period and the filters to a query over a metric's items."""
-    columns = dimension_columns(p)
     query = query.where(period.holds(p.dated))
     for name, value in filters.items():
-        query = query.where(columns[name] == value)
+        query = query.where(matches(p, name, value))
     return query
 
 

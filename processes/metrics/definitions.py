@@ -84,6 +84,7 @@ class Parts:
     numerator: ColumnElement[Any]
     denominator: ColumnElement[Any]
     department: ColumnElement[Any]
+    unit: Any = None  # the department column itself (None: the lead department), for index-friendly filters
 
 
 def _flag(condition: ColumnElement[bool]) -> ColumnElement[Any]:
@@ -118,7 +119,7 @@ def parts(code: str, settings: MetricSettings, now: datetime) -> Parts:
         counted = sa.and_(kept, HumanTask.bpmn_id == "sign_for", HumanTask.due_at.is_not(None), sa.or_(
             HumanTask.status == "completed", sa.and_(HumanTask.status == "open", HumanTask.due_at < now)))
         return Parts("sign_for", counted, Case.created_at if received else HumanTask.due_at,
-                     _flag(signed_in_time), one, sa.func.coalesce(HumanTask.department, ""))
+                     _flag(signed_in_time), one, sa.func.coalesce(HumanTask.department, ""), HumanTask.department)
     if code in ("ontime", "overdue"):
         hit = on_time if code == "ontime" else sa.not_(on_time)
         return Parts("case", due, Case.created_at if received else Case.deadline, _flag(hit), one, lead)
@@ -148,6 +149,18 @@ def dimension_columns(p: Parts) -> dict[str, ColumnElement[Any]]:
     return {"department": p.department, "category": sa.func.coalesce(Case.category, ""),
             "township": sa.func.coalesce(Case.township, ""), "channel": sa.func.coalesce(Case.channel, ""),
             "request_type": sa.func.coalesce(Case.request_type, "")}
+
+
+def matches(p: Parts, name: str, value: str) -> ColumnElement[bool]:
+    """Return the condition that an item's dimension has the value ('' for none), on the bare column when it can."""
+    if value == "":
+        return dimension_columns(p)[name] == ""
+    # the bare column, not COALESCE(column, ''): the column's own index then narrows the drill-down lists
+    unit = Case.lead_department if p.unit is None else p.unit
+    bare = {"department": unit, "category": Case.category, "township": Case.township, "channel": Case.channel,
+            "request_type": Case.request_type}
+    condition: ColumnElement[bool] = bare[name] == value
+    return condition
 
 
 def items(p: Parts, *columns: Any) -> sa.Select[Any]:
