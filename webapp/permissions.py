@@ -228,8 +228,23 @@ RULES: dict[str, Rule] = {
     # -- api (webapp/api/: 开放接口 REST /api/v1; each rule names the scope the key needs) --
     # The document and its reading page are public: they describe the interface and hold no data.
     "apidocs.openapi": PUBLIC,
+    "apidocs.docs": PUBLIC,
+    "api.list_cases": api_rule("cases:read"),
+    "api.get_case": api_rule("cases:read"),
+    "api.create_case": api_rule("cases:write"),
+    "api.list_tasks": api_rule("tasks"),
+    "api.get_task": api_rule("tasks"),
+    "api.claim_task": api_rule("tasks"),
+    "api.complete_task": api_rule("tasks"),
+    "api.get_instance": api_rule("cases:read"),
+    "api.instance_history": api_rule("cases:read"),
+    "api.list_definitions": api_rule("definitions:read"),
+    "api.list_versions": api_rule("definitions:read"),
+    "api.get_version": api_rule("definitions:read"),
+    "api.get_file": api_rule("definitions:read"),
     "api.units": api_rule("reference:read"),
     "api.categories": api_rule("reference:read"),
+    "api.metrics": api_rule("metrics:read"),
     # -- end api --
     # -- open311 & police110 (webapp/open311/: GeoReport v2; webapp/api/police110.py: 110 警情交换) --
     # Reading is public (no personal data is shown); submitting needs a key (api_key parameter, scope open311).

@@ -33,7 +33,13 @@ def init_app(app: Flask) -> None:
 
 
 # The modules that add routes, imported last: they need `bp` and `docs_bp` above.
+from webapp.api import cases  # noqa: E402, F401
+from webapp.api import definitions  # noqa: E402, F401
 from webapp.api import docs  # noqa: E402, F401
+from webapp.api import instances  # noqa: E402, F401
+from webapp.api import intake  # noqa: E402, F401
+from webapp.api import metrics  # noqa: E402, F401
 from webapp.api import platform  # noqa: E402, F401
 from webapp.api import police110  # noqa: E402, F401
 from webapp.api import reference  # noqa: E402, F401
+from webapp.api import tasks  # noqa: E402, F401

@@ -15,11 +15,12 @@ from flask import request
 from flask import url_for
 
 from webapp.api.spec import Param
+from webapp.messages import N_
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
-BAD_CURSOR = "分页游标无效，请使用上一页回答中的 next 链接。"
-BAD_LIMIT = f"每页条数应为 1 至 {MAX_LIMIT}。"
+BAD_CURSOR = N_("分页游标无效，请使用上一页回答中的 next 链接。")
+BAD_LIMIT = N_("每页条数应为 1 至 100。")  # MAX_LIMIT
 PARAMS = (Param("cursor", {"type": "string", "maxLength": 400}, "上一页回答的 next 中的游标"),
           Param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
                 "每页条数"))

@@ -98,6 +98,7 @@ def read_body(body: Any) -> tuple[dict[str, Any], dict[str, str]]:
 @bp.post("/police110/incidents")
 @require_scope("police110")
 @operation("接收110非警务警情", "110警情交换", RECEIVED, status=201, body=INCIDENT, errors=(409, 503),
+           also_ok={200: "此警情编号此前已接收：返回已登记的工单（created 为 false）"},
            description="启动110移交流程（受理或退回、派单办理）；同一警情编号重复推送返回已登记的工单（200）。"
                        "受理、退回、办结经发件箱 police110 渠道反馈110，消息带警情编号。")
 def receive_incident() -> ResponseReturnValue:

@@ -44,6 +44,9 @@ NUMBERED = ((re.compile(r"^不能超过 (\d+) 个字$"), N_("不能超过 %(n)s 
             (re.compile(r"^最多选择 (\d+) 项$"), N_("最多选择 %(n)s 项")),
             (re.compile(r"^至少选择 (\d+) 项$"), N_("至少选择 %(n)s 项")))
 INVALID = N_("请求内容有误，请按 errors 中的提示修改。")
+# The pages' runtime sentences (webapp/casework.py), marked here too so an English caller reads them in English.
+RUNTIME_TEXTS = (N_("该任务已由他人办理或已不在待办中，请刷新待办列表。"), N_("该工单刚被他人修改，请刷新页面后重试。"),
+                 N_("工单或任务不存在，或您无权查看。"), N_("工单当前状态不允许此操作。"))
 
 
 def locale() -> str:
@@ -52,14 +55,12 @@ def locale() -> str:
 
 
 def said(text: str) -> str:
-    """Return a Chinese message in the caller's language (unknown texts as they are)."""
-    if text in FIELD_TEXTS or text in TITLES.values() or text == INVALID:
-        return str(gettext(text))
+    """Return a Chinese message in the caller's language (texts without a translation as they are)."""
     for pattern, template in NUMBERED:
         match = pattern.match(text)
         if match:
             return str(gettext(template, n=match.group(1)))
-    return text
+    return str(gettext(text))
 
 
 def problem(status: int, detail: str, *, errors: Mapping[str, str] | None = None, where: str = "body",

@@ -64,6 +64,7 @@ class Operation:
     body: Schema | Callable[[], Schema] | None = None
     errors: Sequence[int] = ()
     headers: dict[str, Schema] = field(default_factory=dict)
+    also_ok: dict[int, str] = field(default_factory=dict)  # other success statuses, same body: {200: "已存在"}
 
 
 def operation(summary: str, tag: str, response: Schema, **more: Any) -> Callable[[F], F]:
@@ -84,6 +85,8 @@ def _responses(op: Operation) -> dict[str, Any]:
     if op.headers:
         ok["headers"] = {name: {"schema": schema} for name, schema in op.headers.items()}
     found: dict[str, Any] = {str(op.status): ok}
+    for status, meaning in op.also_ok.items():
+        found[str(status)] = {**ok, "description": meaning}
     for status in sorted({*ALWAYS, *op.errors}):
         found[str(status)] = {"$ref": f"#/components/responses/E{status}"}
     return found
