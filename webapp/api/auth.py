@@ -124,6 +124,7 @@ def require_scope(scope: str) -> Callable[[F], F]:
             return view(*args, **kwargs)
 
         guarded.api_scope = scope  # type: ignore[attr-defined]  # read by permissions.enforce
+        guarded.api_key_in_header = True  # type: ignore[attr-defined]  # read by tests/test_api_scopes.py
         return cast(F, guarded)
     return wrap
 
