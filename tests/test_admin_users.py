@@ -242,7 +242,7 @@ def test_nobody_acts_on_their_own_account_or_breaks_the_three_way_split(app: Fla
     assert location(post(sec, f"/admin/users/{me}/unlock")) == f"/admin/users/{me}"
 
 
-def test_unknown_ids_are_404_and_write_nothing(app: Flask, clock: FrozenClock) -> None:
+def test_unknown_ids_are_404_and_change_nothing(app: Flask, clock: FrozenClock) -> None:
     admin = sign_in(app, clock, "admin1", "sysadmin")
     sec = sign_in(app, clock, "sec1", "secadmin")
     before = len(audit_rows(app))
@@ -251,7 +251,9 @@ def test_unknown_ids_are_404_and_write_nothing(app: Flask, clock: FrozenClock) -
         assert post(admin, f"/admin/users/{missing}/disable").status_code == 404
         assert post(sec, f"/admin/users/{missing}/roles", {"roles": "operator"}).status_code == 404
         assert post(sec, f"/admin/users/{missing}/unlock").status_code == 404
-    assert len(audit_rows(app)) == before
+    new = audit_rows(app)[before:]  # only the refusals themselves (issue 16); "../etc" matches no route
+    assert len(new) == 12 and {(r["action"], r["result"], r["detail"]["reason"]) for r in new} == {
+        ("access.denied", "denied", "object")}
 
 
 def test_role_route_matrix_and_csrf(app: Flask, clock: FrozenClock) -> None:
@@ -275,11 +277,14 @@ def test_role_route_matrix_and_csrf(app: Flask, clock: FrozenClock) -> None:
                 continue
             answer = client.get(path) if method == "GET" else post(client, path, {"roles": "operator"})
             assert answer.status_code == 403, (role, method, path)
-    assert len(audit_rows(app)) == before  # a denial by the permission table writes nothing
+    denied = audit_rows(app)[before:]  # a denial by the permission table is audited, and changes nothing
+    assert {(r["action"], r["result"], r["detail"]["reason"]) for r in denied} == {("access.denied", "denied", "role")}
     for (method, path), roles in routes.items():
         if method == "POST":
             assert clients[next(iter(roles))].post(path, data={"roles": "operator"}).status_code == 400, path
-    assert len(audit_rows(app)) == before and user_row(app, "target").active
+    csrf = audit_rows(app)[before + len(denied):]
+    assert {(r["action"], r["detail"]["reason"]) for r in csrf} == {("access.denied", "csrf")}
+    assert user_row(app, "target").active
 
 
 def test_every_role_name_is_marked_for_translation() -> None:

@@ -167,7 +167,9 @@ def test_only_auditors_read_it_and_no_route_changes_audit_rows(app: Flask, clock
         for path in ("/audit", f"/audit/{row_id}", "/audit/export"):
             assert client.get(path).status_code == 403, path
         assert post(client, "/audit/verify").status_code == 403
-    assert audit_rows(app) == before  # denied callers wrote and changed nothing
+    after = audit_rows(app)
+    assert after[:len(before)] == before  # denied callers changed nothing; their refusals are audited (issue 16)
+    assert {(r["action"], r["detail"]["reason"]) for r in after[len(before):]} == {("access.denied", "role")}
     for rule in app.url_map.iter_rules():
         if rule.endpoint.startswith("auditlog."):
             assert RULES[rule.endpoint] == frozenset({"auditor"}), rule

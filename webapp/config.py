@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 from typing import ClassVar
@@ -103,6 +104,11 @@ class DefaultConfig:
     #: phone blind index. Written by `hotline init`; keep it outside the database and its backups. Production
     #: refuses to serve without it, and any command touching personal data fails; development uses a public key.
     PII_ENCRYPTION_KEY: str | None = None
+    #: Allow the public development keys above (PII and audit) when no key is configured. Only tests need them
+    #: (TESTING, or a pytest run); `hotline init` and `hotline demo` write real keys to instance/config.py (owner
+    #: only, 0600), so a demo's personal data is never encrypted under a key printed in the source (issue 16).
+    #: HOTLINE_ALLOW_DEV_KEYS=1 allows them explicitly; never in production.
+    ALLOW_DEV_KEYS = False
     #: Days audit records stay online; `hotline audit purge` refuses younger records and any value under 180
     #: (网络安全法 art. 21: network logs are kept at least six months).
     AUDIT_RETENTION_DAYS = 180
@@ -154,6 +160,11 @@ class DefaultConfig:
     #: row `session.concurrent_alert` (result `alert`) and a notice to the security administrators in the outbox
     #: (channel `internal`). 0 turns the check off.
     MAX_CONCURRENT_SESSIONS = 2
+    #: Refused requests (拒绝访问: 403, 404 on a route, CSRF, anonymous on a protected page) of one actor per minute
+    #: that get an audit row each; past it they are counted and one summary row per minute records how many, and
+    #: the first one past it alerts the security administrators (outbox channel `internal`). An anonymous caller
+    #: is counted per source IP.
+    REFUSAL_AUDIT_PER_MINUTE = 20
     #: Days ended or expired session rows are kept before the scheduler's nightly job deletes them (PII-05).
     SESSION_RETENTION_DAYS = 30
     #: Name of the session cookie; production uses the `__Host-` prefix (Secure, path /, no domain).
@@ -242,12 +253,23 @@ def archive_dir(app: Flask) -> Path:
 DEV_AUDIT_KEY = "hotline-flow development audit key, public, proves nothing"
 
 
+def dev_keys_allowed(app: Flask) -> bool:
+    """Return whether the public development keys may stand in for missing ones: tests only (or said so)."""
+    if app.config.get("ENV") == "production":
+        return False
+    return bool(app.config.get("TESTING") or app.config.get("ALLOW_DEV_KEYS")
+                or os.environ.get("PYTEST_CURRENT_TEST"))  # a test's subprocess (`hotline …` run by a test)
+
+
 def audit_key(app: Flask) -> tuple[bytes, str | None]:
-    """Return the audit chain's HMAC key and a warning when it is the development key (production needs one)."""
+    """Return the audit chain's HMAC key and a warning when it is the development key (only tests may use it)."""
     key = str(app.config.get("AUDIT_HMAC_KEY") or "")
     if app.config.get("ENV") == "production" and (len(key) < 32 or key == DEV_AUDIT_KEY):
         raise ConfigError("AUDIT_HMAC_KEY is missing or too short; run `hotline init` or set HOTLINE_AUDIT_HMAC_KEY")
     if key:
         return key.encode(), None
+    if not dev_keys_allowed(app):
+        raise ConfigError("AUDIT_HMAC_KEY is not set: run `hotline init` (`hotline demo` writes one too); the public "
+                          "development key is for tests only (HOTLINE_ALLOW_DEV_KEYS=1)")
     return DEV_AUDIT_KEY.encode(), ("AUDIT_HMAC_KEY is not set: using the public development key; "
                                     "a chain sealed with it proves nothing (run `hotline init`)")

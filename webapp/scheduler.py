@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from processes.accounts import sessions
 from processes.audit import anchor as audit_anchor
 from processes.audit import record as audit
+from processes.audit import refusals
 from processes.metrics import rollup
 from processes.runtime import jobs
 from processes.runtime import outbox
@@ -95,6 +96,9 @@ def _periodic_jobs(app: Flask, state: SchedulerState) -> BackgroundScheduler:
     periodic.add_job(_in_app, "interval", seconds=float(app.config["AUDIT_SEAL_SECONDS"]),
                      args=[app, lambda: audit.seal(rt.db, key, clock=rt.clock)], id="audit_seal",
                      replace_existing=True, next_run_time=started)
+    # Refusals past the per-minute cap get their summary row once the minute ends (processes/audit/refusals.py).
+    periodic.add_job(_in_app, "interval", seconds=30.0, args=[app, lambda: summarise_refusals(app)],
+                     id="refusal_summaries", replace_existing=True)
     periodic.add_job(exports.run_waiting, "interval", seconds=float(app.config["EXPORT_SWEEP_SECONDS"]),
                      args=[app, state.owner], id="exports", replace_existing=True, next_run_time=started)
     report_jobs.add_jobs(periodic, app)
@@ -124,6 +128,13 @@ def nightly_retention(app: Flask) -> dict[str, int]:
             audit.record(session, action="session.purge", actor=jobs.TIMER_ACTOR, at=now,
                          object_type="user_session", detail={"deleted": ended})
     return {"jobs": finished, "sessions": ended}
+
+
+def summarise_refusals(app: Flask) -> int:
+    """Write the summary rows of ended minutes in which someone went past the refusal audit cap."""
+    rt = runtime_of(app)
+    with rt.writer.begin() as conn:
+        return refusals.summarise(conn, now=rt.clock(), limit=int(app.config["REFUSAL_AUDIT_PER_MINUTE"]))
 
 
 def metrics_rollup(app: Flask, *, full: bool = False) -> None:

@@ -86,3 +86,20 @@ class AuditPurgeGate(Base):
     __tablename__ = "audit_purge_gate"
 
     txid: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
+
+
+class RefusalCount(Base):
+    """Refusals (拒绝访问) one actor met in one minute, counted outside the audit table (issue 16).
+
+    The first REFUSAL_AUDIT_PER_MINUTE refusals of a minute are audit rows of their own; the rest only raise this
+    count, and when the minute has ended one `access.denied_summary` row records how many there were
+    (`processes.audit.refusals`). Audit rows are never updated, so the count lives here until then. A database
+    row, like the login limit's `login_attempt`, so every app node counts into the same window.
+    """
+
+    __tablename__ = "refusal_count"
+
+    actor: Mapped[str] = mapped_column(sa.String(64), primary_key=True)  # user name, or "anonymous"
+    source: Mapped[str] = mapped_column(sa.String(45), primary_key=True)  # an anonymous caller's IP; '' for users
+    minute: Mapped[datetime] = mapped_column(primary_key=True)  # UTC start of the window
+    refused: Mapped[int]
