@@ -15,6 +15,14 @@ class Conflict(RuntimeErrorBase):
     http_status = 409
 
 
+class AlreadyRegistered(Conflict):
+    """A 110 incident number (警情编号) that already has its case: one case per incident (409)."""
+
+    def __init__(self, case_number: str) -> None:
+        super().__init__(f"the incident is already registered as case {case_number}")
+        self.case_number = case_number
+
+
 class NotFound(RuntimeErrorBase):
     """The instance, task, case or definition does not exist (404)."""
 

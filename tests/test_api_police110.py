@@ -7,12 +7,14 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from werkzeug.test import TestResponse
 
 from processes.audit.models import AuditLog
 from processes.cases.models import Case
 from processes.cases.models import Requester
+from processes.errors import AlreadyRegistered
 from processes.runtime import commands
 from processes.runtime.models import OutboxMessage
 from processes.runtime.models import ProcessInstance
@@ -181,3 +183,11 @@ def test_the_operation_is_in_the_openapi_document_with_its_scope(ws: Workspace) 
     assert body["required"] == ["incident_no", "content"] and "caller_phone" in body["properties"]
     assert {"201", "200"} <= set(operation["responses"]) and operation["x-scope"] == "police110"
     assert operation["responses"]["200"]["content"] == operation["responses"]["201"]["content"]
+
+
+def test_a_repeat_on_the_110_screen_names_the_case_that_has_the_incident(ws: Workspace) -> None:
+    first = ws.office.open("case_110", "police110", upstream_order_id="JJ20261125-0123", urgency="normal")
+    with pytest.raises(AlreadyRegistered) as refused:
+        ws.office.open("case_110", "police110", upstream_order_id="JJ20261125-0123", urgency="normal")
+    assert refused.value.case_number == first.case_number and refused.value.http_status == 409
+    assert [c.number for c in cases(ws)] == [first.case_number]  # nothing registered by the repeat

@@ -232,3 +232,12 @@ def test_a_refusal_by_the_runtime_shows_beside_its_field(app: Flask, monkeypatch
     monkeypatch.setattr("webapp.intake.views.commands.open_case", refuse)
     response = register(client, "phone", **CALL)
     assert response.status_code == 400 and 'id="e-content">格式不正确' in response.get_data(as_text=True)
+
+
+def test_a_110_incident_registered_twice_names_the_case_that_has_it(app: Flask) -> None:
+    client = signed_in(app, "dp1", "dispatcher")
+    number = registered_number(client, "police110", POLICE)
+    again = register(client, "police110", **POLICE)
+    assert again.status_code == 409
+    assert f"该警情编号已登记为工单 {number}" in again.get_data(as_text=True)
+    assert [case.number for case in cases(app)] == [number]  # the repeat registered nothing

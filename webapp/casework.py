@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from processes.audit import record as audit
 from processes.audit.models import AuditLog
 from processes.cases.access import Viewer
+from processes.errors import AlreadyRegistered
 from processes.errors import Conflict
 from processes.errors import FormDataInvalid
 from processes.errors import InvalidState
@@ -28,6 +29,7 @@ from webapp.context import now
 TASK_TAKEN = "该任务已由他人办理或已不在待办中，请刷新待办列表。"
 CASE_CHANGED = "该工单刚被他人修改，请刷新页面后重试。"
 CLAIMED_BY_OTHER = "该任务已被 {who} 认领，您不能办理。"
+INCIDENT_REGISTERED = "该警情编号已登记为工单 {number}，请勿重复登记。"
 NOT_FOUND = "工单或任务不存在，或您无权查看。"
 BAD_STATE = "工单当前状态不允许此操作。"
 FORM_INVALID = "表单填写有误，请按提示修改。"
@@ -64,6 +66,8 @@ def runtime_message(error: RuntimeErrorBase) -> str:
         return TASK_TAKEN
     if isinstance(error, InvalidState):
         return BAD_STATE
+    if isinstance(error, AlreadyRegistered):
+        return INCIDENT_REGISTERED.format(number=error.case_number)
     if isinstance(error, Conflict):
         text = str(error)
         if text.startswith("task is claimed by "):

@@ -21,6 +21,7 @@ from processes.cases.personal import split_data
 from processes.cases.personal import store_personal
 from processes.db.base import new_id
 from processes.engine import runtime as wfops
+from processes.errors import AlreadyRegistered
 from processes.errors import Conflict
 from processes.errors import FormDataInvalid
 from processes.errors import InvalidState
@@ -76,8 +77,21 @@ def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: 
             rt.workflows.put(started.instance_id, version, workflow)
             return Started(started.instance_id, case.id, case.number, started.status)
         except IntegrityError:
+            registered = _registered_incident(rt, channel, split.routing)
+            if registered is not None:  # one case per 警情编号 (unique): say which case has it
+                raise AlreadyRegistered(registered) from None
             continue  # two registrations took the same number at once; take the next one
     raise Conflict("could not allocate a case number; try again")
+
+
+def _registered_incident(rt: Runtime, channel: str, routing: Mapping[str, Any]) -> str | None:
+    """Return the number of the case already registered for a 110 incident number, if this is such a repeat."""
+    incident = routing.get("upstream_order_id")
+    if channel != "police110" or not incident:
+        return None
+    with rt.read() as session:
+        return session.scalar(sa.select(Case.number).where(Case.channel == channel,
+                                                           Case.upstream_order_id == str(incident)))
 
 
 def _case_routing(routing: Mapping[str, Any]) -> dict[str, Any]:
