@@ -229,6 +229,10 @@ RULES: dict[str, Rule] = {
     # The document and its reading page are public: they describe the interface and hold no data.
     "apidocs.openapi": PUBLIC,
     "apidocs.docs": PUBLIC,
+    # Integration keys are the system's configuration: the system administrator makes and revokes them.
+    "admin.api_keys": frozenset({"sysadmin"}),
+    "admin.api_key_create": frozenset({"sysadmin"}),
+    "admin.api_key_revoke": frozenset({"sysadmin"}),
     "api.list_cases": api_rule("cases:read"),
     "api.get_case": api_rule("cases:read"),
     "api.create_case": api_rule("cases:write"),
