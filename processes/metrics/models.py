@@ -46,3 +46,24 @@ class MetricRollupRun(Base):
     rows: Mapped[int]
     seconds: Mapped[float] = mapped_column(sa.Float)
     finished_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class MetricMarginal(Base):
+    """One day's counts of one metric by at most two dimensions (边际汇总), summed from `metric_rollup`.
+
+    `metric_rollup` holds about one row per counted item (the five dimensions together rarely repeat in a day), so a
+    month of it is as long as a month of cases. The dashboard's questions mostly name at most two dimensions (a
+    filter and a breakdown, or none): these rows answer them from a few rows per day. `grouping` names the
+    dimensions, in `DIMENSIONS` order joined by '+' ('' for the whole office); `first` and `second` are their
+    values ('' where the grouping has fewer).
+    """
+
+    __tablename__ = "metric_rollup_marginal"
+
+    grouping: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    metric: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    first: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    second: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    numerator: Mapped[int] = mapped_column(sa.BigInteger)
+    denominator: Mapped[int] = mapped_column(sa.BigInteger)

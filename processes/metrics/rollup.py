@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from processes.metrics import marginal
 from processes.metrics.compute import DayCount
 from processes.metrics.compute import Figure
 from processes.metrics.compute import check_group_by
@@ -62,6 +63,7 @@ def refresh(session: Session, first: date, last: date, *, now: datetime, kind: s
     session.execute(sa.delete(MetricRollup).where(MetricRollup.day >= first, MetricRollup.day <= last))
     for code in METRICS:
         _insert_metric(session, code, period, reading, now)
+    marginal.refresh(session, first, last)
     rows = session.scalar(sa.select(sa.func.count()).select_from(MetricRollup).where(
         MetricRollup.day >= first, MetricRollup.day <= last)) or 0
     run = MetricRollupRun(kind=kind, first_day=first, last_day=last, reading=reading.key(), rows=rows,
@@ -90,21 +92,31 @@ def last_run(session: Session) -> MetricRollupRun | None:
                                                               MetricRollupRun.id.desc()).limit(1))
 
 
+def _full_query(metrics: list[str], period: Period, filters: Filters, grain: bool, dims: list[str]) -> sa.Select[Any]:
+    """Return metric, [day], the grouped dimensions and the two sums from the rollup's full rows."""
+    columns: list[Any] = [MetricRollup.metric, *([MetricRollup.day] if grain else []),
+                          *(getattr(MetricRollup, d) for d in dims)]
+    query = sa.select(*columns, sa.func.sum(MetricRollup.numerator), sa.func.sum(MetricRollup.denominator)).where(
+        MetricRollup.metric.in_(metrics), MetricRollup.day >= period.start, MetricRollup.day <= period.end)
+    for name, value in filters.items():
+        query = query.where(getattr(MetricRollup, name) == value)
+    return query.group_by(*columns)
+
+
 def figures(session: Session, period: Period, *, group_by: Sequence[str] = (), filters: Filters = ANY,
             metrics: Sequence[str] | None = None) -> list[Figure]:
     """Answer figures from the rollup: the same `Figure`s as `compute.figures` for the days it holds."""
     check_group_by(group_by)
     dims = [g for g in group_by if g in DIMENSIONS]
     grain = any(g in GRAINS for g in group_by)
-    columns: list[Any] = [MetricRollup.metric, *([MetricRollup.day] if grain else []),
-                          *(getattr(MetricRollup, d) for d in dims)]
-    query = sa.select(*columns, sa.func.sum(MetricRollup.numerator), sa.func.sum(MetricRollup.denominator)).where(
-        MetricRollup.metric.in_(list(metrics or METRICS)), MetricRollup.day >= period.start,
-        MetricRollup.day <= period.end)
-    for name, value in filters.items():
-        query = query.where(getattr(MetricRollup, name) == value)
+    chosen = list(metrics or METRICS)
+    needed = marginal.grouping_for(filters, dims)
+    if needed is not None:  # at most two dimensions named: a few marginal rows per day
+        query = marginal.query(needed, chosen, period.start, period.end, filters, grain, dims)
+    else:
+        query = _full_query(chosen, period, filters, grain, dims)
     counts = []
-    for row in session.execute(query.group_by(*columns)):
+    for row in session.execute(query):
         day = as_date(row[1]) if grain else period.start
         values = dict(zip(dims, (str(v) for v in row[1 + grain:1 + grain + len(dims)]), strict=True))
         full = (values.get("department", ""), values.get("category", ""), values.get("township", ""),

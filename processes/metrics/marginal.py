@@ -1,0 +1,88 @@
+"""Marginal rollup rows (边际汇总): each day's counts by at most two dimensions, for the dashboard's usual questions.
+
+`refresh` sums them from the `metric_rollup` rows of the days just recounted (pairs from the full rows, single
+dimensions from a pair, the office from a single dimension: each from the smallest table that holds it);
+`grouping_for` says whether a question can be answered from them, `query` reads them with the same columns as a
+query over the full rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from itertools import combinations
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from processes.metrics.models import MetricMarginal
+from processes.metrics.models import MetricRollup
+from processes.metrics.periods import DIMENSIONS
+from processes.metrics.periods import Filters
+
+PAIRS = list(combinations(DIMENSIONS, 2))
+KEY = ["grouping", "metric", "day", "first", "second", "numerator", "denominator"]
+
+
+def name_of(dims: Sequence[str]) -> str:
+    """Return the grouping's name: its dimensions in DIMENSIONS order, joined by '+'."""
+    return "+".join(d for d in DIMENSIONS if d in dims)
+
+
+def grouping_for(filters: Filters, dims: Sequence[str]) -> list[str] | None:
+    """Return the dimensions a question needs (filtered or grouped by), or None when more than two."""
+    needed = [d for d in DIMENSIONS if d in dims or getattr(filters, d) is not None]
+    return needed if len(needed) <= 2 else None
+
+
+def _sum_into(session: Session, grouping: str, source: Any, values: list[Any], first: date, last: date) -> None:
+    """Insert one grouping's rows for the days, summed from a source table's rows."""
+    blank = sa.literal("")
+    chosen = [*values, *[blank] * (2 - len(values))]
+    query = sa.select(sa.literal(grouping), source.metric, source.day, *chosen, sa.func.sum(source.numerator),
+                      sa.func.sum(source.denominator)).where(source.day >= first, source.day <= last)
+    if source is MetricMarginal:
+        query = query.where(MetricMarginal.grouping == _source_grouping(grouping))
+    query = query.group_by(source.metric, source.day, *values)
+    session.execute(sa.insert(MetricMarginal).from_select(KEY, query))
+
+
+def _source_grouping(grouping: str) -> str:
+    """Return the grouping a smaller one is summed from: a pair for a dimension, the first dimension for ''."""
+    if grouping == "":
+        return DIMENSIONS[0]
+    return name_of(next(pair for pair in PAIRS if grouping in pair))
+
+
+def refresh(session: Session, first: date, last: date) -> None:
+    """Replace the marginal rows of the days first..last from the rollup's full rows of those days."""
+    session.execute(sa.delete(MetricMarginal).where(MetricMarginal.day >= first, MetricMarginal.day <= last))
+    for a, b in PAIRS:
+        _sum_into(session, name_of((a, b)), MetricRollup, [getattr(MetricRollup, a), getattr(MetricRollup, b)],
+                  first, last)
+    for dim in DIMENSIONS:
+        pair = next(p for p in PAIRS if dim in p)
+        column = MetricMarginal.first if pair[0] == dim else MetricMarginal.second
+        _sum_into(session, dim, MetricMarginal, [column], first, last)
+    _sum_into(session, "", MetricMarginal, [], first, last)
+
+
+def columns(needed: list[str]) -> dict[str, Any]:
+    """Return the marginal table's column for each needed dimension."""
+    return dict(zip(needed, (MetricMarginal.first, MetricMarginal.second), strict=False))
+
+
+def query(needed: list[str], metrics: list[str], first: date, last: date, filters: Filters,
+          grain: bool, dims: list[str]) -> sa.Select[Any]:
+    """Return metric, [day], the grouped dimensions and the two sums from the marginal rows of one grouping."""
+    found = columns(needed)
+    selected: list[Any] = [MetricMarginal.metric, *([MetricMarginal.day] if grain else []),
+                           *(found[d] for d in dims)]
+    statement = sa.select(*selected, sa.func.sum(MetricMarginal.numerator),
+                          sa.func.sum(MetricMarginal.denominator)).where(
+        MetricMarginal.grouping == name_of(needed), MetricMarginal.metric.in_(metrics),
+        MetricMarginal.day >= first, MetricMarginal.day <= last)
+    for name, value in filters.items():
+        statement = statement.where(found[name] == value)
+    return statement.group_by(*selected)
