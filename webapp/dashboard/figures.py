@@ -6,7 +6,9 @@ from collections import defaultdict
 from datetime import date
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
+from flask import g
 from flask import url_for
 from flask_babel import gettext
 from sqlalchemy.orm import Session
@@ -64,7 +66,10 @@ def drill(ask: Ask, metric: str, part: str, period: Period | None, narrow: dict[
     if period is not None:  # a trend point: its own days, within the asked period
         args["start"] = max(period.start, ask.period.start).isoformat()
         args["end"] = min(period.end, ask.period.end).isoformat()
-    return url_for("dashboard.cases", _external=False, **args)
+    # url_for costs ~0.5 ms; a page has hundreds of points, each with two links: build the address once per request
+    if "dashboard_cases" not in g:
+        g.dashboard_cases = url_for("dashboard.cases")
+    return f"{g.dashboard_cases}?{urlencode(args)}"
 
 
 def point(ask: Ask, f: Figure, period: Period | None = None, narrow: dict[str, str] | None = None) -> dict[str, Any]:
