@@ -44,6 +44,9 @@ class DefaultConfig:
     #: CPU seconds the BPMN scripts and expressions of one command may use together (脚本耗时上限, issue 16);
     #: past it the instance stops in error (故障) naming the element. Loop rounds are capped too (100 000 per run).
     SCRIPT_CPU_SECONDS = 2.0
+    #: Calls one integration key (接口密钥) may make per window, counted on the key's row (every node), else 429.
+    API_RATE_LIMIT = 120
+    API_RATE_WINDOW_SECONDS = 60
     #: Seconds a scheduler holds a claimed job before another scheduler may take it over (crash recovery).
     SCHEDULER_LEASE_SECONDS = 60
     #: Longest a scheduler sleeps without a notification (PostgreSQL) before looking for due work again.

@@ -57,6 +57,7 @@ NAV: list[NavItem] = [
     NavItem("modeler.index", N_("流程设计")),
     NavItem("reference.index", N_("基础数据")),
     NavItem("admin.users", N_("用户管理")),
+    NavItem("admin.api_keys", N_("接口密钥")),
     NavItem("auditlog.index", N_("审计日志")),
 ]
 

@@ -43,8 +43,6 @@ from webapp.context import runtime
 from webapp.messages import _l
 
 F = TypeVar("F", bound=Callable[..., Any])
-RATE_LIMIT = 120  # calls per window and key, unless API_RATE_LIMIT says otherwise
-RATE_WINDOW_SECONDS = 60
 ANONYMOUS = "api:anonymous"
 NO_KEY = _l("缺少接口密钥：请在请求头 Authorization: Bearer <密钥> 中提供。")
 BAD_KEY = _l("接口密钥无效或已吊销。")
@@ -75,9 +73,9 @@ def presented_key() -> str:
 
 
 def _limit() -> tuple[int, int]:
+    """Return the calls a key may make per window and the window in seconds (webapp.config)."""
     config = current_app.config
-    return int(config.get("API_RATE_LIMIT", RATE_LIMIT)), int(config.get("API_RATE_WINDOW_SECONDS",
-                                                                         RATE_WINDOW_SECONDS))
+    return int(config["API_RATE_LIMIT"]), int(config["API_RATE_WINDOW_SECONDS"])
 
 
 def _refuse(db: Session, identity: ApiKeyIdentity | None, raw: str, scope: str, reason: str) -> None:
