@@ -134,7 +134,7 @@ class Maker:
                 "complexity": "complex" if rng.random() < 0.05 else "normal",
                 "township": rng.choice(self.office.townships), "category": rng.choice(CATEGORIES),
                 "lead_department": None if direct else unit, "deadline": None, "warning_level": "none",
-                "open_task_due": None, "next_timer_due": None,  # as processes/runtime/case_due.py keeps them
+                "open_task_due": None, "next_timer_due": None, "open_stages": None,  # as case_due.py keeps them
                 "return_count": 0, "extension_count": 0, "rehandle_count": 0, "requester_id": None,
                 "assisting_departments": [], "duplicate_of": None, "flags": {}, "closed_at": None,
                 "direct_answer": direct, "callback_result": None, "solved": None, "title": None, "location": None,
@@ -168,7 +168,7 @@ class Maker:
             case["return_count"] = int("sign_for" in steps and self.facts.random() < RETURNED)
             due, case["warning_level"] = light_deadline(rng, pick(rng, LIGHTS), now)
             case["deadline"] = due
-            case["open_task_due"] = due  # its one open task's deadline
+            case["open_task_due"], case["open_stages"] = due, open_step  # its one open task's deadline and stage
             self.task(rows, case, instance_id, open_step, unit, at, None, due)
             self.waiting(rows, case, instance_id, open_step, unit, due)
         case["updated_at"] = at
