@@ -19,6 +19,9 @@ from flask.cli import ScriptInfo
 from flask.testing import FlaskClient
 from openpyxl import Workbook
 from openpyxl import load_workbook
+from werkzeug.datastructures import FileStorage
+from werkzeug.datastructures import MultiDict
+from werkzeug.test import encode_multipart
 
 from processes.audit.models import AuditLog
 from processes.cases.models import Case
@@ -70,10 +73,10 @@ def xlsx_bytes(rows: list[dict[str, str]]) -> bytes:
 
 
 def upload(client: FlaskClient, name: str, content: bytes) -> Any:
-    """Upload a file on the import page."""
-    return client.post("/platform/imports", data={"csrf_token": token(client, "/platform"),
-                                                  "file": (io.BytesIO(content), name)},
-                       content_type="multipart/form-data")
+    """Upload a file on the import page (the body encoded in memory: the test client would spool a large one)."""
+    boundary, body = encode_multipart(MultiDict({"csrf_token": token(client, "/platform"),
+                                                 "file": FileStorage(io.BytesIO(content), name)}))
+    return client.post("/platform/imports", data=body, content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def run_imports(ws: Workspace) -> int:
@@ -302,3 +305,22 @@ def test_pushing_needs_the_platform_scope_and_a_readable_body(ws: Workspace) -> 
     assert not platform_cases(ws)
     document = client.get("/api/openapi.json").get_json()
     assert "post" in document["paths"]["/api/v1/platform/orders"]
+
+
+@pytest.mark.slow
+def test_a_50000_row_gbk_csv_is_read_in_one_pass_and_refused_over_the_limit(ws_lite: Workspace) -> None:
+    """50,000 rows: checked at upload within seconds and queued whole; a row over the limit refuses the file."""
+    rows = [order(f"ZJ{i:08d}", 联系电话=f"139{i:08d}") for i in range(50_000)]
+    content = csv_bytes(rows, "gbk")
+    source = platform_import.open_file("big.csv", content, max_bytes=50 * 2**20, max_rows=50_000)
+    assert (source.total, source.encoding) == (50_000, "GB18030（GBK）")
+    numbers = [row.number for row in source.rows()]
+    assert numbers[0] == 2 and numbers[-1] == 50_001 and len(numbers) == 50_000
+    with pytest.raises(platform_import.FileRefused, match="超过单次导入上限 49999 行"):
+        platform_import.open_file("big.csv", content, max_bytes=50 * 2**20, max_rows=49_999)
+    client = ws_lite.user("zhuan", "transcriber")
+    answer = upload(client, "big.csv", content)
+    assert answer.status_code == 303
+    job = job_of(ws_lite, answer.headers["Location"].rsplit("/", 1)[-1])
+    assert (job.status, job.rows_total, job.encoding) == ("pending", 50_000, "GB18030（GBK）")
+    assert "13900000001" not in (job.sealed or "")  # the waiting upload is sealed

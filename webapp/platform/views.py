@@ -69,7 +69,10 @@ def upload() -> ResponseReturnValue:
     if upload is None or not upload.filename:
         return _index(400, gettext(NO_FILE))
     max_bytes, max_rows = limits(current_app)
-    content = upload.stream.read(max_bytes + 1)
+    try:
+        content = upload.stream.read(max_bytes + 1)
+    finally:
+        upload.close()  # a large upload is spooled to a temporary file: release it now
     try:
         source = platform_import.open_file(upload.filename, content, max_bytes=max_bytes, max_rows=max_rows)
     except platform_import.FileRefused as exc:
