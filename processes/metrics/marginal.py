@@ -16,12 +16,14 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from processes.metrics.definitions import METRICS
 from processes.metrics.models import MetricMarginal
 from processes.metrics.models import MetricRollup
 from processes.metrics.periods import DIMENSIONS
 from processes.metrics.periods import Filters
 
 PAIRS = list(combinations(DIMENSIONS, 2))
+GROUPINGS = ["", *DIMENSIONS, *("+".join(pair) for pair in PAIRS)]
 KEY = ["grouping", "metric", "day", "first", "second", "numerator", "denominator"]
 
 
@@ -41,7 +43,8 @@ def _sum_into(session: Session, grouping: str, source: Any, values: list[Any], f
     blank = sa.literal("")
     chosen = [*values, *[blank] * (2 - len(values))]
     query = sa.select(sa.literal(grouping), source.metric, source.day, *chosen, sa.func.sum(source.numerator),
-                      sa.func.sum(source.denominator)).where(source.day >= first, source.day <= last)
+                      sa.func.sum(source.denominator)).where(source.metric.in_(list(METRICS)), source.day >= first,
+                                                             source.day <= last)  # the key's order: see rollup.days
     if source is MetricMarginal:
         query = query.where(MetricMarginal.grouping == _source_grouping(grouping))
     query = query.group_by(source.metric, source.day, *values)
@@ -57,7 +60,9 @@ def _source_grouping(grouping: str) -> str:
 
 def refresh(session: Session, first: date, last: date) -> None:
     """Replace the marginal rows of the days first..last from the rollup's full rows of those days."""
-    session.execute(sa.delete(MetricMarginal).where(MetricMarginal.day >= first, MetricMarginal.day <= last))
+    session.execute(sa.delete(MetricMarginal).where(MetricMarginal.grouping.in_(GROUPINGS),
+                                                    MetricMarginal.metric.in_(list(METRICS)),
+                                                    MetricMarginal.day >= first, MetricMarginal.day <= last))
     for a, b in PAIRS:
         _sum_into(session, name_of((a, b)), MetricRollup, [getattr(MetricRollup, a), getattr(MetricRollup, b)],
                   first, last)
