@@ -1,26 +1,47 @@
-"""Error pages in Chinese (错误页): 4xx answers as a page, or JSON when the client asked for JSON."""
+"""Error pages in Chinese (错误页): 4xx and 500 answers as a page, or JSON when the client asked for JSON.
+
+An unexpected failure shows the office's page with the request id (错误编号), and the log line of the exception
+carries the same id, so the office can find it. Log lines of the app, the development server and gunicorn have
+phone and ID numbers masked (a number typed into a query string would otherwise reach the access log).
+"""
 
 from __future__ import annotations
 
+import logging
+from html import escape
+from urllib.parse import unquote_plus
+
 from flask import Flask
+from flask import has_request_context
 from flask import jsonify
 from flask import render_template
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
+from flask_babel import gettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import InternalServerError
 
+from processes.cases.numbers import has_number
+from processes.cases.numbers import mask_numbers
 from processes.errors import FormDataInvalid
 from processes.errors import RuntimeErrorBase
 from webapp import messages
+from webapp import params
 from webapp.casework import runtime_message
+from webapp.context import request_id
+from webapp.messages import N_
 from webapp.permissions import wants_json
 
+SERVER_ERROR = N_("系统出错了，请稍后再试。如问题持续，请将错误编号 %(id)s 告知系统管理员。")
+SCRUBBED_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
+PLAIN = '<!doctype html><html lang="zh"><meta charset="utf-8"><title>500</title><p>{message}</p></html>'
 
-def _answer(status: int, message: str) -> ResponseReturnValue:
+
+def _answer(status: int, message: str, **extra: str) -> ResponseReturnValue:
     if wants_json():
-        return jsonify({"error": message, "status": status}), status
-    return render_template("error.html", status=status, message=message), status
+        return jsonify({"error": message, "status": status, **extra}), status
+    return render_template("error.html", status=status, message=message, **extra), status
 
 
 def http_error(error: HTTPException) -> ResponseReturnValue:
@@ -44,9 +65,48 @@ def runtime_error(error: RuntimeErrorBase) -> ResponseReturnValue:
     return _answer(error.http_status, runtime_message(error))
 
 
+def server_error(_error: InternalServerError) -> ResponseReturnValue:
+    """Answer an unexpected failure with the office's page and the request id (Flask has logged the exception)."""
+    rid = request_id()
+    message = gettext(SERVER_ERROR, id=rid)
+    try:
+        return _answer(500, message, request_id=rid)
+    except Exception:  # the page itself failed (the database is gone): still Chinese, still the id
+        logging.getLogger(__name__).exception("error page failed")
+        return PLAIN.format(message=escape(message)), 500, {"Content-Type": "text/html; charset=utf-8"}
+
+
+class LogScrubber(logging.Filter):
+    """Mask phone and ID numbers in a log line and its traceback; tag errors inside a request with its id."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record in place (the line is kept)."""
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        if record.levelno >= logging.ERROR and has_request_context():
+            message += f" [request_id={request_id()}]"
+        if "%" in message and has_number(unquote_plus(message)):  # a request line: GET /search?text=139%20…
+            message = unquote_plus(message)
+        record.msg, record.args = mask_numbers(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_numbers(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
+def _scrub(logger: logging.Logger) -> None:
+    if not any(isinstance(f, LogScrubber) for f in logger.filters):
+        logger.addFilter(LogScrubber())
+
+
 def init_app(app: Flask) -> None:
-    """Register the handlers for the 4xx errors users can meet, and for runtime errors."""
+    """Register the error handlers, the bounded `int` URL converter and the log scrubber."""
+    params.init_app(app)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(RuntimeErrorBase, runtime_error)
     for status in messages.ERRORS:
         app.register_error_handler(status, http_error)
+    app.register_error_handler(InternalServerError, server_error)
+    for logger in (app.logger, *map(logging.getLogger, SCRUBBED_LOGGERS)):
+        _scrub(logger)

@@ -21,6 +21,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from processes.cases.access import Viewer
 from processes.cases.access import case_filter
 from processes.cases.models import Case
+from processes.parsing import whole_number
 from processes.runtime.models import ProcessDefinition
 from processes.runtime.models import ProcessInstance
 
@@ -95,14 +96,15 @@ def parse(args: dict[str, str]) -> Filters:
     if len(number) > 32:
         raise BadFilter("number")
     version_text = args.get("version", "").strip()
-    if version_text and (not version_text.isdigit() or len(version_text) > 6):
+    version = whole_number(version_text, high=999_999)
+    if version_text and version is None:
         raise BadFilter("version")
     dates = {name: _date(args, name) for name in ("created_from", "created_to", "updated_from", "updated_to")}
     for low, high in (("created_from", "created_to"), ("updated_from", "updated_to")):
         first, last = dates[low], dates[high]
         if first and last and first > last:
             raise BadFilter(high)
-    return Filters(key, int(version_text) if version_text else None, status, number, dates["created_from"],
+    return Filters(key, version, status, number, dates["created_from"],
                    dates["created_to"], dates["updated_from"], dates["updated_to"], _cursor(args.get("after", "")))
 
 

@@ -19,6 +19,7 @@ from processes.accounts.models import UserRole
 from processes.accounts.roles import ROLES
 from webapp import timefmt
 from webapp.messages import N_
+from webapp.params import positive_int
 
 PAGE_SIZE = 50
 STATES = {  # filter value -> Chinese label (translated in the template)
@@ -70,11 +71,11 @@ def parse_filter(args: Mapping[str, str], units: Mapping[str, str]) -> UserFilte
         found.errors["unit"] = N_("未知单位。")
     if found.state and found.state not in STATES:
         found.errors["state"] = N_("未知状态。")
-    page = args.get("page", "1").strip()
-    if not page.isascii() or not page.isdigit() or not 1 <= int(page) <= 100_000:
+    page = positive_int(args.get("page", "1").strip(), 100_000)
+    if page is None:
         found.errors["page"] = N_("页码无效。")
     else:
-        found.page = int(page)
+        found.page = page
     return found
 
 

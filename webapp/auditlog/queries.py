@@ -23,6 +23,7 @@ from processes.audit.models import AuditLog
 from processes.audit.record import read_head
 from processes.cases.numbers import mask_numbers
 from webapp.messages import N_
+from webapp.params import positive_int
 from webapp.timefmt import LOCAL
 
 PAGE_SIZE = 50
@@ -86,10 +87,10 @@ def parse_filter(args: Mapping[str, str]) -> AuditFilter:
     if found.start and found.end and found.start >= found.end:
         found.errors["to"] = N_("结束日期不能早于开始日期。")
     before = args.get("before", "").strip()
-    if before and (not before.isascii() or not before.isdigit() or len(before) > 18):
+    if before and positive_int(before) is None:
         found.errors["before"] = N_("页码无效。")
     elif before:
-        found.before = int(before)
+        found.before = positive_int(before)
     return found
 
 

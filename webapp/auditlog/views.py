@@ -30,6 +30,7 @@ from webapp.config import ConfigError
 from webapp.config import audit_key
 from webapp.context import now
 from webapp.context import runtime
+from webapp.params import whole_number
 from webapp.timefmt import LOCAL
 
 EXPORT_LIMIT = 100_000  # rows per export; narrow the filters (e.g. the dates) for more
@@ -78,10 +79,10 @@ def _anchor(text: str) -> tuple[int, str] | str | None:
         return None
     seq, sep, value = text.partition(":")
     value = value.lower()
-    if not sep or not seq.isascii() or not seq.isdigit() or len(seq) > 18 or len(value) != 64 \
-            or not set(value) <= _ANCHOR_HEX:
+    number = whole_number(seq)
+    if not sep or number is None or len(value) != 64 or not set(value) <= _ANCHOR_HEX:
         return str(texts.ANCHOR_INVALID)
-    return int(seq), value
+    return number, value
 
 
 @bp.post("/verify")

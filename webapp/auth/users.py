@@ -20,6 +20,7 @@ from processes.accounts import totp
 from processes.accounts.models import AppUser
 from webapp.context import runtime
 from webapp.extensions import login_manager
+from webapp.params import whole_number
 
 SID = "sid"  # keys of our values in the signed session cookie: the session token, login and activity times
 LOGIN_AT = "login_at"
@@ -72,10 +73,11 @@ def load_user(user_key: str) -> SessionUser | None:
     """Return the user of a live session; None (anonymous) when revoked, ended, disabled or malformed."""
     user_id, _, epoch = user_key.partition(":")
     token = session.get(SID)
-    if not isinstance(token, str) or not epoch.isdigit():
+    number = whole_number(epoch)
+    if not isinstance(token, str) or number is None:
         return None
     with runtime().read() as db:
-        found = sessions.live(db, token, user_id, int(epoch))
+        found = sessions.live(db, token, user_id, number)
         return None if found is None else _from_account(found.user, found.roles, sessions.token_hash(token))
 
 

@@ -21,6 +21,7 @@ from processes.cases import access
 from processes.cases import attachments
 from processes.cases import disclosure
 from processes.cases.models import Attachment
+from processes.cases.numbers import mask_numbers
 from processes.errors import FormDataInvalid
 from webapp import labels
 from webapp.cases import detail
@@ -89,7 +90,8 @@ def reveal(case_id: str) -> ResponseReturnValue:
             case = access.visible_case(db, who, case_id)
             visible = case is not None
             if case is None:
-                record(db, "pii.reveal", object_type="case", object_id=case_id[:64], result="denied",
+                # the id is whatever was in the address: a number typed there is masked, not refused
+                record(db, "pii.reveal", object_type="case", object_id=mask_numbers(case_id)[:64], result="denied",
                        reason="not_visible")
             else:
                 values = disclosure.reveal(db, who, case, reason, now=now(),

@@ -22,6 +22,7 @@ from processes.runtime.models import ProcessDefinition
 from webapp.context import runtime
 from webapp.modeler import bp
 from webapp.modeler import texts
+from webapp.params import positive_int
 from webapp.permissions import RULES
 from webapp.permissions import allowed
 from webapp.timefmt import local_time
@@ -127,9 +128,8 @@ def _pair(process: versions.ProcessSummary) -> tuple[int, int]:
     newest = numbers[0]
     default_a = published if published is not None and published != newest else (numbers[1] if len(numbers) > 1
                                                                                  else newest)
-    try:
-        a, b = int(request.args.get("a", default_a)), int(request.args.get("b", newest))
-    except ValueError:
+    a, b = (positive_int(request.args.get(name, str(default))) for name, default in (("a", default_a), ("b", newest)))
+    if a is None or b is None:
         abort(400, description=gettext(texts.BAD_VERSION))
     if a not in numbers or b not in numbers:
         abort(404)

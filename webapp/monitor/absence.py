@@ -37,6 +37,7 @@ from webapp.context import now
 from webapp.context import runtime
 from webapp.messages import N_
 from webapp.monitor import bp
+from webapp.params import positive_int
 from webapp.permissions import TASK_ROLES
 from webapp.timefmt import local_time
 from webapp.workspace import audit_failure
@@ -75,10 +76,10 @@ def _staff_filter(db: Session) -> tuple[str, str, bool, int]:
         _bad(gettext("筛选条件无效：%(what)s。请从列表中选择。", what=gettext("单位")))
     if role and role not in TASK_ROLES:
         _bad(gettext("筛选条件无效：%(what)s。请从列表中选择。", what=gettext("角色")))
-    page = request.args.get("page", "1")
-    if not page.isdigit() or not 1 <= int(page) <= 10_000:
+    page = positive_int(request.args.get("page", "1"), 10_000)
+    if page is None:
         _bad(gettext("筛选条件无效：%(what)s。请从列表中选择。", what=gettext("页码")))
-    return unit, role, request.args.get("holding") == "1", int(page)
+    return unit, role, request.args.get("holding") == "1", page
 
 
 def _pools(db: Session) -> dict[tuple[str | None, str | None], int]:

@@ -32,6 +32,7 @@ from webapp.monitor.diagrams import element_names
 from webapp.monitor.diagrams import index_of
 from webapp.monitor.diagrams import process_name
 from webapp.monitor.diagrams import xml_response
+from webapp.params import positive_int
 from webapp.workspace import duration
 
 LEVELS = 5  # colour steps of the scale, 1 (few open) … 5 (most); 0 is no open task
@@ -109,7 +110,7 @@ def heatmaps() -> ResponseReturnValue:
     key = request.args.get("key", "")
     with runtime().read() as db:
         wanted = request.args.get("version", "")
-        version = int(wanted) if wanted.isdigit() and len(wanted) < 8 else db.scalar(
+        version = positive_int(wanted, 9_999_999) or db.scalar(
             sa.select(sa.func.max(ProcessDefinition.version)).where(ProcessDefinition.key == key[:MAX_KEY]))
         if not version:
             first = db.scalar(sa.select(ProcessDefinition.key).order_by(ProcessDefinition.key).limit(1))

@@ -39,6 +39,7 @@ from webapp.context import runtime
 from webapp.messages import N_
 from webapp.monitor import bp
 from webapp.monitor.instances_list import instance_url
+from webapp.params import whole_number
 from webapp.timefmt import LOCAL
 from webapp.worklist.views import candidates
 from webapp.workspace import audit_failure
@@ -71,10 +72,10 @@ def _reason() -> str:
 
 def _version() -> int:
     """The instance version the supervisor's page showed."""
-    text = request.form.get("version") or ""
-    if not text.isdigit() or len(text) > 9:
+    version = whole_number(request.form.get("version"), high=999_999_999)
+    if version is None:
         _bad(gettext("页面信息不完整，请刷新后重试。"))
-    return int(text)
+    return version
 
 
 def _back(instance_id: str) -> str:

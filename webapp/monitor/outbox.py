@@ -31,6 +31,7 @@ from webapp.casework import viewer
 from webapp.context import runtime
 from webapp.messages import N_
 from webapp.monitor import bp
+from webapp.params import positive_int
 from webapp.permissions import wants_json
 from webapp.timefmt import LOCAL
 from webapp.workspace import audit_failure
@@ -85,13 +86,14 @@ def read_filter(args: Mapping[str, str]) -> LogFilter:
     first, last = days.get("date_from"), days.get("date_to")
     if first and last and first > last:
         bad.append("date_to")
-    if raw["before"] and not (raw["before"].isdigit() and 1 <= int(raw["before"]) <= MAX_ID):
+    before = positive_int(raw["before"], MAX_ID)
+    if raw["before"] and before is None:
         bad.append("before")
     if bad:
         abort(400, description=gettext("筛选条件不正确：%(fields)s",
                                        fields="、".join(gettext(FIELD_NAMES[name]) for name in bad)))
     return LogFilter(raw["channel"], raw["status"], raw["number"].upper(), _midnight(first),
-                     _midnight(last, after=True), int(raw["before"]) if raw["before"] else None)
+                     _midnight(last, after=True), before)
 
 
 @bp.get("/outbox", endpoint="outbox")

@@ -34,6 +34,7 @@ from processes.reference.models import CalendarYear
 from webapp.auth.forms import ActionForm
 from webapp.context import now
 from webapp.context import runtime
+from webapp.params import whole_number
 from webapp.reference import bp
 from webapp.reference.changes import require
 from webapp.reference.changes import run
@@ -86,9 +87,10 @@ def _year_arg(text: str | None) -> int:
     """Return the year asked for (default: this year); anything else answers 400."""
     if not text:
         return workdays.local_date(now()).year
-    if not text.isdigit() or not FIRST_YEAR <= int(text) <= LAST_YEAR:
+    year = whole_number(text, low=FIRST_YEAR, high=LAST_YEAR)
+    if year is None:
         abort(400, description=gettext("年份无效：请填写 %(a)s 到 %(b)s 之间的年份。", a=FIRST_YEAR, b=LAST_YEAR))
-    return int(text)
+    return year
 
 
 def _day_arg(text: str | None, year: int | None = None) -> date | None:

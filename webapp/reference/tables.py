@@ -31,6 +31,7 @@ from processes.reference.models import DispatchRule
 from processes.reference.models import SlaRule
 from webapp.auth.forms import ActionForm
 from webapp.context import runtime
+from webapp.params import whole_number
 from webapp.reference import bp
 from webapp.reference.changes import run
 from webapp.reference.changes import version
@@ -49,9 +50,10 @@ def _id(text: str | None) -> int | None:
     """Return a row id from the address or form ('' or 'new': a new row); a malformed one answers 404."""
     if not text or text == "new":
         return None
-    if not text.isdigit() or len(text) > 9:
+    number = whole_number(text, high=999_999_999)
+    if number is None:
         abort(404)
-    return int(text)
+    return number
 
 
 @bp.get("/sla")

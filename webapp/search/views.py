@@ -14,6 +14,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from processes.accounts import pii
+from processes.cases.numbers import has_number
 from processes.reports.tables import neutral  # noqa: F401  (the cell rule, where tests and pages knew it)
 from webapp import casework
 from webapp import labels
@@ -76,6 +77,8 @@ def _read(choices: dict[str, Any]) -> tuple[Criteria, dict[str, str]]:
 
 def _page(status: int = 200, **context: Any) -> ResponseReturnValue:
     typed = {name: str(_values().get(name, "")) for name in FIELDS}
+    for name in ("text", "address"):  # a refused number is not shown back either
+        typed[name] = "" if has_number(typed[name]) else typed[name]
     searched_phone = _phone_echo(typed)
     stage = typed["stage"]
     may_export = allowed(RULES.get("search.export"), signed_in=True, roles=current_user.roles)

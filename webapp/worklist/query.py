@@ -28,6 +28,7 @@ from processes.reference.models import Department
 from processes.runtime.models import HumanTask
 from webapp import labels
 from webapp.messages import N_
+from webapp.params import positive_int
 from webapp.workspace import Countdown
 from webapp.workspace import calendar_warning
 from webapp.workspace import calendar_warnings
@@ -96,15 +97,15 @@ def parse(db: Session, who: Viewer, args: Mapping[str, str]) -> Filters:
     sort = args.get("sort") or "due"
     if sort not in SORTS:
         raise _bad(gettext("排序"))
-    page_text = args.get("page") or "1"
-    if not page_text.isdigit() or not 1 <= int(page_text) <= MAX_PAGE:
+    page = positive_int(args.get("page") or "1", MAX_PAGE)
+    if page is None:
         raise _bad(gettext("页码"))
     known = known_values(db)
     chosen = {name: args.get(name) or "" for name in FILTERS}
     for name, value in chosen.items():
         if value and value not in known[name]:
             raise _bad(gettext(FILTER_NAMES[name]))
-    return Filters(tab=tab, sort=sort, page=int(page_text), **chosen)
+    return Filters(tab=tab, sort=sort, page=page, **chosen)
 
 
 FILTER_NAMES = {"channel": N_("渠道"), "request_type": N_("诉求类型"), "urgency": N_("紧急程度"),

@@ -1,0 +1,60 @@
+"""Whole numbers from addresses, query strings and forms (页码、编号、版本), read in one place.
+
+`str.isdigit()` is true for `²` and `٣`, which `int()` then refuses or reads as 3, and a 20-digit id overflows the
+database's 64-bit integers: both were 500s. A number is ASCII digits only, within the range the caller gives (at
+most a SQL bigint; processes.parsing.whole_number), or it is refused: None for the caller to answer, 400 for a page
+number, 404 for an id in the address (the `int` URL converter, which every `<int:…>` route uses).
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask import abort
+from flask_babel import gettext
+from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError
+
+from processes.parsing import MAX_BIGINT
+from processes.parsing import whole_number
+
+__all__ = ["MAX_BIGINT", "BigIntConverter", "page_number", "positive_int", "whole_number"]
+
+MAX_PAGE = 10_000
+
+
+def positive_int(text: str | None, high: int = MAX_BIGINT) -> int | None:
+    """Return a positive whole number (an id, a version, a count) or None."""
+    return whole_number(text, low=1, high=high)
+
+
+def page_number(text: str | None, high: int = MAX_PAGE) -> int:
+    """Return a page number (1 when not given); answer 400 with a Chinese message when it is not 1..high."""
+    if text is None or text == "":
+        return 1
+    page = positive_int(text, high)
+    if page is None:
+        abort(400, description=gettext("页码无效：请填写 1 到 %(n)s 之间的整数。", n=high))
+    return page
+
+
+class BigIntConverter(BaseConverter):
+    """`<int:…>` in a route: ASCII digits up to a bigint; anything else is no match (404), never an overflow."""
+
+    regex = r"[0-9]{1,19}"
+    weight = 50  # as Werkzeug's own number converters: a fixed path segment wins over a number
+
+    def to_python(self, value: str) -> int:
+        """Return the id, or refuse the match when it is beyond a bigint."""
+        number = whole_number(value)
+        if number is None:
+            raise ValidationError()
+        return number
+
+    def to_url(self, value: int) -> str:
+        """Write the id into a URL."""
+        return str(int(value))
+
+
+def init_app(app: Flask) -> None:
+    """Make every `<int:…>` route read its id with BigIntConverter (before the blueprints add their routes)."""
+    app.url_map.converters["int"] = BigIntConverter
