@@ -35,6 +35,7 @@ from webapp.config import anchor_path
 from webapp.config import audit_key
 from webapp.platform import schedule as platform_jobs
 from webapp.reports import schedule as report_jobs
+from webapp.retention import run_retention
 from webapp.search import exports
 
 log = logging.getLogger("hotline.scheduler")
@@ -111,6 +112,10 @@ def _periodic_jobs(app: Flask, state: SchedulerState) -> BackgroundScheduler:
                      id="retention", replace_existing=True)
     periodic.add_job(_in_app, "cron", hour=0, minute=7, args=[app, lambda: daily_anchor(app, key)],
                      id="audit_anchor", replace_existing=True)
+    # Closed cases' personal data past the office's retention period (setting pii_retention_days; 0: kept).
+    periodic.add_job(_in_app, "cron", hour=3, minute=47,
+                     args=[app, lambda: run_retention(app, actor=jobs.TIMER_ACTOR)],
+                     id="pii_retention", replace_existing=True)
     periodic.start()
     return periodic
 

@@ -85,6 +85,17 @@ def parse_spacings(text: str) -> list[Spacing]:
     return out
 
 
+MIN_RETENTION_DAYS = 30  # closed cases stay identifiable for at least a month (reopening, 重办, complaints)
+
+
+def _retention_days(text: str) -> int:
+    """Parse the retention of closed cases' personal data: 0 (keep) or MIN_RETENTION_DAYS to 36500 days."""
+    value = int(text.strip())
+    if value != 0 and not MIN_RETENTION_DAYS <= value <= 36_500:
+        raise ValueError(f"{text!r} must be 0 (keep) or a number of days from {MIN_RETENTION_DAYS} to 36500")
+    return value
+
+
 def _spacings(text: str) -> str:
     """Check a list of callback waits and return it normalised (comma separated, no blanks)."""
     parse_spacings(text)
@@ -135,6 +146,10 @@ SETTINGS: dict[str, SettingSpec] = {
     metrics.REPEATS: SettingSpec(_one_of(metrics.REPEAT_READINGS), "once", metrics.NOTES[metrics.REPEATS] + RECOUNT),
     metrics.PERIOD_DATE: SettingSpec(_one_of(metrics.DATE_READINGS), "event",
                                      metrics.NOTES[metrics.PERIOD_DATE] + RECOUNT),
+    # PIPL: personal data kept no longer than needed; the office decides how long (processes/cases/retention.py)
+    "pii_retention_days": SettingSpec(
+        _retention_days, "0", "办结工单诉求人个人信息保存天数：办结满此天数后去标识化（姓名、电话、身份证号、地址删除，"
+                              "文字中的号码删除，工单与统计保留）；0 为不自动处理"),
 }
 
 

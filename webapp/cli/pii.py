@@ -1,4 +1,5 @@
-"""`hotline pii` commands: re-encrypt personal data under a new key (个人信息密钥轮换, S6.3)."""
+"""`hotline pii` commands: re-encrypt personal data under a new key (个人信息密钥轮换, S6.3) and de-identify
+closed cases past their retention period (个人信息保存期限, `hotline pii retention`; the scheduler runs it nightly)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from flask.cli import FlaskGroup
 
 from processes.accounts import pii
 from processes.accounts.pii_rotation import reencrypt
+from processes.cases import retention
 from webapp import runtime_of
 from webapp.cli.support import audited
+from webapp.retention import retention_days
+from webapp.retention import run_retention
 
 
 def _old_cipher(variable: str | None) -> pii.PiiCipher | None:
@@ -60,3 +64,24 @@ def register(cli: FlaskGroup) -> None:
             click.echo(f"{report.unreadable} value(s) could not be decrypted with either key; they were left as "
                        "they are (give the key they were written under with --from-key-env)", err=True)
             raise click.exceptions.Exit(1)
+
+    @pii_group.command("retention")
+    @click.option("--dry-run", is_flag=True, help="Count what would be de-identified; change nothing.")
+    @click.option("--days", type=click.IntRange(min=1), help="Days after closure (default: the setting "
+                  f"{retention.SETTING}).")
+    @click.option("--actor")
+    def retention_command(dry_run: bool, days: int | None, actor: str | None) -> None:
+        """De-identify the requesters of cases closed longer than the retention period (去标识化).
+
+        Name, phone, ID number, address and the phone's blind index are removed, numbers and the requester's name
+        and address are removed from the case's texts; the case and its figures stay. Each batch is audited.
+        """
+        who = actor or str(current_app.config["CLI_ACTOR"])
+        wanted = days if days is not None else retention_days(runtime_of(current_app))
+        if wanted <= 0:
+            click.echo(f"{retention.SETTING} is 0: personal data of closed cases is kept (set it on /reference/"
+                       "settings or pass --days)")
+            return
+        counts = run_retention(current_app, actor=who, dry_run=dry_run, days=wanted)
+        shown = " ".join(f"{name}={count}" for name, count in counts.as_dict().items())
+        click.echo(f"{'would de-identify' if dry_run else 'de-identified'} (closed over {wanted} days): {shown}")

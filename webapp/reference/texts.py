@@ -67,6 +67,7 @@ SETTING_HINTS = {
     "metrics_basic_satisfied": N_("须为“是”或“否”。"),
     "metrics_repeats": N_("须为 once（按工单计一次）或 each（按每次计）。"),
     "metrics_period_date": N_("须为 event（按指标自身日期）或 received（按受理日期）。"),
+    "pii_retention_days": N_("须为 0（不自动去标识化）或 30 到 36500 的整数（天）。"),
 }
 GENERIC = N_("填写有误，请检查后重试。")
 STALE = N_("数据已被他人修改，本次未执行。请查看最新内容后重新操作。")
