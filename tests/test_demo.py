@@ -60,7 +60,7 @@ def test_the_demo_keeps_its_session_key_so_sign_ins_survive_a_restart(tmp_path: 
                             "HOTLINE_SECRET_KEY": None})
     first = runner.invoke(cli, ["demo"], catch_exceptions=False)
     again = runner.invoke(cli, ["demo"], catch_exceptions=False)  # Ctrl-C, then ./scripts/demo.sh again
-    assert "wrote a session key" in first.output and "wrote a session key" not in again.output
+    assert "wrote SECRET_KEY, PII_ENCRYPTION_KEY to" in first.output and "wrote" not in again.output
     assert len(keys) == 2 and keys[0] == keys[1] and len(keys[0]) == 64
     assert oct(config.stat().st_mode & 0o777) == "0o600"
     text = config.read_text(encoding="utf-8")

@@ -9,11 +9,11 @@ from typing import Any
 from flask import Flask
 
 import handlers
-from processes.accounts import pii
 from processes.clock import Clock
 from processes.db.engines import create_db_engine
 from processes.runtime.core import Runtime
 from webapp import democlock
+from webapp import instance_keys
 from webapp.config import check_required_settings
 from webapp.config import load_config
 from webapp.outbox_adapters import outbox_adapters
@@ -26,7 +26,7 @@ def create_app(test_config: dict[str, Any] | None = None, *, serving: bool = Tru
     clock = democlock.install(app)  # first: production refuses a demo clock; elsewhere all processes share one
     if serving:
         check_required_settings(app)  # fail fast: a production server never starts without its secret
-    pii.configure(app.config.get("PII_ENCRYPTION_KEY"), production=app.config.get("ENV") == "production")
+    instance_keys.init_app(app)  # the SQLite file owner-only; the PII key (development key for tests only)
     app.extensions["hotline.runtime"] = build_runtime(app, clock)
     # Delivery adapters by channel from the settings (OUTBOX_HTTP, webhooks); '*' catches the rest. The default
     # spool keeps messages in the app for the office to read; a gateway implements processes.runtime.outbox.Adapter.

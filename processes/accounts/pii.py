@@ -132,14 +132,18 @@ _refuse: str | None = None  # set when production runs without a key: every use 
 _warned = False
 
 
-def configure(key_hex: str | None, *, production: bool) -> None:
-    """Set the process-wide cipher from configuration; production without a key refuses personal data."""
+def configure(key_hex: str | None, *, production: bool, allow_development: bool = True) -> None:
+    """Set the process-wide cipher from configuration; without a key, personal data is refused in production and
+    wherever the development key is not allowed (the web app allows it to tests only: issue 16)."""
     global _cipher, _refuse, _warned
     _cipher, _refuse, _warned = None, None, False
     if key_hex:
         _cipher = PiiCipher.from_hex(key_hex)
     elif production:
         _refuse = "PII_ENCRYPTION_KEY is required in production (hotline init writes one)"
+    elif not allow_development:
+        _refuse = ("PII_ENCRYPTION_KEY is not set: run `hotline init` (`hotline demo` writes one too); the public "
+                   "development key is for tests only (HOTLINE_ALLOW_DEV_KEYS=1)")
 
 
 def cipher() -> PiiCipher:

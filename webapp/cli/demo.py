@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -29,6 +27,7 @@ from processes.runtime.models import HumanTask
 from processes.runtime.models import ProcessInstance
 from webapp import create_app
 from webapp import democlock
+from webapp import instance_keys
 from webapp import runtime_of
 from webapp.cli.demo_users import DEMO_USERS
 from webapp.cli.demo_users import PASSWORD_FILE
@@ -137,19 +136,12 @@ def run_demo(app: Flask) -> None:
     show(rt)
 
 
-def keep_secret_key(app: Flask) -> None:
-    """Give an instance without a session key one in instance/config.py, so sign-ins survive a demo restart."""
-    if app.config.get("SECRET_KEY"):
-        return
-    path = Path(app.instance_path) / "config.py"
-    new = not path.exists()
-    # Created readable by the owner only, like `hotline init` writes it; appended to keep any other setting.
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "a", encoding="utf-8") as out:
-        if new:
-            out.write("# Hotline Flow instance settings. Keep this file secret; never commit it.\n")
-        out.write(f"SECRET_KEY = {secrets.token_hex(32)!r}  # written by `hotline demo`\n")
-    path.chmod(0o600)  # also when the file was there before: it holds a secret now
-    click.echo(f"wrote a session key to {path} (sign-ins survive a restart of the demo)")
+def keep_keys(app: Flask) -> None:
+    """Give an instance without keys its own in instance/config.py (0600): the demo's personal data is encrypted
+    under a key of this instance, never the public development key, and sign-ins survive a restart."""
+    written = instance_keys.write_missing_keys(app, by="`hotline demo`")
+    if written:
+        click.echo(f"wrote {', '.join(written)} to {Path(app.instance_path) / 'config.py'} (owner only)")
 
 
 def serve(port: int) -> None:
@@ -201,8 +193,8 @@ def register(cli: FlaskGroup) -> None:
     def demo_command(serve_after: bool, port: int) -> None:
         """Set up the demo (schema, diagrams, accounts, sample cases), then serve it with a scheduler (演示)."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
+        keep_keys(app)  # first: the sample cases' personal data is encrypted under this instance's key
         run_demo(app)
         if serve_after:
             runtime_of(app).db.dispose()  # the seeding connections are not needed while serving
-            keep_secret_key(app)
             serve(port)

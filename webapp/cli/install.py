@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from flask import current_app
 from flask.cli import FlaskGroup
 
 from processes.db import migrate
+from webapp import instance_keys
 
 
 def register(cli: FlaskGroup) -> None:
@@ -23,13 +25,11 @@ def register(cli: FlaskGroup) -> None:
         if path.exists() and not force:
             raise click.ClickException(f"{path} exists; use --force to replace its secrets")
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            "# Hotline Flow instance settings, written by `hotline init`. Keep this file secret; never commit it.\n"
-            f"SECRET_KEY = {secrets.token_hex(32)!r}\n"
-            f"PII_ENCRYPTION_KEY = {secrets.token_hex(32)!r}\n"
-            f"AUDIT_HMAC_KEY = {secrets.token_hex(32)!r}\n",
-            encoding="utf-8")
-        path.chmod(0o600)
+        # Created 0600 (not written 0644 and then narrowed): the keys are never readable by others.
+        with os.fdopen(instance_keys.open_private(path, "w"), "w", encoding="utf-8") as out:
+            out.write("# Hotline Flow instance settings, written by `hotline init`. Keep this file secret; never "
+                      "commit it.\n")
+            out.writelines(f"{name} = {secrets.token_hex(32)!r}\n" for name in instance_keys.KEYS)
         click.echo(f"wrote {path}")
 
     @cli.group("db")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -12,6 +13,7 @@ from processes.audit import record as audit
 from processes.reports import content
 from processes.reports import store
 from processes.reports.pdf import ReportFontMissing
+from webapp import instance_keys
 from webapp import runtime_of
 from webapp.reports.common import font
 from webapp.reports.common import names
@@ -42,7 +44,8 @@ def make(kind: str, key: str | None, scope: str, out: Path | None) -> None:
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             path = out / f"{kind}-{key}-{scope}.{fmt}"
-            path.write_bytes(data)
+            with os.fdopen(instance_keys.open_private(path, "w"), "wb") as written:  # 0600 (issue 16)
+                written.write(data)
             click.echo(f"{path} ({len(data)} bytes)")
         else:
             click.echo(f"{kind} {key} {scope} {fmt}: {len(data)} bytes stored")
