@@ -164,10 +164,14 @@ def allowed_client(ws: Workspace, role: str, clients: dict[str, FlaskClient]) ->
     return clients[role]
 
 
-def test_no_get_route_answers_500_to_odd_path_or_query_values_as_any_role(ws_lite: Workspace) -> None:
-    """Every GET route as every role: odd path values and query values, rotating so each route gets them all."""
-    ws_lite.dispatched("sthj")
-    app, names = ws_lite.app, query_names()
+def fuzz(ws: Workspace, values_alone: tuple[str, ...], *, every_role: bool) -> tuple[int, list[str]]:
+    """GET every route with odd values; return how many requests were sent and which answered 5xx.
+
+    With `every_role`, each role (and anonymous) calls each route once, path arguments and every query name the
+    route's package reads set to one odd value, rotating so each route gets every value. Then one role that reaches
+    the view sends each of `values_alone` as the path arguments, or as each of those names alone.
+    """
+    app, names = ws.app, query_names()
     app.config["PROPAGATE_EXCEPTIONS"] = False  # count every 500 instead of stopping at the first
     clients: dict[str, FlaskClient] = {"anonymous": app.test_client()}
     roles = ["anonymous", *sorted(ROLE_CODES)]
@@ -184,14 +188,30 @@ def test_no_get_route_answers_500_to_odd_path_or_query_values_as_any_role(ws_lit
     for index, rule in enumerate(get_routes(app)):
         own = sorted(names.get(package_of(app, rule), set()) | {"page"})
         reaching = [r for r in roles[1:] if allowed(RULES[rule.endpoint], signed_in=True, roles={r})]
-        for turn, role in enumerate(roles):  # each role once, each with another odd value
+        for turn, role in enumerate(roles if every_role else []):
             value = ODD[(index + turn) % len(ODD)]
-            client = clients.get(role) or allowed_client(ws_lite, role, clients)
+            client = clients.get(role) or allowed_client(ws, role, clients)
             ask(client, role, odd_path(rule, value) + "?" + urlencode(dict.fromkeys(own, value)))
-        if reaching and not rule.arguments:  # one role that reaches the view: each parameter alone
-            client = allowed_client(ws_lite, reaching[0], clients)
-            for name in own:
-                for value in ("²", "99999999999999999999", "\x00"):
+        if reaching:
+            client = allowed_client(ws, reaching[0], clients)
+            for value in values_alone if rule.arguments else ():
+                ask(client, reaching[0], odd_path(rule, value))
+            for name in own if not rule.arguments else ():
+                for value in values_alone:
                     ask(client, reaching[0], rule.rule + "?" + urlencode({name: value}))
+    return asked, failures
+
+
+def test_no_get_route_answers_500_to_odd_path_or_query_values_as_any_role(ws_lite: Workspace) -> None:
+    ws_lite.dispatched("sthj")
+    asked, failures = fuzz(ws_lite, ("²", "99999999999999999999"), every_role=True)
     assert failures == [], "\n".join(failures[:40])
     assert asked > 1_500  # the fuzz really went through the routes
+
+
+def test_nul_and_over_long_query_values_never_reach_the_database_as_a_500(ws: Workspace) -> None:
+    """PostgreSQL refuses NUL in text where SQLite takes it: every query name alone, on both."""
+    ws.dispatched("sthj")
+    asked, failures = fuzz(ws, ("\x00", "x" * 10_000), every_role=False)
+    assert failures == [], "\n".join(failures[:40])
+    assert asked > 200

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask import abort
+from flask import request
 from flask_babel import gettext
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError
@@ -55,6 +56,15 @@ class BigIntConverter(BaseConverter):
         return str(int(value))
 
 
+def refuse_nul() -> None:
+    """Answer 400 for a NUL character in the path, the query string or a form (PostgreSQL refuses it in text)."""
+    values = [request.path, *request.args.values(), *request.form.values()]
+    if any("\x00" in value for value in values):
+        abort(400, description=gettext("请求中含有无效字符。"))
+
+
 def init_app(app: Flask) -> None:
-    """Make every `<int:…>` route read its id with BigIntConverter (before the blueprints add their routes)."""
+    """Make every `<int:…>` route read its id with BigIntConverter (before the blueprints add their routes);
+    refuse NUL characters before any view (or the sign-in check) sees them."""
     app.url_map.converters["int"] = BigIntConverter
+    app.before_request(refuse_nul)
