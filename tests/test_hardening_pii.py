@@ -175,3 +175,15 @@ def test_no_page_a_unit_or_the_office_reaches_shows_a_number_typed_in_any_spelli
         assert not any(t in body for body in pages.values() for t, _d, _m in ALL), role
         if role in ("operator", "supervisor"):
             assert "139****5678" in pages[f"/cases/{first.case_id}"]  # shown masked, not dropped
+
+
+def test_a_units_sms_target_in_another_spelling_is_audited_with_its_last_four_digits(ws_lite: Workspace) -> None:
+    from tests.test_reference_pages import stamp
+    from tests.test_reference_pages import sysadmin
+
+    admin = sysadmin(ws_lite)
+    new = {"original": "", "code": "wlj", "name": "区文旅局", "kind": "department", "township": "", "active": "1",
+           "sms_target": "sms:138 0000 1234", "version": stamp(admin, "/reference/departments?edit=new")}
+    assert post_form(admin, "/reference/departments/save", new, page="/reference/").status_code == 303
+    row = audit_rows(ws_lite.app, "reference.departments")[-1]
+    assert row["after"]["sms_target"] == "sms:*******1234"  # not refused (a 500 before), not in full

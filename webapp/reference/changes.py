@@ -36,6 +36,7 @@ from handlers.reference.reschedule import plan_open_deadlines
 from handlers.reference.reschedule import reschedule_open_deadlines
 from handlers.reference.store import export
 from processes.cases.models import Case
+from processes.cases.numbers import replace_numbers
 from processes.reference.models import CalendarYear
 from processes.reference.models import Setting
 from webapp.auth.forms import ActionForm
@@ -119,11 +120,21 @@ def apply(edit: Edit, *, kind: str, key: str, expected: str, deadlines: bool) ->
 
 
 def _masked(values: dict[str, object] | None) -> dict[str, object] | None:
-    """Return audit values with long digit runs masked but for their last four digits."""
+    """Return audit values with phone and ID numbers (any spelling) and other long digit runs starred but for their
+    last four digits."""
     if values is None:
         return None
-    return {k: LONG_NUMBER.sub(lambda m: "*" * (len(m.group()) - 4) + m.group()[-4:], v) if isinstance(v, str) else v
-            for k, v in values.items()}
+    return {k: LONG_NUMBER.sub(_last4, replace_numbers(v, lambda n: _last4_of(n.digits))) if isinstance(v, str)
+            else v for k, v in values.items()}
+
+
+def _last4_of(digits: str) -> str:
+    """Return digits with all but the last four starred."""
+    return "*" * (len(digits) - 4) + digits[-4:]
+
+
+def _last4(found: re.Match[str]) -> str:
+    return _last4_of(found.group())
 
 
 def refused_or_stale(action: str, key: str, error: Exception) -> None:
