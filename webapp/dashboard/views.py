@@ -26,6 +26,7 @@ from webapp.dashboard.criteria import Ask
 from webapp.dashboard.criteria import choices
 from webapp.dashboard.criteria import read_ask
 from webapp.dashboard.criteria import read_part
+from webapp.params import positive_int
 from webapp.timefmt import local_time
 
 PAGE_SIZE = 50
@@ -71,8 +72,7 @@ def data() -> ResponseReturnValue:
 @bp.get("/cases")
 def cases() -> ResponseReturnValue:
     """List the cases behind one side of a figure (counted from the cases, no personal data)."""
-    page = request.args.get("page", "1")
-    number = int(page) if page.isdigit() and 0 < int(page) <= MAX_PAGE else 1
+    number = positive_int(request.args.get("page"), MAX_PAGE) or 1
     with runtime().read() as db:
         ask = read_ask(db, casework.viewer(), office_day(now()), metrics=tuple(METRICS))
         part = read_part()
