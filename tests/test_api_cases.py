@@ -134,8 +134,8 @@ def test_lists_page_by_cursor_and_take_the_search_filters(ws: Workspace) -> None
     following = client.get(urgent["next"], headers=bearer(key)).get_json()
     assert {c["urgency"] for c in urgent["items"] + following["items"]} == {"urgent"}
     assert following["next"] is None
-    for query in ("cursor=garbage", "limit=0", "limit=101", "urgency=sometimes", "date_from=2026-13-01",
-                  "number=%25%25"):
+    for query in ("cursor=garbage", "limit=0", "limit=101", "limit=%C2%B2", "limit=99999999999999999999999",
+                  "urgency=sometimes", "date_from=2026-13-01", "number=%25%25"):
         refused = client.get(f"/api/v1/cases?{query}", headers=bearer(key))
         assert refused.status_code == 400, query
         assert refused.get_json()["errors"][0]["parameter"] in query

@@ -22,6 +22,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import InternalServerError
 
+from processes.audit.record import AuditRefused
 from processes.cases.numbers import has_number
 from processes.cases.numbers import mask_numbers
 from processes.errors import FormDataInvalid
@@ -33,6 +34,7 @@ from webapp.context import request_id
 from webapp.messages import N_
 from webapp.permissions import wants_json
 
+AUDIT_REFUSED = N_("填写的内容含有电话号码、身份证号等个人信息（或过长），不能记入审计日志，操作未执行；请删去后重试。")
 SERVER_ERROR = N_("系统出错了，请稍后再试。如问题持续，请将错误编号 %(id)s 告知系统管理员。")
 SCRUBBED_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
 PLAIN = '<!doctype html><html lang="zh"><meta charset="utf-8"><title>500</title><p>{message}</p></html>'
@@ -63,6 +65,15 @@ def runtime_error(error: RuntimeErrorBase) -> ResponseReturnValue:
     if wants_json() and isinstance(error, FormDataInvalid):
         return jsonify({"error": runtime_message(error), "fields": error.errors, "status": 400}), 400
     return _answer(error.http_status, runtime_message(error))
+
+
+def audit_refused(_error: AuditRefused) -> ResponseReturnValue:
+    """Answer typed text the audit trail must not hold (a number in a reason …): 400, nothing was changed.
+
+    The change and its audit row share one transaction, which the exception rolled back (AUD-04: fail closed).
+    """
+    logging.getLogger(__name__).warning("audit row refused: the request changed nothing")
+    return _answer(400, gettext(AUDIT_REFUSED))
 
 
 def server_error(_error: InternalServerError) -> ResponseReturnValue:
@@ -105,6 +116,7 @@ def init_app(app: Flask) -> None:
     params.init_app(app)
     app.register_error_handler(CSRFError, csrf_error)
     app.register_error_handler(RuntimeErrorBase, runtime_error)
+    app.register_error_handler(AuditRefused, audit_refused)
     for status in messages.ERRORS:
         app.register_error_handler(status, http_error)
     app.register_error_handler(InternalServerError, server_error)

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from processes.engine import OpenTask
 from processes.engine import PendingTimer
+from processes.parsing import whole_number
 from processes.runtime.models import HumanTask
 from processes.runtime.models import TimerJob
 from processes.runtime.statements import Writes
@@ -99,7 +100,8 @@ def describe_task(task: OpenTask, timers: list[PendingTimer]) -> dict[str, Any]:
         due = parse_due(_lookup(data, props.get("due_variable")))
     if due is None and guards:
         due = max(t.due for t in guards)  # the last boundary deadline is the real limit
-    priority = int(props["priority"]) if str(props.get("priority", "")).isdigit() else URGENCY_PRIORITY.get(
+    written = whole_number(str(props.get("priority", "")), high=1000)
+    priority = written if written is not None else URGENCY_PRIORITY.get(
         str(data.get("urgency", "normal")), 0)
     return {
         "b": task.bpmn_id, "n": task_name(task.name, props.get("name_template"), data)[:200],

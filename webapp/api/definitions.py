@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import jsonify
 from flask.typing import ResponseReturnValue
 
+from processes.parsing import whole_number
 from processes.runtime.models import ProcessDefinition
 from webapp.api import bp
 from webapp.api import problems
@@ -64,11 +65,12 @@ def list_versions(key: str) -> ResponseReturnValue:
 
 
 def _one(key: str, version: str) -> ProcessDefinition | None:
-    if not version.isdigit() or len(version) > 9:
+    number = whole_number(version, low=1, high=2**31 - 1)
+    if number is None:
         return None
     with runtime().read() as db:
         return db.scalar(sa.select(ProcessDefinition).where(ProcessDefinition.key == key,
-                                                            ProcessDefinition.version == int(version)))
+                                                            ProcessDefinition.version == number))
 
 
 @bp.get("/definitions/<key>/versions/<version>")

@@ -14,6 +14,7 @@ from typing import Any
 from flask import request
 from flask import url_for
 
+from processes.parsing import whole_number
 from webapp.api.spec import Param
 from webapp.messages import N_
 
@@ -54,10 +55,11 @@ def read(errors: dict[str, str], size: int) -> tuple[list[Any] | None, int]:
     limit = DEFAULT_LIMIT
     raw = request.args.get("limit", "")
     if raw:
-        if raw.isdigit() and 1 <= int(raw) <= MAX_LIMIT:
-            limit = int(raw)
-        else:
+        parsed = whole_number(raw, low=1, high=MAX_LIMIT)  # ², ٣ and huge numbers are refused, never int()'d
+        if parsed is None:
             errors["limit"] = BAD_LIMIT
+        else:
+            limit = parsed
     cursor = request.args.get("cursor", "")
     after = decode(cursor, size) if cursor else None
     if cursor and after is None:

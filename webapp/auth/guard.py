@@ -30,6 +30,8 @@ from webapp.context import now
 from webapp.context import policy
 from webapp.context import runtime
 from webapp.context import wall_now
+from webapp.permissions import RULES
+from webapp.permissions import api_scope
 from webapp.permissions import wants_json
 
 BACKGROUND_HEADER = "X-Background-Refresh"
@@ -96,9 +98,14 @@ def _send_to(endpoint: str, message: str) -> ResponseReturnValue:
     abort(403, description=message)
 
 
+def _open_interface() -> bool:
+    """Return whether the request is for an open interface (/api, /open311): keys, never the session, apply there."""
+    return request.endpoint is not None and api_scope(RULES.get(request.endpoint)) is not None
+
+
 def require_password_change() -> ResponseReturnValue | None:
     """Keep a user whose password must change (first login, expired) on the change-password page."""
-    if not current_user.is_authenticated or request.endpoint in PASSWORD_EXEMPT:
+    if not current_user.is_authenticated or request.endpoint in PASSWORD_EXEMPT or _open_interface():
         return None
     if current_user.must_change_password or passwords.expired(policy(), current_user.password_changed_at, now()):
         return _send_to("auth.change_password", messages.MUST_CHANGE_PASSWORD)
@@ -107,7 +114,8 @@ def require_password_change() -> ResponseReturnValue | None:
 
 def require_second_factor() -> ResponseReturnValue | None:
     """Keep a user whose roles need a second factor on the enrolment page until it is done."""
-    if not current_user.is_authenticated or request.endpoint in ENROL_EXEMPT or current_user.totp_enrolled:
+    if (not current_user.is_authenticated or request.endpoint in ENROL_EXEMPT or current_user.totp_enrolled
+            or _open_interface()):
         return None
     if current_user.roles & frozenset(current_app.config["TOTP_REQUIRED_ROLES"]):
         return _send_to("auth.totp_setup", messages.TOTP_REQUIRED)
