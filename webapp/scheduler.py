@@ -105,7 +105,8 @@ def _periodic_jobs(app: Flask, state: SchedulerState) -> BackgroundScheduler:
     report_jobs.add_jobs(periodic, app)
     platform_jobs.add_jobs(periodic, app, state.owner)  # order imports, webhook fan-out
     periodic.add_job(_in_app, "interval", seconds=float(app.config["METRICS_ROLLUP_SECONDS"]),
-                     args=[app, lambda: metrics_rollup(app)], id="metrics_recent", replace_existing=True)
+                     args=[app, lambda: metrics_rollup(app)], id="metrics_recent", replace_existing=True,
+                     next_run_time=started)  # a fresh start (the demo, a restart) has figures at once
     periodic.add_job(_in_app, "cron", hour=2, minute=37, args=[app, lambda: metrics_rollup(app, full=True)],
                      id="metrics_full", replace_existing=True)
     periodic.add_job(_in_app, "cron", hour=3, minute=17, args=[app, lambda: nightly_retention(app)],
