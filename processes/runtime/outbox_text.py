@@ -24,6 +24,7 @@ KIND_NAMES = {
     "accept_overdue": "110受理超时提醒", "returned": "退回110", "first_response": "首次反馈（已受理）",
     "closure": "办结反馈", "transfer": "转办110", "writeback": "回填办理结果", "upward_report": "定期上报",
     "rejected": "退回（不予受理）", "feedback": "办结反馈", "security.concurrent_sessions": "多处同时登录告警",
+    "security.repeated_refusals": "多次越权访问告警", "manual_urging": "督办催办",
 }
 OUTCOME_NAMES = {"closed": "已办结", "transferred": "已转办", "rejected": "不予受理", "merged": "已并单",
                  "returned": "退回110", "accepted": "已受理"}
