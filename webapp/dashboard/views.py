@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from processes.metrics import METRICS
 from processes.metrics import cases_behind
-from processes.metrics import count_behind
 from processes.metrics import read_settings
 from processes.metrics import rollup
 from processes.metrics.periods import office_day
@@ -77,13 +76,13 @@ def cases() -> ResponseReturnValue:
         ask = read_ask(db, casework.viewer(), office_day(now()), metrics=tuple(METRICS))
         part = read_part()
         reading, moment = read_settings(db), now()
-        total = count_behind(db, ask.metric, part, ask.period, filters=ask.filters, settings=reading, now=moment)
+        total, counted_at = figures.behind_total(db, ask, part, reading, moment)
         lines = cases_behind(db, ask.metric, part, ask.period, filters=ask.filters, settings=reading, now=moment,
                              limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
         named = figures.names(db)
     if request.args.get("format") == "json":
-        return jsonify({"total": total, "numbers": [line.number for line in lines]})
+        return jsonify({"total": total, "counted_at": counted_at, "numbers": [line.number for line in lines]})
     return render_template("dashboard/cases.html", ask=ask, part=part, metric=figures.describe(ask.metric),
                            total=total, lines=lines, page=number, pages=max(1, -(-total // PAGE_SIZE)),
                            named=named, label=figures.label, statuses=labels.STATUSES, local_time=local_time,
-                           reading=reading.lines())
+                           reading=reading.lines(), counted_at=counted_at)
