@@ -108,10 +108,12 @@ def test_pasting_an_order_fills_the_form_and_registers_nothing(app: Flask) -> No
 
 def test_a_bad_paste_says_what_failed_and_never_errors(app: Flask) -> None:
     client = signed_in(app, "tr1", "transcriber")
-    for paste in ("", '{"gdbh": ', "\x00\x01garbage", "[1, 2]", "截止时间：三个工作日内", "x" * 60_000):
+    for paste in ("", '{"gdbh": ', "\x01garbage", "[1, 2]", "截止时间：三个工作日内", "x" * 60_000):
         response = post(client, "/intake/platform", {"action": "parse", "paste": paste})
         assert response.status_code == 200, paste[:20]
         assert "未找到，请手工填写" in response.get_data(as_text=True)
+    nul = post(client, "/intake/platform", {"action": "parse", "paste": "\x00garbage"})  # refused for the request
+    assert nul.status_code == 400 and "请求中含有无效字符" in nul.get_data(as_text=True)
     assert cases(app) == []
 
 

@@ -153,7 +153,7 @@ def test_a_township_reporter_sees_only_their_townships_reports(app: Flask) -> No
     ({"phone": "12345"}, "phone", "请输入完整号码，或号码后四位"),
     ({"phone": "1381234567x"}, "phone", "请输入完整号码，或号码后四位"),
     ({"text": "x" * 101}, "text", "最多 100 个字"),
-    ({"address": "a\x00b"}, "address", "不能包含控制字符"),
+    ({"address": "a\x00b"}, "address", "请求中含有无效字符"),  # NUL is refused for the whole request (webapp/params)
     ({"page": "abc"}, "page", "页码不正确"),
     ({"page": "0"}, "page", "页码不正确"),
 ])
