@@ -21,6 +21,7 @@ from processes.parsing import whole_number
 __all__ = ["MAX_BIGINT", "BigIntConverter", "page_number", "positive_int", "whole_number"]
 
 MAX_PAGE = 10_000
+MAX_INT32 = 2**31 - 1
 
 
 def positive_int(text: str | None, high: int = MAX_BIGINT) -> int | None:
@@ -39,14 +40,18 @@ def page_number(text: str | None, high: int = MAX_PAGE) -> int:
 
 
 class BigIntConverter(BaseConverter):
-    """`<int:…>` in a route: ASCII digits up to a bigint; anything else is no match (404), never an overflow."""
+    """`<int:…>` in a route: ASCII digits up to a 32-bit integer; anything else is no match (404), never an overflow.
 
-    regex = r"[0-9]{1,19}"
+    Most tables' ids are PostgreSQL `integer` (outbox, definitions, jobs), where a larger number is a database error,
+    not "not found"; the bigint audit ids never reach 2^31 in a district office.
+    """
+
+    regex = r"[0-9]{1,10}"
     weight = 50  # as Werkzeug's own number converters: a fixed path segment wins over a number
 
     def to_python(self, value: str) -> int:
-        """Return the id, or refuse the match when it is beyond a bigint."""
-        number = whole_number(value)
+        """Return the id, or refuse the match when it is beyond a 32-bit integer."""
+        number = whole_number(value, high=MAX_INT32)
         if number is None:
             raise ValidationError()
         return number
