@@ -196,16 +196,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                               "target_p95_ms": TARGET_P95_MS, "target_day_s": TARGET_DAY_S,
                               "target_full_s": TARGET_FULL_S, "load_avg_1m_start": round(os.getloadavg()[0], 2)}
     report["raw_task_ms"] = round(raw_task_ms(), 3)
-    started = time.perf_counter()
-    with monitor_setup.office_database(os.environ.get("HOTLINE_DATABASE_URL"), args.template, args.cases,
-                                       args.open_tasks) as url:
-        report["database_s"] = round(time.perf_counter() - started, 1)
-        report["backend"] = url.split(":", 1)[0].split("+", 1)[0]
-        log.info("seeded database ready in %.1f s", report["database_s"])
-        measure(args, url, report)
-    report["p95_ratio_to_raw_task"] = round(report["p95_ms"] / report["raw_task_ms"], 1)
-    report["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
-    return report
+    return monitor_setup.measure_on_seeded_office(args, report, measure)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

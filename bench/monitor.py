@@ -134,16 +134,7 @@ def benchmark(args: argparse.Namespace) -> dict[str, Any]:
                               "gunicorn_workers": args.workers, "gunicorn_threads": args.threads,
                               "target_p95_ms": TARGET_P95_MS, "load_avg_1m_start": round(os.getloadavg()[0], 2)}
     report["raw_task_ms"] = round(raw_task_ms(), 3)
-    server = os.environ.get("HOTLINE_DATABASE_URL")
-    started = time.perf_counter()
-    with monitor_setup.office_database(server, args.template, args.cases, args.open_tasks) as url:
-        report["database_s"] = round(time.perf_counter() - started, 1)
-        report["backend"] = url.split(":", 1)[0].split("+", 1)[0]
-        log.info("seeded database ready in %.1f s", report["database_s"])
-        measure(args, url, report)
-    report["p95_ratio_to_raw_task"] = round(report["p95_ms"] / report["raw_task_ms"], 1)
-    report["load_avg_1m_end"] = round(os.getloadavg()[0], 2)
-    return report
+    return monitor_setup.measure_on_seeded_office(args, report, measure)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
