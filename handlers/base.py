@@ -17,13 +17,14 @@ H = TypeVar("H", bound=HandlerFunction)
 REGISTRY: dict[str, HandlerSpec] = {}
 
 
-def handler(operator_id: str, *, label_zh: str, params: Mapping[str, str] | None = None) -> Callable[[H], H]:
-    """Register a function that BPMN service tasks can call by `operator_id`."""
+def handler(operator_id: str, *, label_zh: str, label_en: str,
+            params: Mapping[str, str] | None = None) -> Callable[[H], H]:
+    """Register a function that BPMN service tasks can call by `operator_id`, named in Chinese and English."""
 
     def register(fn: H) -> H:
         if operator_id in REGISTRY:
             raise ValueError(f"duplicate handler id {operator_id!r}")
-        REGISTRY[operator_id] = HandlerSpec(operator_id, fn, label_zh, dict(params or {}))
+        REGISTRY[operator_id] = HandlerSpec(operator_id, fn, label_zh, dict(params or {}), label_en)
         return fn
 
     return register

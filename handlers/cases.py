@@ -44,7 +44,7 @@ def record_status(ctx: HandlerContext, status: str) -> None:
         ctx.record("status_changed", status=status, previous=before)
 
 
-@handler("case.set_status", label_zh="更新工单状态", params={"status": "新状态"})
+@handler("case.set_status", label_zh="更新工单状态", label_en="Update the case status", params={"status": "新状态"})
 def set_status(ctx: HandlerContext, status: str) -> dict[str, Any]:
     """Set the case status column that worklists and dashboards filter on.
 
@@ -63,7 +63,8 @@ def set_status(ctx: HandlerContext, status: str) -> dict[str, Any]:
     return {"status": status}
 
 
-@handler("case.dispatch", label_zh="登记承办单位", params={"department": "主办单位", "assisting": "协办单位（列表）"})
+@handler("case.dispatch", label_zh="登记承办单位", label_en="Record the handling units",
+         params={"department": "主办单位", "assisting": "协办单位（列表）"})
 def dispatch(ctx: HandlerContext, department: str, assisting: list[str] | None = None) -> dict[str, Any]:
     """Record the lead department (主办) and assisting ones (协办) on the case and mark it dispatched (派单)."""
     _check_department(department)
@@ -83,7 +84,8 @@ def _check_department(department: Any) -> None:
         raise HandlerError(f"department must be a name of 1-{MAX_DEPARTMENT_CHARS} characters")
 
 
-@handler("case.count", label_zh="累计次数", params={"counter": "计数项（return 退单/rehandle 重办/extension 延期）"})
+@handler("case.count", label_zh="累计次数", label_en="Add to a counter",
+         params={"counter": "计数项（return 退单/rehandle 重办/extension 延期）"})
 def count(ctx: HandlerContext, counter: str) -> dict[str, Any]:
     """Add one to a counter column of the case and return its new value."""
     column = COUNTERS.get(counter)
@@ -95,7 +97,8 @@ def count(ctx: HandlerContext, counter: str) -> dict[str, Any]:
     return {"counter": counter, "value": int(value or 0)}
 
 
-@handler("case.set_warning", label_zh="更新预警等级", params={"level": "预警等级（none/yellow 黄灯/red 红灯）"})
+@handler("case.set_warning", label_zh="更新预警等级", label_en="Update the warning light",
+         params={"level": "预警等级（none/yellow 黄灯/red 红灯）"})
 def set_warning(ctx: HandlerContext, level: str) -> dict[str, Any]:
     """Set the case's overdue light (红黄灯): yellow when time runs short, red when overdue."""
     if level not in WARNING_LEVELS:
@@ -104,7 +107,8 @@ def set_warning(ctx: HandlerContext, level: str) -> dict[str, Any]:
     return {"level": level}
 
 
-@handler("case.deadline", label_zh="计算办理时限", params={"hours": "时限（小时）", "cap": "上级截止时间"})
+@handler("case.deadline", label_zh="计算办理时限", label_en="Compute the handling deadline",
+         params={"hours": "时限（小时）", "cap": "上级截止时间"})
 def deadline(ctx: HandlerContext, hours: float, cap: str | None = None) -> dict[str, Any]:
     """Compute a clock-hour deadline from now, capped by the upstream deadline, and store it on the case.
 

@@ -36,7 +36,8 @@ def _case(ctx: HandlerContext) -> Case:
     return case
 
 
-@handler("case.flag", label_zh="标记工单", params={"flag": "标记（doubtful 存疑/leader_instructed 领导批办/…）",
+@handler("case.flag", label_zh="标记工单", label_en="Flag the case",
+         params={"flag": "标记（doubtful 存疑/leader_instructed 领导批办/…）",
                                                    "value": "值（默认 true）"})
 def flag(ctx: HandlerContext, flag: str, value: Any = True) -> dict[str, Any]:
     """Set one flag of the case (存疑、领导批办、通报候选、无法联系、回访结果)."""
@@ -55,7 +56,7 @@ def flag(ctx: HandlerContext, flag: str, value: Any = True) -> dict[str, Any]:
 CALLBACK_RESULTS = frozenset({"satisfied", "basically_satisfied", "unsatisfied", "unreachable"})
 
 
-@handler("case.record_callback", label_zh="记录回访结果",
+@handler("case.record_callback", label_zh="记录回访结果", label_en="Record the callback result",
          params={"result": "回访结果（satisfied/basically_satisfied/unsatisfied/unreachable）",
                  "solved": "是否解决（联系上时）"})
 def record_callback(ctx: HandlerContext, result: str, solved: Any = None) -> dict[str, Any]:
@@ -76,7 +77,7 @@ def record_callback(ctx: HandlerContext, result: str, solved: Any = None) -> dic
     return {"flag": "callback_result", "value": result, "solved": case.solved}
 
 
-@handler("case.find_duplicates", label_zh="查找重复件")
+@handler("case.find_duplicates", label_zh="查找重复件", label_en="Find duplicate cases")
 def find_duplicates(ctx: HandlerContext) -> dict[str, Any]:
     """List open cases of the last 30 days from the same requester phone or the same upstream order (疑似重复)."""
     case = _case(ctx)
@@ -97,7 +98,7 @@ def find_duplicates(ctx: HandlerContext) -> dict[str, Any]:
     return {"count": len(numbers), "numbers": numbers}
 
 
-@handler("case.merge", label_zh="并单", params={"into": "并入的工单编号"})
+@handler("case.merge", label_zh="并单", label_en="Merge cases", params={"into": "并入的工单编号"})
 def merge(ctx: HandlerContext, into: str) -> dict[str, Any]:
     """Merge this case into an open one (并单): it ends as merged and points at the case it joined."""
     case = _case(ctx)
@@ -111,7 +112,7 @@ def merge(ctx: HandlerContext, into: str) -> dict[str, Any]:
     return {"merged_into": target.number}
 
 
-@handler("case.redispatch", label_zh="改派", params={"old": "原承办单位", "new": "改派单位"})
+@handler("case.redispatch", label_zh="改派", label_en="Re-dispatch", params={"old": "原承办单位", "new": "改派单位"})
 def redispatch(ctx: HandlerContext, old: str, new: str) -> dict[str, Any]:
     """Replace one handling unit by another after an accepted return (退单改派)."""
     case = _case(ctx)
@@ -132,7 +133,8 @@ def redispatch(ctx: HandlerContext, old: str, new: str) -> dict[str, Any]:
     return {"unit": new, "lead": case.lead_department}
 
 
-@handler("case.set_urgency", label_zh="调整紧急程度", params={"urgency": "紧急程度 normal/urgent/critical"})
+@handler("case.set_urgency", label_zh="调整紧急程度", label_en="Change the urgency",
+         params={"urgency": "紧急程度 normal/urgent/critical"})
 def set_urgency(ctx: HandlerContext, urgency: str) -> dict[str, Any]:
     """Change the case's urgency, which selects its SLA rules (e.g. 110 transfers run on the urgent limits)."""
     if urgency not in URGENCIES:
@@ -142,7 +144,7 @@ def set_urgency(ctx: HandlerContext, urgency: str) -> dict[str, Any]:
     return {"urgency": urgency}
 
 
-@handler("case.classify", label_zh="记录初审分类", params={
+@handler("case.classify", label_zh="记录初审分类", label_en="Record the triage classification", params={
     "request_type": "诉求类型", "urgency": "紧急程度 normal/urgent/critical", "category": "诉求类别（空则不变）",
     "complexity": "复杂件 normal/complex"})
 def classify(ctx: HandlerContext, request_type: str, urgency: str, category: str | None = None,

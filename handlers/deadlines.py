@@ -182,7 +182,7 @@ def _set_case_deadline(ctx: HandlerContext, due: datetime) -> None:
             deadline=due, warning_level="none", updated_at=ctx.now))
 
 
-@handler("deadline.compute", label_zh="计算时限（工作日历）", params={
+@handler("deadline.compute", label_zh="计算时限（工作日历）", label_en="Compute a deadline (working calendar)", params={
     "stage": "环节（triage 初审/dispatch 派单/sign_for 签收/handle 办理/review 审核/callback 回访/publish 挂网/"
              "accept_110/notice 通报/writeback）",
     "unit": "承办单位（多部门时区分）", "base": "起算时间（ISO，默认现在）",
@@ -202,7 +202,8 @@ def compute_handler(ctx: HandlerContext, stage: str, unit: str | None = None, ba
     return deadline.result()
 
 
-@handler("deadline.extend", label_zh="延期（顺延工作日）", params={"days": "延期工作日数", "unit": "承办单位"})
+@handler("deadline.extend", label_zh="延期（顺延工作日）", label_en="Extend a deadline (working days)",
+         params={"days": "延期工作日数", "unit": "承办单位"})
 def extend_handler(ctx: HandlerContext, days: int, unit: str | None = None) -> dict[str, Any]:
     """Extend the handling deadline (延期) by working days, within the extension_max rule, and store it."""
     try:
@@ -228,7 +229,8 @@ def extend_handler(ctx: HandlerContext, days: int, unit: str | None = None) -> d
 
 
 
-@handler("deadline.current", label_zh="沿用原办理时限", params={"stage": "环节", "unit": "承办单位"})
+@handler("deadline.current", label_zh="沿用原办理时限", label_en="Keep the handling deadline",
+         params={"stage": "环节", "unit": "承办单位"})
 def current_handler(ctx: HandlerContext, stage: str, unit: str | None = None) -> dict[str, Any]:
     """Return a stage's stored deadline, as deadline.compute returned it (答复发回修改 keeps the old deadline)."""
     row = ctx.session.scalar(sa.select(CaseDeadline).where(

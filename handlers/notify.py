@@ -13,7 +13,7 @@ from processes.runtime.outbox_payloads import build
 CHANNELS = frozenset({"sms", "upstream", "police110", "township"})
 
 
-@handler("outbox.send", label_zh="发送消息（发件箱）",
+@handler("outbox.send", label_zh="发送消息（发件箱）", label_en="Send a message (outbox)",
          params={"channel": "渠道 sms/upstream/police110/township", "kind": "消息类型",
                  "target": "接收方（单位代码、角色如 leader/duty_leader，或 requester 诉求人）",
                  "body": "附加内容（仅路由数据，如上报清单）"})

@@ -26,7 +26,7 @@ def _between(value: Any, low: int, high: int) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
 
 
-@handler("report.cycle", label_zh="计算上报周期",
+@handler("report.cycle", label_zh="计算上报周期", label_en="Compute the report cycle",
          params={"period_days": "周期（天）", "weekday": "星期几（0=周一）", "hour": "几点（北京时间）"})
 def cycle(ctx: HandlerContext, period_days: int = 7, weekday: int = 0, hour: int = 9) -> dict[str, Any]:
     """Return the ISO 8601 repeating interval of the report timer: the next weekday at hour, then every period."""
@@ -41,7 +41,8 @@ def cycle(ctx: HandlerContext, period_days: int = 7, weekday: int = 0, hour: int
             "period_days": int(period_days)}
 
 
-@handler("report.compile_upward", label_zh="汇总上报件", params={"days": "统计天数"})
+@handler("report.compile_upward", label_zh="汇总上报件", label_en="Compile the upward report",
+         params={"days": "统计天数"})
 def compile_upward(ctx: HandlerContext, days: int = 7) -> dict[str, Any]:
     """List the period's finished consultation (咨询件), doubtful (存疑件) and satisfied (满意件) cases by number."""
     if not _between(days, 1, 92):

@@ -51,7 +51,7 @@ def suggest(session: Session, category: str | None, township: str | None) -> dic
             "assisting_names": [names.get(c, c) for c in assisting], "rule": f"{best.category}/{best.township}"}
 
 
-@handler("dispatch.suggest", label_zh="派单建议（派单目录）",
+@handler("dispatch.suggest", label_zh="派单建议（派单目录）", label_en="Suggest units (dispatch catalogue)",
          params={"category": "诉求分类（默认取工单）", "township": "乡镇街道（默认取工单）"})
 def suggest_handler(ctx: HandlerContext, category: str | None = None, township: str | None = None) -> dict[str, Any]:
     """Suggest lead and assisting departments from the dispatch catalogue by the case's category and township."""
@@ -104,7 +104,7 @@ def duty_reason(session: Session, now: datetime) -> str | None:
     return None if opens <= clock < closes else "night"
 
 
-@handler("duty.assign", label_zh="值班指派", params={"role": "值班角色"})
+@handler("duty.assign", label_zh="值班指派", label_en="Assign the person on duty", params={"role": "值班角色"})
 def assign_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
     """At night, on weekends, holidays or in emergency mode return the on-duty user for a role; else no assignee."""
     if not isinstance(role, str) or not role.strip():
@@ -118,7 +118,8 @@ def assign_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
     return {"assignee": on_duty(ctx.session, role, ctx.now), "reason": reason}
 
 
-@handler("duty.on_duty", label_zh="当班人员（值班表）", params={"role": "值班角色（如 duty_leader 值班长）"})
+@handler("duty.on_duty", label_zh="当班人员（值班表）", label_en="Person on shift (duty roster)",
+         params={"role": "值班角色（如 duty_leader 值班长）"})
 def on_duty_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
     """Return whoever the duty roster has on shift for a role right now, any day (null when nobody is rostered)."""
     if not isinstance(role, str) or not role.strip():
@@ -126,7 +127,8 @@ def on_duty_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
     return {"assignee": on_duty(ctx.session, role, ctx.now)}
 
 
-@handler("ref.setting", label_zh="读取系统参数", params={"name": "参数名（callback_max_attempts 等）"})
+@handler("ref.setting", label_zh="读取系统参数", label_en="Read a system setting",
+         params={"name": "参数名（callback_max_attempts 等）"})
 def setting_handler(ctx: HandlerContext, name: str) -> dict[str, Any]:
     """Return a typed office setting (系统参数) such as callback_max_attempts."""
     if name not in SETTINGS:

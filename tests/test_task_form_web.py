@@ -134,7 +134,7 @@ def test_the_second_of_two_completions_gets_409_and_a_chinese_message(ws: Worksp
     assert first.get(path).status_code == second.get(path).status_code == 200
     assert post_form(first, path, {"sign_decision": "sign"}).status_code == 303
     late = post_form(second, path, {"sign_decision": "sign"})
-    assert late.status_code == 409 and TASK_TAKEN in text(late)
+    assert late.status_code == 409 and str(TASK_TAKEN) in text(late)
     reopened = second.get(path)  # opening the finished task again: 409 with the way back to the worklist
     assert reopened.status_code == 409 and 'href="/worklist"' in text(reopened)
     rows = audit_rows(ws.app, "task.complete")
@@ -152,7 +152,7 @@ def test_a_409_keeps_what_was_typed_and_leads_back_to_the_worklist(ws: Workspace
     late = post_form(second, path, {"sign_decision": "return", "return_reason": reason,
                                     "suggested_department": "zjj"}, page="/worklist")
     page = text(late)
-    assert late.status_code == 409 and TASK_TAKEN in page
+    assert late.status_code == 409 and str(TASK_TAKEN) in page
     assert 'class="button" href="/worklist"' in page and f'href="/cases/{case.case_id}"' in page
     assert "您填写的内容（未提交）" in page
     assert f'退单理由</dt><dd class="text">{reason}</dd>' in page  # as typed, line break kept

@@ -124,7 +124,7 @@ def test_a_lost_claim_race_answers_409_with_the_chinese_message(ws: Workspace) -
     assert CLAIMED_BY_OTHER.format(who="李承办") in text(page)  # a page: flashed after the redirect
     ws.office.complete(case, "sign_for", {"sign_decision": "sign"}, actor="h1")
     gone = post_form(first, f"/worklist/tasks/{sign.id}/unclaim", headers=HTMX)
-    assert gone.status_code == 409 and TASK_TAKEN in text(gone)
+    assert gone.status_code == 409 and str(TASK_TAKEN) in text(gone)
 
 
 def test_actions_need_a_csrf_token_and_a_task_in_reach(ws_lite: Workspace) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -24,15 +25,18 @@ from processes.errors import RuntimeErrorBase
 from processes.errors import TaskNotReady
 from webapp.context import audit_context
 from webapp.context import now
+from webapp.messages import LazyText
+from webapp.messages import _l
 
-# What the office reads when a command cannot go through (the runtime's own messages are English, for logs).
-TASK_TAKEN = "该任务已由他人办理或已不在待办中，请刷新待办列表。"
-CASE_CHANGED = "该工单刚被他人修改，请刷新页面后重试。"
-CLAIMED_BY_OTHER = "该任务已被 {who} 认领，您不能办理。"
-INCIDENT_REGISTERED = "该警情编号已登记为工单 {number}，请勿重复登记。"
-NOT_FOUND = "工单或任务不存在，或您无权查看。"
-BAD_STATE = "工单当前状态不允许此操作。"
-FORM_INVALID = "表单填写有误，请按提示修改。"
+# What the office reads when a command cannot go through (the runtime's own messages are English, for logs):
+# lazy texts (webapp/messages.py), English when the page or the API answer is; `.format()` gives the current one.
+TASK_TAKEN = _l("该任务已由他人办理或已不在待办中，请刷新待办列表。")
+CASE_CHANGED = _l("该工单刚被他人修改，请刷新页面后重试。")
+CLAIMED_BY_OTHER = _l("该任务已被 {who} 认领，您不能办理。")
+INCIDENT_REGISTERED = _l("该警情编号已登记为工单 {number}，请勿重复登记。")
+NOT_FOUND = _l("工单或任务不存在，或您无权查看。")
+BAD_STATE = _l("工单当前状态不允许此操作。")
+FORM_INVALID = _l("表单填写有误，请按提示修改。")
 
 
 def viewer() -> Viewer:
@@ -60,18 +64,23 @@ def phone_lookups_exhausted(db: Session) -> bool:
     return used >= int(current_app.config["PHONE_LOOKUP_RATE_LIMIT"])
 
 
+def filled(text: str, **values: str) -> str:
+    """Return a lazy text with its `{name}` fields filled in, translated when it is shown (a page, an API answer)."""
+    return cast(str, LazyText(lambda: str(text).format(**values)))
+
+
 def runtime_message(error: RuntimeErrorBase) -> str:
-    """Return the Chinese sentence for a runtime error shown to a user."""
+    """Return the sentence for a runtime error shown to a user (lazy: in the language it is shown in)."""
     if isinstance(error, TaskNotReady):
         return TASK_TAKEN
     if isinstance(error, InvalidState):
         return BAD_STATE
     if isinstance(error, AlreadyRegistered):
-        return INCIDENT_REGISTERED.format(number=error.case_number)
+        return filled(INCIDENT_REGISTERED, number=str(error.case_number))
     if isinstance(error, Conflict):
         text = str(error)
         if text.startswith("task is claimed by "):
-            return CLAIMED_BY_OTHER.format(who=text.removeprefix("task is claimed by "))
+            return filled(CLAIMED_BY_OTHER, who=text.removeprefix("task is claimed by "))
         return CASE_CHANGED
     if isinstance(error, NotFound):
         return NOT_FOUND

@@ -42,12 +42,17 @@ HandlerFunction = Callable[..., JSONValue]
 
 @dataclass(frozen=True)
 class HandlerSpec:
-    """A registered handler: operator id, function, Chinese label and documented parameters."""
+    """A registered handler: operator id, function, Chinese and English labels and documented parameters."""
 
     operator_id: str
     fn: HandlerFunction
     label_zh: str
     params: Mapping[str, str] = field(default_factory=dict)
+    label_en: str = ""
+
+    def label(self, lang: str) -> str:
+        """Return the label in a page language (English when asked for and given, else Chinese)."""
+        return self.label_en if lang.startswith("en") and self.label_en else self.label_zh
 
 
 HandlerRegistry = Mapping[str, HandlerSpec]

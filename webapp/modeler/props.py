@@ -66,9 +66,9 @@ def _first_line(text: str | None) -> str:
 @bp.get("/handlers.json")
 def handlers() -> ResponseReturnValue:
     """The service handlers a service task can call, with their documented parameters, from the registry."""
-    english = _english()
-    return jsonify([{"id": spec.operator_id, "label": spec.label_zh, "doc": _first_line(spec.fn.__doc__),
-                     "title": _first_line(spec.fn.__doc__) if english else spec.label_zh,
+    lang = "en" if _english() else "zh"
+    return jsonify([{"id": spec.operator_id, "label": spec.label(lang), "doc": _first_line(spec.fn.__doc__),
+                     "title": spec.label(lang),
                      "params": [{"name": name, "doc": doc} for name, doc in spec.params.items()]}
                     for spec in sorted(runtime().handlers.values(), key=lambda s: s.operator_id)])
 
