@@ -23,6 +23,7 @@ from processes.metrics import Period
 from processes.metrics import count_behind
 from processes.metrics import rollup
 from webapp import labels
+from webapp.dashboard import cache
 from webapp.dashboard.criteria import Ask
 from webapp.messages import N_
 from webapp.timefmt import local_time
@@ -152,6 +153,8 @@ def behind_total(db: Session, ask: Ask, part: str, reading: MetricSettings, mome
     run = rollup.covers(db, ask.period, reading)
     if run is None or (reading.repeats == "each" and ask.metric in ("returned", "rehandled")):
         return count_behind(db, ask.metric, part, ask.period, filters=ask.filters, settings=reading, now=moment), None
-    found = rollup.figures(db, ask.period, filters=ask.filters, metrics=(ask.metric,))
+    question = ("total", ask.period, ask.filters, ask.metric)  # filters already narrowed to the viewer's scope
+    found = cache.answer(db, reading, question,
+                         lambda: rollup.figures(db, ask.period, filters=ask.filters, metrics=(ask.metric,)))
     total = (found[0].numerator if part == "numerator" else found[0].denominator) if found else 0
     return total, local_time(run.finished_at)

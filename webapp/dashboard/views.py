@@ -8,9 +8,11 @@ from flask import jsonify
 from flask import render_template
 from flask import request
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from sqlalchemy.orm import Session
 
 from processes.metrics import METRICS
+from processes.metrics import MetricSettings
 from processes.metrics import cases_behind
 from processes.metrics import read_settings
 from processes.metrics import rollup
@@ -20,6 +22,7 @@ from webapp import labels
 from webapp.context import now
 from webapp.context import runtime
 from webapp.dashboard import bp
+from webapp.dashboard import cache
 from webapp.dashboard import figures
 from webapp.dashboard.criteria import Ask
 from webapp.dashboard.criteria import choices
@@ -33,19 +36,29 @@ MAX_PAGE = 200
 
 
 def _payload(db: Session, ask: Ask) -> dict[str, Any]:
-    """Return everything the page draws, as JSON-ready data."""
+    """Return everything the page draws, as JSON-ready data: kept per rollup run (webapp/dashboard/cache.py)."""
     named = figures.names(db)
-    viewer = casework.viewer()
+    unit = casework.viewer().department or ""
+    reading = read_settings(db)
+    # every input of the answer besides the rollup: the question, who may see it, the language and the names shown
+    question = ("payload", tuple(sorted(ask.args().items())), ask.scope, unit if ask.scope == "unit" else None,
+                str(get_locale()), tuple((d, tuple(sorted(n.items()))) for d, n in sorted(named.items())))
+    return cache.answer(db, reading, question, lambda: _counted(db, ask, named, unit, reading))
+
+
+def _counted(db: Session, ask: Ask, named: dict[str, dict[str, str]], unit: str,
+             reading: MetricSettings) -> dict[str, Any]:
+    """Count the page's figures from the rollup."""
     run = rollup.last_run(db)
     return {
         "ask": ask.args(), "scope": ask.scope,
-        "reading": [{"name": n, "value": v} for n, v in read_settings(db).lines()],
+        "reading": [{"name": n, "value": v} for n, v in reading.lines()],
         "rollup": {"at": local_time(run.finished_at) if run else None, "reading": run.reading if run else None},
         "totals": figures.totals(db, ask), "metric": figures.describe(ask.metric),
         "breakdown": figures.breakdown(db, ask, named), "trend": figures.trend(db, ask),
         "daily": figures.volume(db, ask, "day", "channel", named),
         "weekly": figures.volume(db, ask, "week", "request_type", named),
-        "place": figures.place(db, ask, viewer.department or "") if ask.scope == "unit" else [],
+        "place": figures.place(db, ask, unit) if ask.scope == "unit" else [],
     }
 
 
