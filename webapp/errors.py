@@ -29,6 +29,7 @@ from processes.errors import FormDataInvalid
 from processes.errors import RuntimeErrorBase
 from webapp import messages
 from webapp import params
+from webapp.api import problems as api_problems
 from webapp.casework import runtime_message
 from webapp.context import request_id
 from webapp.messages import N_
@@ -48,6 +49,8 @@ def _answer(status: int, message: str, **extra: str) -> ResponseReturnValue:
 
 def http_error(error: HTTPException) -> ResponseReturnValue:
     """Answer an HTTP error with its Chinese message (or the Chinese description a view gave)."""
+    if api_problems.under_api():  # /api answers problem details even where no API route matched (404, 405)
+        return api_problems.http_error(error)
     status = error.code or 500
     # A view's own text: one of webapp.messages (lazy, English when the page is), or any Chinese sentence.
     own = isinstance(error.description, LazyString) or not str(error.description or "").isascii()

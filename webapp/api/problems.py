@@ -93,11 +93,21 @@ def key_refused(error: KeyRefused) -> Response:
     return problem(error.status, error.message, code=error.reason, headers=headers)
 
 
+def under_api() -> bool:
+    """Return whether the request is for the open REST API (/api/…), routed or not: it answers problem details."""
+    return request.path == "/api" or request.path.startswith("/api/")
+
+
 def http_error(error: HTTPException) -> Response:
-    """Answer an HTTP error raised in an API view (404, 405, 413 …) as problem details."""
+    """Answer an HTTP error under /api (404, 405 with Allow, 413, 400 …) as problem details.
+
+    Registered on the blueprint for its views, and called by the app's handlers (webapp/errors.py) for paths under
+    /api that match no route or no method, which no blueprint handler sees.
+    """
     status = error.code or 500
     own = error.description if error.description and not str(error.description).isascii() else None
-    return problem(status, own or str(messages.ERRORS.get(status, messages.ERRORS[400])))
+    allow = {name: value for name, value in error.get_headers() if name.lower() == "allow"}
+    return problem(status, own or str(messages.ERRORS.get(status, messages.ERRORS[400])), headers=allow)
 
 
 def runtime_error(error: RuntimeErrorBase) -> Response:
