@@ -23,7 +23,8 @@ from bench.seed_rows import CaseRows
 from bench.seed_rows import Maker
 from bench.seed_rows import Office
 from bench.seed_rows import Row
-from processes.cases.models import Case
+from processes.cases import numbering
+from processes.cases.models import CaseNumberCounter
 from processes.db.base import Base
 from processes.reference.models import Department
 from processes.runtime.models import ProcessDefinition
@@ -57,11 +58,9 @@ def office_of(conn: sa.Connection) -> Office:
     if missing or not departments or not townships:
         raise LookupError(f"seed-load needs reference data and published bpmn/ bundles (missing: "
                           f"{', '.join(sorted(missing)) or 'departments/townships'})")
-    numbers: dict[str, int] = {}
-    prefix = sa.func.substr(Case.number, 1, 11)
-    for row in conn.execute(sa.select(prefix, sa.func.max(Case.number)).group_by(prefix)):
-        tail = str(row[1])[11:]
-        numbers[str(row[0])] = int(tail) if tail.isdigit() else 9999
+    # Numbers continue after the counter of each day (cases registered live; numbering.py), numbers beyond 9999 too
+    numbers = {f"{numbering.PREFIX}{r.day}-": int(r.last_number) for r in conn.execute(
+        sa.select(CaseNumberCounter.day, CaseNumberCounter.last_number))}
     return Office(definitions, departments, townships, numbers)
 
 
@@ -165,11 +164,20 @@ def seed(engine: sa.Engine, *, cases: int, open_tasks: int, now: datetime, seed_
     openings = sorted(maker.rng.sample(range(cases), open_tasks))
     at_step = dict(zip(openings, steps, strict=True))
     if engine.dialect.name != "postgresql":
-        return Seeded(cases, open_tasks, _fill(maker, cases, at_step, batch, _in_own_transaction(engine), progress))
+        written = _fill(maker, cases, at_step, batch, _in_own_transaction(engine), progress)
+        with engine.begin() as conn:
+            _record_numbers(conn, office)
+        return Seeded(cases, open_tasks, written)
     with engine.begin() as conn:
         _bulk_session(conn)
         rebuild = _drop_indexes(conn)
         written = _fill(maker, cases, at_step, batch, lambda rows: _write(conn, rows), progress)
         for ddl in rebuild:
             conn.exec_driver_sql(ddl)
+        _record_numbers(conn, office)
     return Seeded(cases, open_tasks, written)
+
+
+def _record_numbers(conn: sa.Connection, office: Office) -> None:
+    """Move each filled day's case-number counter past the numbers seeded, so live registrations continue after them."""
+    numbering.record_used(conn, {prefix[2:10]: last for prefix, last in office.numbers.items()})

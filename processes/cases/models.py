@@ -146,3 +146,12 @@ class Attachment(Base):
     sha256: Mapped[str] = mapped_column(sa.String(64))
     uploaded_by: Mapped[str] = mapped_column(sa.String(64))
     uploaded_at: Mapped[datetime]
+
+
+class CaseNumberCounter(Base):
+    """The last case number (工单编号) given out on a day; registration increments it (processes/cases/numbering.py)."""
+
+    __tablename__ = "case_number_counter"
+
+    day: Mapped[str] = mapped_column(sa.String(8), primary_key=True)  # 20261125 of DT20261125-0001
+    last_number: Mapped[int] = mapped_column(sa.Integer)

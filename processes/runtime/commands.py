@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from processes import engine
 from processes.cases import forms
+from processes.cases import numbering
 from processes.cases.models import Case
 from processes.cases.personal import SplitData
 from processes.cases.personal import split_data
@@ -62,11 +63,11 @@ def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: 
     the new case's number.
     """
     split = split_data(data, RESERVED)
-    for attempt in range(5):
+    for _ in range(5):
+        now = rt.clock()
         try:
             with rt.write() as session, session.begin():
-                now = rt.clock()
-                case = Case(number=_next_number(session, now, attempt), channel=channel, created_at=now,
+                case = Case(number=numbering.next_number(session, now), channel=channel, created_at=now,
                             updated_at=now, **_case_routing(split.routing))
                 session.add(case)
                 session.flush()
@@ -80,7 +81,7 @@ def open_case(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: 
             registered = _registered_incident(rt, channel, split.routing)
             if registered is not None:  # one case per 警情编号 (unique): say which case has it
                 raise AlreadyRegistered(registered) from None
-            continue  # two registrations took the same number at once; take the next one
+            _catch_up(rt, now)  # cases written past the counter (a bulk load): move it past them, then retry
     raise Conflict("could not allocate a case number; try again")
 
 
@@ -107,11 +108,10 @@ def _case_routing(routing: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _next_number(session: Session, now: datetime, attempt: int) -> str:
-    """Allocate the next case number of the day (DT20261125-0001)."""
-    prefix = f"DT{now:%Y%m%d}-"
-    count = session.scalar(sa.select(sa.func.count()).select_from(Case).where(Case.number.like(prefix + "%")))
-    return f"{prefix}{int(count or 0) + 1 + attempt:04d}"
+def _catch_up(rt: Runtime, now: datetime) -> None:
+    """Raise the day's number counter to the highest number its cases hold (its own short transaction)."""
+    with rt.writer.connect() as conn, conn.begin():
+        numbering.catch_up(conn, [numbering.day_of(now)])
 
 
 def start(rt: Runtime, process_key: str, data: Mapping[str, Any], *, actor: str,
