@@ -97,8 +97,8 @@ def test_a_supervisor_urges_and_hands_over_from_the_instance_page(browser: Brows
     expect(page.locator(row)).to_contain_text("签收")
     intervene(page, row, "urge", "请今天下班前签收")
     expect(page.locator(".flash-success")).to_contain_text("已催办 区生态环境分局：签收")
-    intervene(page, row, "reassign", "孙承办请假，由钱承办办理", to_user="钱承办")
-    expect(page.locator(".flash-success")).to_contain_text("已转交给 钱承办：签收")
+    intervene(page, row, "reassign", "孙承办请假，由钱承办办理", to_user="钱承办（iv.sthj2）")
+    expect(page.locator(".flash-success")).to_contain_text("已转交给 钱承办（iv.sthj2）：签收")
     with rt.read() as db:
         assert db.scalar(sa.select(HumanTask.assignee).where(HumanTask.id == sign.id)) == "iv.sthj2"
         urged = db.scalars(sa.select(OutboxMessage).where(OutboxMessage.case_id == started.case_id,

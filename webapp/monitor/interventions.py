@@ -20,6 +20,7 @@ from flask import url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext
 
+from processes.accounts.roles import ROLES
 from processes.cases.models import Case
 from processes.cases.numbers import has_number
 from processes.errors import FormDataInvalid
@@ -45,6 +46,7 @@ from webapp.worklist.views import candidates
 from webapp.workspace import audit_failure
 from webapp.workspace import done
 from webapp.workspace import error_page
+from webapp.workspace import real_names
 
 REASON_MAX = 200
 # The runtime's refusals a supervisor's choice can cause (English, for logs), in the office's words.
@@ -227,5 +229,15 @@ def intervention_choices(instance: ProcessInstance, open_tasks: list[HumanTask])
         timers = [(t, names.get(t.bpmn_id, t.bpmn_id)) for t in interventions.waiting_timers(db, instance.id)]
         people = {task.id: candidates(db, task) for task in open_tasks if task.role}
         units = interventions.units(db)
+        names = real_names(db, [task.assignee for task in open_tasks])
     return {"timers": timers, "people": people, "units": units, "reason_max": REASON_MAX,
-            "back": request.path}
+            "back": request.path, "holders": {task.id: _holder(task, names, dict(units)) for task in open_tasks}}
+
+
+def _holder(task: HumanTask, names: dict[str, str], units: dict[str, str]) -> str:
+    """Who holds a task, in words: the person, else the unit's or the role's group waiting to claim it (待认领)."""
+    if task.assignee:
+        return names.get(task.assignee, task.assignee)
+    role = ROLES.get(task.role or "")
+    group = units.get(task.department or "") or task.department or (gettext(role.name_zh) if role else "")
+    return str(gettext("%(group)s 待认领", group=group) if group else gettext("待认领"))

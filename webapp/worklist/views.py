@@ -80,13 +80,16 @@ def _render(template: str) -> ResponseReturnValue:
 
 
 def candidates(db: Session, task: HumanTask) -> list[tuple[str, str]]:
-    """Return who may be given a task (转交): active users holding its role and, for a unit's task, in its unit."""
+    """Return who may be given a task (转交) as (username, 姓名（username）): same role and, for a unit's task, unit.
+
+    The username goes with the name because two colleagues of one unit may share a real name (two 李承办).
+    """
     query_ = (sa.select(AppUser.username, AppUser.real_name).join(UserRole, UserRole.user_id == AppUser.id)
               .where(UserRole.role == task.role, AppUser.active.is_(True)).order_by(AppUser.username))
     if task.department:
         query_ = query_.where(AppUser.department == task.department)
-    return [(username, real_name or username) for username, real_name in db.execute(query_)
-            if username != task.assignee]
+    return [(username, f"{real_name}（{username}）" if real_name else username)
+            for username, real_name in db.execute(query_) if username != task.assignee]
 
 
 def _candidates(db: Session, who: Viewer, tasks: list[HumanTask]) -> dict[str, list[tuple[str, str]]]:

@@ -1,0 +1,51 @@
+"""What a day of office work in the browser tripped over (H6): fixes checked on the pages' HTML."""
+
+from __future__ import annotations
+
+import re
+
+from tests.workspace_support import Workspace
+from tests.workspace_support import post_form
+from tests.workspace_support import text
+
+
+def options(html: str, select_name: str) -> list[str]:
+    """The visible texts of one select's options (the first select of that name on the page)."""
+    found = re.search(rf'<select[^>]*name="{select_name}"[^>]*>(.*?)</select>', html, re.S)
+    assert found is not None, select_name
+    return [label.strip() for label in re.findall(r"<option[^>]*>(.*?)</option>", found.group(1), re.S)]
+
+
+def test_two_colleagues_with_one_name_can_be_told_apart_in_both_hand_over_pickers(ws_lite: Workspace) -> None:
+    case = ws_lite.dispatched("sthj")
+    holder = ws_lite.user("h-sthj", "handler", department="sthj", real_name="孙承办")
+    ws_lite.user("li.a", "handler", department="sthj", real_name="李承办")
+    ws_lite.user("li.b", "handler", department="sthj", real_name="李承办")
+    sign = ws_lite.office.task(case, "sign_for")
+    claimed = post_form(holder, f"/worklist/tasks/{sign.id}/claim", {"back": "/worklist?tab=mine"})
+    assert claimed.status_code == 303
+    worklist = options(text(holder.get("/worklist?tab=mine")), "assignee")
+    assert "李承办（li.a）" in worklist and "李承办（li.b）" in worklist
+    supervisor = ws_lite.user("walk-sv", "supervisor")
+    page = text(supervisor.get(f"/monitor/instances/{case.instance_id}"))
+    picker = options(page, "to_user")
+    assert "李承办（li.a）" in picker and "李承办（li.b）" in picker and len(set(picker)) == len(picker)
+    handed = post_form(holder, f"/worklist/tasks/{sign.id}/handover", {"assignee": "li.b"},
+                       headers={"HX-Request": "true"})
+    assert handed.status_code == 200 and "已转交给 李承办（li.b）" in text(handed)
+    assert ws_lite.office.task(case, "sign_for").assignee == "li.b"
+
+
+def test_the_interventions_name_who_holds_a_task_in_words_not_codes(ws_lite: Workspace) -> None:
+    case = ws_lite.dispatched("sthj")
+    supervisor = ws_lite.user("walk-sv", "supervisor")
+    page = text(supervisor.get(f"/monitor/instances/{case.instance_id}"))
+    holder_cell = re.search(r'<tr data-task="[^"]+">\s*<td>[^<]*</td>\s*<td>([^<]*)</td>', page)
+    assert holder_cell is not None
+    assert holder_cell.group(1) == "区生态环境分局 待认领"  # the unit's group, not the code "sthj"
+    handler = ws_lite.user("h-sthj", "handler", department="sthj", real_name="孙承办")
+    sign = ws_lite.office.task(case, "sign_for")
+    post_form(handler, f"/worklist/tasks/{sign.id}/claim", {"back": "/worklist"})
+    page = text(supervisor.get(f"/monitor/instances/{case.instance_id}"))
+    holder_cell = re.search(r'<tr data-task="[^"]+">\s*<td>[^<]*</td>\s*<td>([^<]*)</td>', page)
+    assert holder_cell is not None and holder_cell.group(1) == "孙承办"
