@@ -86,6 +86,7 @@ def _heading(pdf: FPDF, text: str) -> None:
 
 def _table(pdf: FPDF, header: Sequence[str], rows: Sequence[Sequence[str]], widths: Sequence[int]) -> None:
     pdf.set_font(FONT, size=8)
+    pdf.set_fill_color(255, 255, 255)  # fpdf2 fills body cells with the current colour: a chart's bars left theirs
     # One embedded face only (no bold file on every machine): headings stand out by their fill, not their weight.
     heading = FontFace(emphasis="", fill_color=(226, 234, 244))
     with pdf.table(col_widths=tuple(widths), line_height=5.5, text_align="LEFT", headings_style=heading) as table:
