@@ -58,6 +58,7 @@ NAV: list[NavItem] = [
     NavItem("reference.index", N_("基础数据")),
     NavItem("admin.users", N_("用户管理")),
     NavItem("admin.api_keys", N_("接口密钥")),
+    NavItem("admin.webhooks_index", N_("事件订阅")),
     NavItem("auditlog.index", N_("审计日志")),
 ]
 

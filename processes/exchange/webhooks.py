@@ -14,12 +14,14 @@ not skipped (a command is one short transaction; the lag is far longer).
 from __future__ import annotations
 
 import json
+import secrets
 import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -31,6 +33,7 @@ from processes.runtime import outbox
 from processes.runtime import outbox_http
 from processes.runtime.core import Runtime
 from processes.runtime.models import HistoryEvent
+from processes.runtime.models import OutboxMessage
 from processes.runtime.outbox import Message
 
 CHANNEL = "webhook"
@@ -65,6 +68,9 @@ def check(new: NewSubscription) -> None:
         raise SubscriptionInvalid("地址须为 https://（http:// 仅限本机回环地址）。") from None
     if len(new.url) > 500:
         raise SubscriptionInvalid("地址过长。")
+    parts = urlsplit(new.url)
+    if parts.username is not None or parts.password is not None:
+        raise SubscriptionInvalid("地址中不能包含用户名或密码（接收方用签名核验来源）。")
     if len(new.secret) < outbox_http.MIN_SECRET:
         raise SubscriptionInvalid(f"签名密钥至少 {outbox_http.MIN_SECRET} 个字符。")
     unknown = sorted(set(new.events) - EVENTS.keys())
@@ -101,6 +107,56 @@ def remove(session: Session, name: str) -> bool:
     """Delete a subscription by name; its queued deliveries are dropped when they come up."""
     return bool(getattr(session.execute(sa.delete(WebhookSubscription).where(
         WebhookSubscription.name == name)), "rowcount", 0))
+
+
+def new_secret() -> str:
+    """Return a fresh signing secret (43 URL-safe characters, 256 bits) for the page to show once."""
+    return secrets.token_urlsafe(32)
+
+
+def rotate_secret(session: Session, sub: WebhookSubscription, secret: str) -> None:
+    """Replace a subscription's signing secret (stored encrypted); queued deliveries are signed with the new one."""
+    if len(secret) < outbox_http.MIN_SECRET:
+        raise SubscriptionInvalid(f"签名密钥至少 {outbox_http.MIN_SECRET} 个字符。")
+    sub.secret = pii.cipher().encrypt(SECRET_FIELD, secret) or ""
+
+
+def key_prefix(subscription_id: str) -> str:
+    """Return the outbox idempotency-key prefix of a subscription's deliveries (`webhook:<id>:<event>`)."""
+    return f"webhook:{subscription_id}:"
+
+
+def deliveries(session: Session, subscription_id: str, *, limit: int = 100) -> list[OutboxMessage]:
+    """Return a subscription's recent outbox messages, newest first."""
+    return list(session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.channel == CHANNEL, OutboxMessage.idempotency_key.startswith(key_prefix(subscription_id),
+                                                                                  autoescape=True))
+        .order_by(OutboxMessage.id.desc()).limit(limit)))
+
+
+def delivery(session: Session, subscription_id: str, message_id: int) -> OutboxMessage | None:
+    """Return one outbox message of a subscription, None when it is another's or unknown."""
+    return session.scalar(sa.select(OutboxMessage).where(
+        OutboxMessage.id == message_id, OutboxMessage.channel == CHANNEL,
+        OutboxMessage.idempotency_key.startswith(key_prefix(subscription_id), autoescape=True)))
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """A subscription's last delivery status and how many of its messages failed."""
+
+    last_status: str | None
+    failed: int
+
+
+def delivery_state(session: Session, subscription_id: str) -> DeliveryState:
+    """Return the last delivery's status and the count of failed messages of one subscription."""
+    mine = sa.and_(OutboxMessage.channel == CHANNEL,
+                   OutboxMessage.idempotency_key.startswith(key_prefix(subscription_id), autoescape=True))
+    last = session.scalar(sa.select(OutboxMessage.status).where(mine).order_by(OutboxMessage.id.desc()).limit(1))
+    failed = session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage).where(
+        mine, OutboxMessage.status == "failed")) or 0
+    return DeliveryState(last, failed)
 
 
 def listing(session: Session) -> list[WebhookSubscription]:

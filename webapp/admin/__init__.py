@@ -18,3 +18,4 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 from webapp.admin import actions  # noqa: E402,F401  (registers routes on bp)
 from webapp.admin import apikeys  # noqa: E402,F401  (接口密钥, issue 17)
 from webapp.admin import views  # noqa: E402,F401
+from webapp.admin import webhooks  # noqa: E402,F401  (事件订阅, issue 17)
