@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from tests.admin_support import sign_in
+from tests.admin_support import user_id
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
 from tests.workspace_support import text
@@ -49,3 +51,15 @@ def test_the_interventions_name_who_holds_a_task_in_words_not_codes(ws_lite: Wor
     page = text(supervisor.get(f"/monitor/instances/{case.instance_id}"))
     holder_cell = re.search(r'<tr data-task="[^"]+">\s*<td>[^<]*</td>\s*<td>([^<]*)</td>', page)
     assert holder_cell is not None and holder_cell.group(1) == "孙承办"
+
+
+def test_account_actions_hard_to_take_back_ask_before_they_are_sent(ws_lite: Workspace) -> None:
+    ws_lite.user("walk-h", "handler", department="sthj")
+    target = user_id(ws_lite.app, "walk-h")
+    page = text(sign_in(ws_lite.app, ws_lite.office.clock, "walk-sys", "sysadmin").get(f"/admin/users/{target}"))
+    assert re.search(rf'action="/admin/users/{target}/disable" data-confirm="确定停用该账号', page)
+    page = text(sign_in(ws_lite.app, ws_lite.office.clock, "walk-sec", "secadmin").get(f"/admin/users/{target}"))
+    for action, question in (("reset-totp", "确定重置该用户的动态口令"), ("end-sessions", "确定结束该用户的全部会话")):
+        assert re.search(rf'action="/admin/users/{target}/{action}" data-confirm="{question}', page), action
+    roster = text(ws_lite.user("walk-dl", "duty_leader").get("/reference/roster"))
+    assert 'data-confirm="确定开启应急值守' in roster

@@ -4,6 +4,8 @@
  * - Polling requests (hx-trigger "every …", or any element inside [data-background-refresh]) carry
  *   X-Background-Refresh: 1, so a page left open does not keep its session alive (webapp/auth/guard.py).
  * - window.Hotline.headers() gives the same headers to page scripts that call fetch() (e.g. diagram saves).
+ * - A form with data-confirm="…" asks that question before it is sent (actions hard to take back); Cancel
+ *   sends nothing.
  */
 (function () {
   "use strict";
@@ -47,6 +49,16 @@
       detail.headers[BACKGROUND_HEADER] = "1";
     }
   });
+
+  // Capture phase, so a cancelled form never reaches htmx or the browser's own submit.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form && form.getAttribute ? form.getAttribute("data-confirm") : null;
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
 
   window.Hotline = { csrfToken: csrfToken, headers: headers };
 })();
