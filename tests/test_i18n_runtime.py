@@ -1,4 +1,4 @@
-"""English beyond the templates: runtime refusals (运行时提示) on pages and in the API, handler labels (处理函数名称)."""
+"""English beyond the templates: runtime refusals (运行时提示) on pages and the API, handler labels, field messages."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from processes.errors import AlreadyRegistered
 from processes.errors import Conflict
 from tests.api_support import bearer
 from tests.api_support import make_key
+from tests.intake_support import CALL
+from tests.intake_support import register
 from tests.web_support import post
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
@@ -60,7 +62,8 @@ def test_api_problems_follow_accept_language_for_runtime_refusals(ws_lite: Works
     again = client.post(f"/api/v1/tasks/{task.id}/complete", json=body,
                         headers={**bearer(first), "Accept-Language": "en-GB,en;q=0.9"})
     assert again.status_code == 409
-    assert again.get_json()["detail"] == "Someone else has done this task or it is no longer open; refresh the worklist."
+    assert again.get_json()["detail"] == ("Someone else has done this task or it is no longer open; "
+                                          "refresh the worklist.")
 
 
 def test_formatted_messages_are_translated_when_shown(ws_lite: Workspace) -> None:
@@ -96,3 +99,15 @@ def test_the_modelers_handler_picker_speaks_the_users_language(ws_lite: Workspac
     assert english["outbox.send"]["label"] == english["outbox.send"]["title"] == "Send a message (outbox)"
     assert all(h["label"].isascii() for h in english.values())
     assert sorted(english) == sorted(REGISTRY)
+
+
+def test_field_messages_made_in_python_follow_the_page_language(ws_lite: Workspace) -> None:
+    operator = ws_lite.user("op9", "operator")
+    chinese = register(operator, "phone", **{**CALL, "content": "  ", "title": "长" * 300}).get_data(as_text=True)
+    assert 'id="e-content">此项必填' in chinese and "不能超过" in chinese
+    post(operator, "/lang", {"lang": "en"})
+    english = register(operator, "phone", **{**CALL, "content": "  ", "title": "长" * 300}).get_data(as_text=True)
+    assert 'id="e-content">Required</p>' in english and "At most " in english and "不能超过" not in english
+    search = text(operator.get("/search?number=DT%3Cx%3E&date_from=2026-13-01"))
+    assert "A case number has letters, digits and hyphens only (at most 32 characters)." in search
+    assert "只含字母" not in search

@@ -110,6 +110,13 @@ def template_globals() -> dict[str, object]:
     return {"current_lang": lang, "html_lang": HTML_LANG.get(lang, lang), "languages": LANGUAGES}
 
 
+def said(text: object) -> str:
+    """Return a field message (a Chinese source text, `不能超过 500 个字` ones too) in the page's language."""
+    from webapp.api.problems import said as in_language  # the API's reading of field texts, shared with the pages
+
+    return in_language(str(text)) if text else ""
+
+
 def init_app(app: Flask) -> None:
     """Compile the catalogues into the instance folder, bind Flask-Babel and add the language switch."""
     compiled = Path(app.instance_path) / "translations"
@@ -117,4 +124,5 @@ def init_app(app: Flask) -> None:
     babel.init_app(app, default_locale=DEFAULT, default_translation_directories=str(compiled),
                    default_timezone="Asia/Shanghai", locale_selector=select_locale)
     app.context_processor(template_globals)
+    app.add_template_filter(said, "said")  # {{ error|said }}: form and field messages made in Python
     app.register_blueprint(bp)

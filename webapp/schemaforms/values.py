@@ -21,6 +21,7 @@ from werkzeug.datastructures import MultiDict
 from processes.cases.forms import CHOOSE
 from processes.cases.models import Case
 from processes.cases.numbers import has_number
+from webapp.messages import N_
 from webapp.schemaforms.fields import Field
 from webapp.schemaforms.fields import FormSpec
 from webapp.schemaforms.fields import text_of
@@ -32,11 +33,11 @@ TICKED = frozenset({"on", "true", "1", "yes", "y"})  # what a ticked checkbox ma
 YES_WORDS, NO_WORDS = frozenset({"true", "是", "1", "on"}), frozenset({"false", "否", "0"})
 # Case columns a task form starts with when the form asks for them (初审 confirms what intake recorded).
 PREFILLED = ("request_type", "urgency", "category", "township", "lead_department")
-NOT_BOOLEAN = "请选择“是”或“否”"
-NOT_INTEGER = "请填写整数"
-NOT_NUMBER = "请填写数字"
-NOT_DATE = "日期格式不正确"
-NO_NUMBERS = "不要在此填写电话号码或身份证号（联系电话请填在“联系电话”栏）。"
+NOT_BOOLEAN = N_("请选择“是”或“否”")
+NOT_INTEGER = N_("请填写整数")
+NOT_NUMBER = N_("请填写数字")
+NOT_DATE = N_("日期格式不正确")
+NO_NUMBERS = N_("不要在此填写电话号码或身份证号（联系电话请填在“联系电话”栏）。")
 
 FormData = MultiDict[str, str]  # a submitted form (request.form): keys with one or more values
 Raw = dict[str, str | list[str]]  # values as typed: text, or a list for fields with several

@@ -32,15 +32,15 @@ SORTS = ("deadline",)  # besides the default, newest first
 SOURCE_CHANNELS = {"mhww": ("platform",), "police110": ("police110",),
                    "local": ("phone", "visit", "township", "network")}
 STAGE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")  # the BPMN id of an open task (签收 sign_for, 办理 reply …)
-BAD_NUMBER = "工单编号只含字母、数字和连字符（最多 32 个字符）。"
-BAD_PHONE = "请输入完整号码，或号码后四位。"
-PHONE_BY_POST = "按电话查询请用页面上的查询按钮提交，号码不能出现在网址中。"
+BAD_NUMBER = N_("工单编号只含字母、数字和连字符（最多 32 个字符）。")
+BAD_PHONE = N_("请输入完整号码，或号码后四位。")
+PHONE_BY_POST = N_("按电话查询请用页面上的查询按钮提交，号码不能出现在网址中。")
 TOO_LONG = f"最多 {MAX_TEXT} 个字。"
-BAD_TEXT = "不能包含控制字符。"
-BAD_DATE = "日期格式不正确，应为 2026-11-25。"
-DATE_ORDER = "开始日期不能晚于结束日期。"
-CHOOSE = "请从列表中选择。"
-BAD_PAGE = "页码不正确。"
+BAD_TEXT = N_("不能包含控制字符。")
+BAD_DATE = N_("日期格式不正确，应为 2026-11-25。")
+DATE_ORDER = N_("开始日期不能晚于结束日期。")
+CHOOSE = N_("请从列表中选择。")
+BAD_PAGE = N_("页码不正确。")
 # A number typed into 内容 or 地址 would search by it without the phone lookup's audit row and limit, and a GET
 # would put it into the address bar, the history and access logs: refused, whatever the spelling.
 NUMBER_IN_TEXT = N_("内容和地址中不能按电话号码或身份证号查找。请清空此栏，在「电话」一栏填写号码后点「查询」"

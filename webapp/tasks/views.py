@@ -41,6 +41,7 @@ from webapp.casework import record
 from webapp.casework import viewer
 from webapp.context import now
 from webapp.context import runtime
+from webapp.messages import N_
 from webapp.messages import _l
 from webapp.permissions import wants_json
 from webapp.schemaforms import FILES_SUFFIX
@@ -55,7 +56,7 @@ from webapp.workspace import error_page
 bp = Blueprint("tasks", __name__, url_prefix="/tasks")
 COMPLETED = _l("已办理。")
 DRAFT_SAVED = _l("已暂存，下次打开此任务时会自动填入。")
-NOT_THIS_TASK = "附件不属于此任务"
+NOT_THIS_TASK = N_("附件不属于此任务")
 
 
 @bp.get("/<task_id>")
