@@ -44,7 +44,10 @@ def register(cli: FlaskGroup) -> None:
     @click.option("--batch", default=500, show_default=True, help="Rows per transaction.")
     @click.option("--actor")
     def reencrypt_command(from_key_env: str | None, batch: int, actor: str | None) -> None:
-        """Put every personal field under PII_ENCRYPTION_KEY: re-encrypt from the old key, encrypt plain rows.
+        """Put everything sealed with PII_ENCRYPTION_KEY under it: re-encrypt from the old key, encrypt plain rows.
+
+        Personal fields, TOTP secrets, Open311 contacts, task drafts, webhook secrets, waiting order uploads and the
+        sealed phone of queued exports; prints the totals, then the counts per kind (table).
 
         Repeatable (rows already under the configured key are left alone). Switch the configuration to the new
         key first, run this before serving, and keep the old key until it reports nothing unreadable.
@@ -58,8 +61,10 @@ def register(cli: FlaskGroup) -> None:
         with audited("pii.reencrypt", actor=who, object_type="requester", key_id=new.key_id(),
                      from_key_id=old.key_id() if old else None) as note:
             report = reencrypt(runtime_of(current_app).db, new, old, batch=batch)
-            note.after = report.counts()  # counts only, never values
+            note.after = {**report.counts(), "kinds": report.kinds}  # counts only, never values
         click.echo(" ".join(f"{name}={count}" for name, count in report.counts().items()))
+        for kind, counts in sorted(report.kinds.items()):  # what was found per kind of data (table)
+            click.echo(f"  {kind}: " + " ".join(f"{name}={count}" for name, count in counts.items()))
         if report.unreadable:
             click.echo(f"{report.unreadable} value(s) could not be decrypted with either key; they were left as "
                        "they are (give the key they were written under with --from-key-env)", err=True)
