@@ -63,3 +63,15 @@ def test_account_actions_hard_to_take_back_ask_before_they_are_sent(ws_lite: Wor
         assert re.search(rf'action="/admin/users/{target}/{action}" data-confirm="{question}', page), action
     roster = text(ws_lite.user("walk-dl", "duty_leader").get("/reference/roster"))
     assert 'data-confirm="确定开启应急值守' in roster
+
+
+def test_reference_tabs_link_only_to_pages_the_reader_may_open(ws_lite: Workspace) -> None:
+    operator = text(ws_lite.user("walk-op", "operator").get("/reference/roster"))
+    assert 'href="/reference/roster"' in operator
+    for closed in ("/reference/calendar", "/reference/sla", "/reference/settings", 'href="/reference/"'):
+        assert closed not in operator, closed  # each answered the operator 403
+    analyst = ws_lite.user("walk-an", "analyst")
+    page = text(analyst.get("/reference/"))
+    assert 'href="/reference/sla"' in page
+    assert 'href="/reference/settings"' not in page and 'href="/reference/roster"' not in page
+    assert analyst.get("/reference/settings").status_code == 403  # what the hidden tab led to

@@ -97,11 +97,16 @@ def grouped(nav: list[NavLink]) -> list[tuple[str | None, list[NavLink]]]:
     return groups
 
 
+def may_open(endpoint: str) -> bool:
+    """Whether the current user may open a page, so a page links only where its reader may go (no 403 links)."""
+    return bool(reachable([NavItem(endpoint, "")]))
+
+
 def nav_context() -> dict[str, object]:
-    """Give templates `nav_groups`: what the current user's main navigation shows."""
+    """Give templates `nav_groups` (what the user's main navigation shows) and `may_open(endpoint)`."""
     if not has_request_context():
-        return {"nav_groups": []}
-    return {"nav_groups": grouped(links(NAV))}
+        return {"nav_groups": [], "may_open": lambda endpoint: False}
+    return {"nav_groups": grouped(links(NAV)), "may_open": may_open}
 
 
 def init_app(app: Flask) -> None:
