@@ -27,6 +27,7 @@ from processes.audit.models import AuditLog
 from processes.cases.models import Case
 from processes.cases.models import Requester
 from processes.exchange import platform_import
+from processes.exchange import receipts
 from processes.exchange.models import PlatformImport
 from processes.exchange.models import UpstreamReceipt
 from processes.exchange.platform_import import Row
@@ -324,3 +325,20 @@ def test_a_50000_row_gbk_csv_is_read_in_one_pass_and_refused_over_the_limit(ws_l
     job = job_of(ws_lite, answer.headers["Location"].rsplit("/", 1)[-1])
     assert (job.status, job.rows_total, job.encoding) == ("pending", 50_000, "GB18030（GBK）")
     assert "13900000001" not in (job.sealed or "")  # the waiting upload is sealed
+
+
+def test_a_batch_looked_up_ahead_finds_what_row_by_row_lookups_find(ws: Workspace) -> None:
+    ws.office.open("case_platform", "platform", upstream_order_id="ZJ910001", upstream_deadline=
+                   "2026-11-30T12:00:00+08:00", request_type="complaint", urgency="normal", content="手工转录")
+    client = ws.user("zhuan", "transcriber")
+    first = imported(ws, client, "a.csv", csv_bytes([order("ZJ910002")]))
+    batch = [Row(n, platform_import_pairs(order(o))) for n, o in enumerate(
+        ["ZJ910001", "ZJ910002", "ZJ910003", "ZJ910003"], start=2)]
+    intake = Intake(runtime_of(ws.app), actor="zhuan", via="file", import_id=first.id)
+    intake.look_ahead(batch)
+    with ws.office.rt.read() as db:
+        assert intake.known == {o: receipts.earlier(db, o) for o in ("ZJ910001", "ZJ910002", "ZJ910003")}
+    outcomes = [intake.register(row) for row in batch]
+    # by hand: duplicate; this job's own earlier row (a runner taken over): created; new; repeated within the batch
+    assert [o.outcome for o in outcomes] == ["duplicate", "created", "created", "duplicate"]
+    assert "与第 4 行重复" in outcomes[3].reason and len(platform_cases(ws)) == 3

@@ -7,6 +7,7 @@ in the registration's own transaction, so a receipt always names a case that exi
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -39,6 +40,25 @@ def earlier(db: Session | Connection, order_no: str, source: str = PLATFORM) -> 
     number = db.execute(sa.select(Case.number).where(Case.upstream_order_id == order_no,
                                                      Case.channel == "platform").limit(1)).scalar()
     return (number, None) if number is not None else None
+
+
+def earlier_many(db: Session | Connection, orders: Collection[str], source: str = PLATFORM
+                 ) -> dict[str, tuple[str, str | None]]:
+    """Return `earlier` for many order numbers at once (those found only): two queries per 500 numbers."""
+    found: dict[str, tuple[str, str | None]] = {}
+    ordered = sorted(orders)
+    for start in range(0, len(ordered), 500):
+        chunk = ordered[start:start + 500]
+        for row in db.execute(sa.select(UpstreamReceipt.order_no, UpstreamReceipt.case_number,
+                                        UpstreamReceipt.import_id).where(UpstreamReceipt.source == source,
+                                                                         UpstreamReceipt.order_no.in_(chunk))):
+            found[row.order_no] = (row.case_number, row.import_id)
+        rest = [o for o in chunk if o not in found]
+        if source == PLATFORM and rest:
+            for case in db.execute(sa.select(Case.upstream_order_id, Case.number).where(
+                    Case.upstream_order_id.in_(rest), Case.channel == "platform")):
+                found.setdefault(str(case.upstream_order_id), (case.number, None))
+    return found
 
 
 def record(conn: Connection, *, order_no: str, case_id: str, case_number: str, via: str, actor: str,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
+from collections.abc import Iterator
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -35,13 +37,22 @@ def import_rows(intake: Intake, source: platform_import.Source, on_batch: Batch 
     """Register every row of an opened file; return each row's outcome and the counts by outcome column."""
     outcomes: list[Outcome] = []
     counts = {"created": 0, "duplicates": 0, "refused": 0}
-    for row in source.rows():
-        outcome = intake.register(row)
-        outcomes.append(outcome)
-        counts[COLUMNS.get(outcome.outcome, "refused")] += 1
-        if on_batch is not None and len(outcomes) % BATCH == 0:
+    for batch in _batched(source):
+        intake.look_ahead(batch)
+        for row in batch:
+            outcome = intake.register(row)
+            outcomes.append(outcome)
+            counts[COLUMNS.get(outcome.outcome, "refused")] += 1
+        if on_batch is not None:
             on_batch(len(outcomes), counts)
     return outcomes, counts
+
+
+def _batched(source: platform_import.Source) -> Iterator[list[platform_import.Row]]:
+    """Yield the file's rows BATCH at a time (streamed)."""
+    rows = source.rows()
+    while batch := list(itertools.islice(rows, BATCH)):
+        yield batch
 
 
 def run_job(app: Flask, job: PlatformImport, owner: str, *, lease: timedelta) -> None:
