@@ -14,6 +14,7 @@ from processes.monitoring import incidents
 from processes.runtime.handler_api import HandlerError
 from processes.runtime.models import ProcessInstance
 from tests.web_support import audit_rows
+from tests.web_support import post
 from tests.workspace_support import DISPATCH
 from tests.workspace_support import Workspace
 from tests.workspace_support import post_form
@@ -124,6 +125,17 @@ def test_retry_many_answers_per_instance(ws: Workspace, gateway: Gateway) -> Non
     assert "工单当前状态不允许此操作" in results[running.instance_id]["message"]
     assert status(ws, first.instance_id) == status(ws, second.instance_id) == "running"
     assert len([r for r in audit_rows(ws.app, "instance.retry") if r["result"] == "success"]) == 2
+
+
+def test_incident_names_the_operator_in_the_users_language(ws: Workspace, gateway: Gateway) -> None:
+    case = failed_case(ws)
+    chinese = ws.user("in-zh", "supervisor")
+    english = ws.user("in-en", "supervisor")
+    post(english, "/lang", {"lang": "en"})
+    row = text(english.get("/monitor/incidents")).split(f'data-incident="{case.instance_id}"')[1].split("</tr>")[0]
+    assert "outbox.send（Send a message (outbox)）" in row and "发送消息" not in row
+    row = text(chinese.get("/monitor/incidents")).split(f'data-incident="{case.instance_id}"')[1].split("</tr>")[0]
+    assert "outbox.send（发送消息（发件箱））" in row
 
 
 def test_bad_retry_requests(ws_lite: Workspace) -> None:

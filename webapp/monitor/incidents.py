@@ -17,6 +17,7 @@ from flask import render_template
 from flask import request
 from flask import url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import get_locale
 from flask_babel import gettext
 
 from processes.cases.models import Case
@@ -49,8 +50,8 @@ class Outcome:
 
 
 def _labels() -> dict[str, str]:
-    """Chinese labels of the service operators, to name them in causes."""
-    return {name: spec.label_zh for name, spec in runtime().handlers.items()}
+    """Labels of the service operators in the page's language, to name them in causes."""
+    return {name: spec.label(str(get_locale() or "zh")) for name, spec in runtime().handlers.items()}
 
 
 @bp.get("/incidents", endpoint="incidents")
