@@ -17,6 +17,7 @@ from processes.runtime.models import HumanTask
 from tests.admin_support import sign_in
 from tests.admin_support import user_id
 from tests.web_support import audit_rows
+from tests.web_support import post
 from tests.web_support import user_row
 from tests.workspace_support import FULL_PHONE
 from tests.workspace_support import Workspace
@@ -211,6 +212,11 @@ def test_disabling_an_account_hands_its_tasks_over_with_the_disable(scene: Scene
     row = audit_rows(ws.app, "user.disable")[-1]
     assert row["after"] == {"active": False, "tasks_to": "h2", "tasks_given": 2, "tasks_to_group": 1}
     assert len(audit_rows(ws.app, "task.hand_over")) == 2 and len(audit_rows(ws.app, "task.unclaim")) == 1
+    receiver = ws.user("d9", "dispatcher")
+    assert "账号停用" in text(receiver.get(f"/cases/{scene.a.case_id}"))  # the history says why the task moved
+    post(receiver, "/lang", {"lang": "en"})
+    english = text(receiver.get(f"/cases/{scene.a.case_id}"))
+    assert "Account disabled" in english and "账号停用" not in english
 
 
 def test_disabling_by_default_sends_the_tasks_back_to_the_group(scene: Scene) -> None:

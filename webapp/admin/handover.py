@@ -18,9 +18,11 @@ from sqlalchemy.orm import Session
 from processes.accounts.models import AppUser
 from processes.monitoring import absence
 from webapp.casework import record
+from webapp.messages import N_
 from webapp.timefmt import local_time
 
 KIND = "disabled"  # the hand-over's kind in history and audit rows
+REASON = N_("账号停用")  # stored in Chinese as every reason is; the case history shows it in the reader's language
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def hand_over(db: Session, user: AppUser, to: str | None, *, actor: str, at: dat
     receiver = absence.person(db, to) if to else None
     if holder is None:  # pragma: no cover  (the caller locked the account)
         return {}
-    reason = "账号停用"
+    reason = REASON
 
     def audit(session: Session, item: absence.Item) -> None:
         record(session, "task.hand_over" if item.receiver else "task.unclaim", object_type="task",

@@ -29,6 +29,7 @@ from webapp.timefmt import local_time
 
 MAX_TEXT = 300  # characters of a free text in the timeline; the whole text is under 办理记录
 SEPARATOR = "；"
+DISABLED = "disabled"  # the hand-over kind of a disabled account (webapp/admin/handover.py), reason 账号停用
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,8 @@ def _event(row: HistoryEvent, src: Sources) -> Event:
     elif row.kind == "message_received" and detail.get("message"):
         parts.append(str(detail["message"]))
     if row.kind in ("error", "suspended", "terminated", "resumed", "urged", "assigned") and detail.get("reason"):
-        parts.append(src.mask(str(detail["reason"]))[:200])  # reasons are typed by people
+        reason = str(detail["reason"])  # typed by people, except the system's own (账号停用) on a disable
+        parts.append(gettext(reason) if detail.get("handover") == DISABLED else src.mask(reason)[:200])
     return Event(local_time(row.at, "%Y-%m-%d %H:%M:%S"), src.names.get(row.actor, row.actor), what,
                  SEPARATOR.join(p for p in parts if p), row.kind)
 

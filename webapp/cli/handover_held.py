@@ -9,9 +9,8 @@ from sqlalchemy.orm import Session
 
 from processes.audit import record as audit
 from processes.monitoring import absence
-
-KIND = "disabled"  # the hand-over's kind in history and audit rows, as webapp/admin/handover.py writes it
-REASON = "账号停用"
+from webapp.admin.handover import KIND  # the hand-over's kind and reason as the admin page writes them
+from webapp.admin.handover import REASON
 
 
 def hand_over_held(session: Session, username: str, to: str | None, *, actor: str,
