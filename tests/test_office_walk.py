@@ -75,3 +75,17 @@ def test_reference_tabs_link_only_to_pages_the_reader_may_open(ws_lite: Workspac
     assert 'href="/reference/sla"' in page
     assert 'href="/reference/settings"' not in page and 'href="/reference/roster"' not in page
     assert analyst.get("/reference/settings").status_code == 403  # what the hidden tab led to
+
+
+def test_revoking_a_key_and_dropping_or_rekeying_a_subscription_ask_first(ws_lite: Workspace) -> None:
+    admin = sign_in(ws_lite.app, ws_lite.office.clock, "walk-sys2", "sysadmin")
+    made = post_form(admin, "/admin/api-keys", {"name": "oa-bridge", "scopes": ["cases:read"]}, page="/admin/api-keys")
+    assert made.status_code in (200, 201), text(made)[:300]
+    keys = text(admin.get("/admin/api-keys"))
+    assert re.search(r'action="/admin/api-keys/[^"]+/revoke"\s+data-confirm="确定吊销接口密钥 oa-bridge？', keys)
+    hook = {"name": "oa-events", "url": "https://oa.example.gov.cn/hooks/hotline", "events": ["started"]}
+    assert post_form(admin, "/admin/webhooks", hook, page="/admin/webhooks").status_code == 201
+    hooks = text(admin.get("/admin/webhooks"))
+    assert re.search(r'action="/admin/webhooks/[^"]+/delete"\s+data-confirm="确定删除事件订阅 oa-events？', hooks)
+    assert re.search(r'action="/admin/webhooks/[^"]+/rotate"\s+data-confirm="确定更换 oa-events 的签名密钥？', hooks)
+    assert not re.search(r'action="/admin/webhooks/[^"]+/disable"\s+data-confirm', hooks)  # pausing is undone at once
