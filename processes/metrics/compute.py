@@ -146,9 +146,15 @@ def _behind_query(session: Session, metric: str, part: str, period: Period, filt
 
 def cases_behind(session: Session, metric: str, part: str, period: Period, *, filters: Filters = ANY,
                  settings: MetricSettings | None = None, now: datetime, limit: int = 50,
-                 offset: int = 0) -> list[CaseLine]:
-    """List the items behind a figure's numerator or denominator, newest first (drill-down, 下钻)."""
+                 offset: int = 0, since: date | None = None) -> list[CaseLine]:
+    """List the items behind a figure's numerator or denominator, newest first (drill-down, 下钻).
+
+    `since` reads only the items dated from that day on: the caller's guess of where the page lies, right whenever
+    the page comes back full (every item left out is older than every item read), else to be asked again without.
+    """
     p, query = _behind_query(session, metric, part, period, filters, settings or MetricSettings(), now)
+    if since is not None:
+        query = query.where(p.dated >= Period.day(since).bounds()[0])
     order = [p.dated.desc(), Case.id] + ([HumanTask.id] if p.source == "sign_for" else [])
     rows = session.execute(query.order_by(*order).limit(min(limit, MAX_LISTED)).offset(max(offset, 0)))
     return [CaseLine(r[0], r[1], r[2], r[3], str(r[4]), str(r[5]), str(r[6]), str(r[7]), str(r[8]), r[9])

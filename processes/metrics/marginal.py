@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from datetime import timedelta
 from itertools import combinations
 from typing import Any
 
@@ -24,6 +25,7 @@ from processes.metrics.periods import Filters
 
 PAIRS = list(combinations(DIMENSIONS, 2))
 GROUPINGS = ["", *DIMENSIONS, *("+".join(pair) for pair in PAIRS)]
+CHUNK_DAYS = 7  # days per pass on PostgreSQL: a week's groups (~90,000 at 1 M cases, 28 MB) hash within work_mem
 KEY = ["grouping", "metric", "day", "first", "second", "numerator", "denominator"]
 
 
@@ -63,6 +65,14 @@ def refresh(session: Session, first: date, last: date) -> None:
     session.execute(sa.delete(MetricMarginal).where(MetricMarginal.grouping.in_(GROUPINGS),
                                                     MetricMarginal.metric.in_(list(METRICS)),
                                                     MetricMarginal.day >= first, MetricMarginal.day <= last))
+    if session.get_bind().dialect.name == "postgresql":
+        one_pass(session, first, last)
+    else:
+        one_by_one(session, first, last)
+
+
+def one_by_one(session: Session, first: date, last: date) -> None:
+    """Insert each grouping's rows with a sum of its own (SQLite has no GROUPING SETS)."""
     for a, b in PAIRS:
         _sum_into(session, name_of((a, b)), MetricRollup, [getattr(MetricRollup, a), getattr(MetricRollup, b)],
                   first, last)
@@ -71,6 +81,41 @@ def refresh(session: Session, first: date, last: date) -> None:
         column = MetricMarginal.first if pair[0] == dim else MetricMarginal.second
         _sum_into(session, dim, MetricMarginal, [column], first, last)
     _sum_into(session, "", MetricMarginal, [], first, last)
+
+
+def _mask(dims: Sequence[str]) -> int:
+    """Return GROUPING(department, …, request_type) for a grouping: a set bit for each dimension left out."""
+    return sum(1 << (len(DIMENSIONS) - 1 - i) for i, d in enumerate(DIMENSIONS) if d not in dims)
+
+
+def _case(chosen: dict[int, str]) -> str:
+    """Return a CASE over the grouping mask choosing a column (or text) per grouping, '' otherwise."""
+    whens = " ".join(f"WHEN {mask} THEN {value}" for mask, value in chosen.items())
+    return f"CASE GROUPING({', '.join(DIMENSIONS)}) {whens} ELSE '' END"
+
+
+def one_pass(session: Session, first: date, last: date) -> None:
+    """Insert every grouping's rows in one pass over the full rows (PostgreSQL GROUPING SETS).
+
+    A sum per grouping read the days' full rows 16 times: at a million cases the pairs took 20-47 s each, 329 s of a
+    457 s rebuild; one pass takes about 2.5 s a week. A month at a time spilled its hash tables to disk (13 s).
+    """
+    sets = [(), *((d,) for d in DIMENSIONS), *PAIRS]
+    names = _case({_mask(g): f"'{name_of(g)}'" for g in sets})
+    firsts = _case({_mask(g): g[0] for g in sets if g})
+    seconds = _case({_mask(g): g[1] for g in PAIRS})
+    grouping_sets = ", ".join(f"({', '.join(g)})" for g in sets)
+    statement = sa.text(
+        f"INSERT INTO metric_rollup_marginal (grouping, metric, day, first, second, numerator, denominator) "  # noqa: S608  # constant names only
+        f"SELECT {names}, metric, day, {firsts}, {seconds}, sum(numerator), sum(denominator) FROM metric_rollup "
+        f"WHERE metric IN :metrics AND day >= :first AND day <= :last "
+        f"GROUP BY metric, day, GROUPING SETS ({grouping_sets})").bindparams(
+        sa.bindparam("metrics", expanding=True))
+    start = first
+    while start <= last:
+        end = min(last, start + timedelta(days=CHUNK_DAYS - 1))
+        session.execute(statement, {"metrics": list(METRICS), "first": start, "last": end})
+        start = end + timedelta(days=1)
 
 
 def columns(needed: list[str]) -> dict[str, Any]:

@@ -147,3 +147,18 @@ def figures(session: Session, period: Period, *, group_by: Sequence[str] = (), f
                 values.get("channel", ""), values.get("request_type", ""))
         counts.append(DayCount(str(row[0]), day, full, int(row[-2] or 0), int(row[-1] or 0)))
     return fold(counts, group_by)
+
+
+def newest_days(session: Session, metric: str, part: str, period: Period, filters: Filters, needed: int) -> date | None:
+    """Return the first day of the period's shortest tail whose rollup counts reach `needed` items, else None.
+
+    A drill-down's first pages lie in these days; reading only them lets the dated column's index find a page of
+    items with three or four filters without gathering the whole period (see `compute.cases_behind`'s `since`).
+    """
+    total = 0
+    for f in sorted(figures(session, period, group_by=("day",), filters=filters, metrics=(metric,)),
+                    key=lambda f: f.group[0], reverse=True):
+        total += f.numerator if part == "numerator" else f.denominator
+        if total >= needed:
+            return date.fromisoformat(f.group[0])
+    return None

@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 
 from processes.metrics import METRICS
 from processes.metrics import RATES
+from processes.metrics import CaseLine
 from processes.metrics import Figure
 from processes.metrics import Filters
 from processes.metrics import MetricSettings
 from processes.metrics import Period
+from processes.metrics import cases_behind
 from processes.metrics import count_behind
 from processes.metrics import rollup
 from webapp import labels
@@ -158,3 +160,27 @@ def behind_total(db: Session, ask: Ask, part: str, reading: MetricSettings, mome
                          lambda: rollup.figures(db, ask.period, filters=ask.filters, metrics=(ask.metric,)))
     total = (found[0].numerator if part == "numerator" else found[0].denominator) if found else 0
     return total, local_time(run.finished_at)
+
+
+def lines_behind(db: Session, ask: Ask, part: str, reading: MetricSettings, moment: datetime, page: int,
+                 size: int) -> list[CaseLine]:
+    """List one page of a drill-down, reading first only the newest days the rollup says hold it (kept per run).
+
+    With three or four filters the database gathered a month's or a quarter's items to sort out 50 (0.1-0.2 s at a
+    million cases); the rollup's counts per day say from which day on the page lies. The guess only narrows: a
+    page that comes back short (the cases changed since the rollup, another reading) is read again over the period.
+    """
+    needed = page * size
+    question = ("days", ask.period, ask.filters, ask.metric, part, needed)
+    since = cache.answer(db, reading, question,
+                         lambda: rollup.newest_days(db, ask.metric, part, ask.period, ask.filters, needed))
+
+    def read(first: date | None) -> list[CaseLine]:
+        return cases_behind(db, ask.metric, part, ask.period, filters=ask.filters, settings=reading, now=moment,
+                            limit=size, offset=(page - 1) * size, since=first)
+
+    if since is not None and since > ask.period.start:
+        lines = read(since)
+        if len(lines) == size:
+            return lines
+    return read(None)

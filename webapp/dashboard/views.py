@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from processes.metrics import METRICS
 from processes.metrics import MetricSettings
-from processes.metrics import cases_behind
 from processes.metrics import read_settings
 from processes.metrics import rollup
 from processes.metrics.periods import office_day
@@ -90,8 +89,7 @@ def cases() -> ResponseReturnValue:
         part = read_part()
         reading, moment = read_settings(db), now()
         total, counted_at = figures.behind_total(db, ask, part, reading, moment)
-        lines = cases_behind(db, ask.metric, part, ask.period, filters=ask.filters, settings=reading, now=moment,
-                             limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE)
+        lines = figures.lines_behind(db, ask, part, reading, moment, number, PAGE_SIZE)
         named = figures.names(db)
     if request.args.get("format") == "json":
         return jsonify({"total": total, "counted_at": counted_at, "numbers": [line.number for line in lines]})
