@@ -34,6 +34,7 @@ from processes.accounts import sessions
 from processes.accounts.passwords import policy_from_config
 from processes.accounts.users import create_user
 from processes.cases.models import Case
+from processes.db.migrate import upgrade
 from processes.reference.models import Department
 from processes.runtime.models import HumanTask
 from processes.runtime.models import ProcessInstance
@@ -61,11 +62,29 @@ def copied_database(server_url: str, template: str) -> Iterator[str]:
         admin.dispose()
 
 
+def brought_up_to_date(url: str) -> None:
+    """Migrate a template's copy seeded at an older revision, then vacuum what migrations rewrote.
+
+    A migration that adds a column or an index leaves the table's visibility map empty, so index-only scans would
+    read the heap until autovacuum came by, as it would on a live server long before anyone measured it.
+    """
+    started = time.perf_counter()
+    upgrade(url)
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("VACUUM (ANALYZE) hotline_case, human_task, process_instance"))
+    finally:
+        engine.dispose()
+    logging.getLogger(__name__).info("template copy migrated and vacuumed in %.1f s", time.perf_counter() - started)
+
+
 @contextmanager
 def office_database(server_url: str | None, template: str | None, cases: int, open_tasks: int) -> Iterator[str]:
     """Yield a seeded database: a copy of `template`, else a new one seeded with `cases` and `open_tasks`."""
     if template and server_url and server_url.startswith("postgresql"):
         with copied_database(server_url, template) as url:
+            brought_up_to_date(url)
             yield url
         return
     with own_database(server_url) as url:

@@ -87,7 +87,8 @@ def find_duplicates(ctx: HandlerContext) -> dict[str, Any]:
     index = ctx.session.scalar(sa.select(Requester.phone_index).where(Requester.id == case.requester_id)) \
         if case.requester_id else None
     if index:  # the blind index: equal phones give equal indexes, the number itself stays encrypted
-        same_phone = sa.select(Requester.id).where(Requester.phone_index == index)
+        # the requesters' ids first: as a subquery PostgreSQL walked every case by date (1.3 s at 1 M cases)
+        same_phone = list(ctx.session.scalars(sa.select(Requester.id).where(Requester.phone_index == index)))
         matches.append(Case.requester_id.in_(same_phone))
     if not matches:
         return {"count": 0, "numbers": []}

@@ -31,7 +31,7 @@ _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*
 def web_app(db_url: str, clock: FrozenClock, **config: Any) -> Iterator[Flask]:
     """Yield an app on the database with the frozen clock; nothing security-related is switched off."""
     app = create_app({"DATABASE_URL": db_url, "SECRET_KEY": "web-test-" + "k" * 40, "TESTING": True,
-                      **CHEAP, **config})
+                      **CHEAP, "MONITOR_CACHE_SECONDS": 0, **config})  # boards counted afresh (tests change data)
     runtime_of(app).clock = clock
     yield app
     runtime_of(app).db.dispose()

@@ -53,6 +53,9 @@ class DefaultConfig:
     SCHEDULER_FALLBACK_WAKEUP_SECONDS = 5.0
     #: Jobs a scheduler claims at once.
     SCHEDULER_BATCH = 50
+    #: Seconds one count of the office board (督办台) serves every supervisor of a node asking for the same filters
+    #: and reach (webapp/monitor/cache.py); the page says when it was counted. 0 counts afresh for every request.
+    MONITOR_CACHE_SECONDS = 30.0
     #: Seconds between scheduler heartbeats (health).
     SCHEDULER_HEARTBEAT_SECONDS = 30
     #: Days that finished timer and retry job rows are kept (operational logs; case history is never purged).

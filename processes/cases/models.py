@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 
+from processes.cases.earliest import Earliest
 from processes.db.base import Base
 from processes.db.base import new_id
 
@@ -37,6 +38,8 @@ FINISHED_STATUSES = ("closed", "published", "archived", "answered", "transferred
 OPEN_CASE = sa.text("status NOT IN ({})".format(", ".join(f"'{s}'" for s in FINISHED_STATUSES)))
 # PostgreSQL's own spelling of a query's `status NOT IN (…)`: only then does its planner use the index (0026)
 OPEN_CASE_PG = sa.text("status::text <> ALL ('{{{}}}'::text[])".format(",".join(FINISHED_STATUSES)))
+OPEN_DUE_INCLUDE = ["warning_level", "lead_department", "township", "channel", "urgency", "request_type", "status",
+                    "open_stages", "next_timer_due"]
 
 
 class Case(Base):
@@ -52,6 +55,9 @@ class Case(Base):
                  "warning_level", postgresql_include=["township", "channel", "urgency", "request_type", "created_at",
                                                       "next_timer_due", "status", "open_stages"],
                  postgresql_where=OPEN_CASE_PG, sqlite_where=OPEN_CASE),
+        # The drill-down's sort=deadline (督办台 → 工单查询) pages open cases in this order (0028)
+        sa.Index("ix_hotline_case_open_due", "effective_due", "created_at", "number",
+                 postgresql_include=OPEN_DUE_INCLUDE, postgresql_where=OPEN_CASE_PG, sqlite_where=OPEN_CASE),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
@@ -74,6 +80,10 @@ class Case(Base):
     next_timer_due: Mapped[datetime | None]
     # The BPMN ids of its open tasks (签收 sign_for, 办理 reply …), sorted, space-separated: the board's stages (0026)
     open_stages: Mapped[str | None] = mapped_column(sa.String(200))
+    # 有效时限: the earliest of deadline, open_task_due and upstream_deadline, computed by the database in the same
+    # statement as any of them changes (0028), so no writer can leave it behind; lights and the drill-down read it
+    effective_due: Mapped[datetime | None] = mapped_column(sa.Computed(
+        Earliest(sa.column("deadline"), sa.column("open_task_due"), sa.column("upstream_deadline")), persisted=True))
     # 办结时间 (set when the case reaches 办结) and 直接答复 (closed by a direct answer): what 直办率 and the
     # closure rates of domain.md §7 read, kept after the status moves on to 挂网 / 归档
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -90,7 +100,7 @@ class Case(Base):
     duplicate_of: Mapped[str | None] = mapped_column(sa.String(36), index=True)  # 并单: the case this one joined
     # Flags, not states (domain.md §2): doubtful 存疑, leader_instructed 领导批办, notice_candidate 通报候选 …
     flags: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    requester_id: Mapped[str | None] = mapped_column(sa.ForeignKey("requester.id"))
+    requester_id: Mapped[str | None] = mapped_column(sa.ForeignKey("requester.id"), index=True)  # 重复来电 (0028)
     # Personal text (诉求内容, 发生地址): encrypted and masked by the security layer, never copied to workflows.
     title: Mapped[str | None] = mapped_column(sa.String(200))
     content: Mapped[str | None] = mapped_column(sa.Text)

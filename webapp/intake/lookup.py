@@ -59,9 +59,7 @@ def earlier_cases(db: Session, viewer: Viewer, now: datetime, *, phone: str | No
     recent = now - DUPLICATE_WINDOW
     found = Found([], [], [], usable_phone(phone))
     if found.phone_searched:
-        index = pii.cipher().phone_index(phone)
-        same_phone = sa.select(Requester.id).where(Requester.phone_index == index)
-        rows = _cases(db, viewer, Case.requester_id.in_(same_phone))
+        rows = _cases(db, viewer, Case.requester_id.in_(same_phone(db, pii.cipher().phone_index(phone))))
         found.by_phone = [_earlier(c, _open(c) and c.created_at >= recent) for c in rows]
     if category and township:
         rows = _cases(db, viewer, Case.category == category, Case.township == township,
@@ -70,6 +68,14 @@ def earlier_cases(db: Session, viewer: Viewer, now: datetime, *, phone: str | No
     if order_id:
         found.same_order = [_earlier(c, True) for c in _cases(db, viewer, Case.upstream_order_id == order_id)]
     return found
+
+
+def same_phone(db: Session, index: str | None) -> list[str]:
+    """The requesters of one phone (its blind index), read first: as a subquery, PostgreSQL walked every case by date.
+
+    At 1,000,000 cases that walk took 1-6 s per lookup; a list of ids goes through ix_hotline_case_requester_id.
+    """
+    return list(db.scalars(sa.select(Requester.id).where(Requester.phone_index == index))) if index else []
 
 
 def _cases(db: Session, viewer: Viewer, *conditions: sa.ColumnElement[bool]) -> list[Case]:
