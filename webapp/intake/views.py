@@ -108,7 +108,7 @@ def screen(channel: Channel) -> ResponseReturnValue:
     form = request.form
     if channel.paste and form.get("action") == "parse":
         return _parsed(form, spec, page)
-    data, errors = schemaforms.read(spec, form)
+    data, errors = schemaforms.relevant(spec, *schemaforms.read(spec, form))  # only the chosen branch's fields
     for name, message in forms.errors_of(schema, data).items():
         errors.setdefault(name, message)
     typed = schemaforms.raw_values(spec, form)

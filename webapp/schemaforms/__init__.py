@@ -7,6 +7,7 @@ schema (`read`), and what was typed is kept for drafts and for showing the form 
 
 from __future__ import annotations
 
+from webapp.schemaforms.branches import relevant
 from webapp.schemaforms.fields import Field
 from webapp.schemaforms.fields import FormSpec
 from webapp.schemaforms.fields import Lookup
@@ -28,5 +29,5 @@ from webapp.schemaforms.values import ticked
 from webapp.schemaforms.values import undeclared
 
 __all__ = ["FILES_SUFFIX", "Field", "FormData", "FormSpec", "Lookup", "Option", "Raw", "defaults", "describe",
-           "input_time", "is_start_form", "prefill", "raw_values", "read", "shown", "shown_value", "starting",
-           "ticked", "undeclared"]
+           "input_time", "is_start_form", "prefill", "raw_values", "read", "relevant", "shown", "shown_value",
+           "starting", "ticked", "undeclared"]

@@ -5,7 +5,8 @@ The forms in bpmn/*/forms are draft-07 schemas. Each property becomes one field:
 select filled from reference tables; booleans → 是/否; integers and numbers → number inputs; `format: date |
 date-time` → date inputs; strings longer than 200 characters → a textarea; arrays of choices → checkboxes; arrays
 of `x-attachment` → attachments of the task plus an upload. `required` marks a field, `allOf`/`if`/`then` adds
-"required when …", `default` is the value a fresh form starts with.
+"required when …" and, by `then.properties`, the choice a field belongs to (branches.py), `default` is the value a
+fresh form starts with.
 
 A process's start form (登记表单, intake.schema.json) is typed in while the caller is on the line, so it is drawn
 more compactly wherever it is shown: every choice list is a select, a boolean is one checkbox, categories are free
@@ -56,6 +57,7 @@ class Field:
     type: str
     required: bool = False
     conditions: list[str] = field(default_factory=list)  # "「派单方式」为「部门交办」时必填"
+    when: list[dict[str, str]] = field(default_factory=list)  # the choices it belongs to (branches.py); [] = all
     options: list[Option] = field(default_factory=list)
     suggestions: list[str] = field(default_factory=list)  # offered to a free-text field (a datalist)
     source: str | None = None  # x-options: departments / categories / users
@@ -172,6 +174,7 @@ def describe(schema: Mapping[str, Any], lookup: Lookup | None = None, *, start: 
             f.fixed = fixed[f.name]
     spec = FormSpec(str(schema.get("title") or ""), str(schema.get("description") or ""), fields)
     _add_conditions(spec, schema)
+    _add_branches(spec, schema)
     return spec
 
 
@@ -190,6 +193,20 @@ def _add_conditions(spec: FormSpec, schema: Mapping[str, Any]) -> None:
             target = spec.get(name)
             if target is not None and parts:
                 target.conditions.append("，".join(parts))
+
+
+def _add_branches(spec: FormSpec, schema: Mapping[str, Any]) -> None:
+    """Note on each field the choices it belongs to: the `then.properties` of if/then rules (branches.py)."""
+    for rule in [schema, *(schema.get("allOf") or [])]:
+        when, then = rule.get("if"), rule.get("then")
+        if not isinstance(when, Mapping) or not isinstance(then, Mapping):
+            continue
+        condition = {name: text_of(test["const"]) for name, test in (when.get("properties") or {}).items()
+                     if isinstance(test, Mapping) and "const" in test}
+        for name in then.get("properties") or {}:
+            target = spec.get(name)
+            if target is not None and condition and condition not in target.when:
+                target.when.append(condition)
 
 
 def _condition_text(source: Field | None, name: str, value: Any) -> str:

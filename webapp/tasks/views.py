@@ -145,6 +145,7 @@ def _save_draft(who: Viewer, ctx: TaskContext, raw: Raw) -> ResponseReturnValue:
 def _complete(who: Viewer, ctx: TaskContext, raw: Raw, uploads: dict[str, list[str]]) -> ResponseReturnValue:
     """Type and check the form data, then complete the task in one command with its audit row."""
     data, errors = schemaforms.read(ctx.spec, request.form, {k: v for k, v in uploads.items() if k != GENERAL})
+    data, errors = schemaforms.relevant(ctx.spec, data, errors)  # a field of a choice not made is not kept
     data.update(schemaforms.undeclared(ctx.spec, request.form))  # for the completion to refuse by name
     errors.update(_attachment_errors(ctx, data))
     if ctx.schema is None:

@@ -6,6 +6,9 @@
  * - window.Hotline.headers() gives the same headers to page scripts that call fetch() (e.g. diagram saves).
  * - A form with data-confirm="…" asks that question before it is sent (actions hard to take back); Cancel
  *   sends nothing.
+ * - A schema form's field with data-when='[{"reply_action": "extend"}]' belongs to those choices
+ *   (webapp/schemaforms/branches.py): while none is made it is hidden and its controls disabled, so it is
+ *   neither sent nor checked. Without this script every field shows and the server keeps the chosen branch.
  */
 (function () {
   "use strict";
@@ -59,6 +62,48 @@
       event.stopImmediatePropagation();
     }
   }, true);
+
+  function chosen(values, condition) {
+    return Object.keys(condition).every(function (name) {
+      return values.getAll(name).indexOf(condition[name]) >= 0;
+    });
+  }
+
+  function showBranches(form) {
+    var fields = form.querySelectorAll(".field[data-when]");
+    // A field hidden here may be the choice another branch hangs on: repeat until nothing changes.
+    for (var round = 0; round <= fields.length; round += 1) {
+      var values = new FormData(form);  // disabled controls are left out, as they are when sent
+      var changed = false;
+      fields.forEach(function (field) {
+        var shown = JSON.parse(field.getAttribute("data-when")).some(function (c) { return chosen(values, c); });
+        if (field.hidden === !shown) {
+          return;
+        }
+        changed = true;
+        field.hidden = !shown;
+        field.querySelectorAll("input, select, textarea").forEach(function (control) { control.disabled = !shown; });
+      });
+      if (!changed) {
+        return;
+      }
+    }
+  }
+
+  function watchBranches() {
+    document.querySelectorAll("form").forEach(function (form) {
+      if (form.querySelector(".field[data-when]")) {
+        showBranches(form);
+        form.addEventListener("change", function () { showBranches(form); });
+      }
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", watchBranches);
+  } else {
+    watchBranches();
+  }
 
   window.Hotline = { csrfToken: csrfToken, headers: headers };
 })();
