@@ -352,3 +352,31 @@ def test_personal_data_in_timeline_texts_is_masked_like_the_rest_of_the_case(ws:
         detail = db.scalar(sa.select(HistoryEvent.detail).where(HistoryEvent.case_id == case.case_id,
                                                                 HistoryEvent.bpmn_id == "sign_for"))
     assert detail == {"values": {"sign_decision": "return"}}
+
+
+def remaining(html: str) -> int:
+    """The seconds the case panel's 工单时限 counts down from."""
+    found = re.search(r'<dt>工单时限</dt><dd><span [^>]*data-remaining="(\d+)"', html)
+    assert found, "no countdown in 工单时限"
+    return int(found.group(1))
+
+
+def test_a_case_waiting_for_its_unit_shows_the_signing_deadline_not_none(ws: Workspace) -> None:
+    people(ws)
+    office = ws.office
+    case = ws.case(title="噪音", content="夜间施工噪音")
+    page = view(ws, "d1", f"/cases/{case.case_id}")
+    assert panel_deadline(page)[1].startswith("剩余") and "初审时限" in page  # 初审 counts down before dispatch
+    office.complete(case, "triage", DISPATCH, actor="d1")
+    office.complete(case, "dispatch", {"dispatch_mode": "department", "lead_department": "sthj"}, actor="d1")
+    sign = office.task(case, "sign_for")
+    assert sign.due_at is not None
+    for who in ("h1", "d1"):  # the unit and the office read the same
+        page = view(ws, who, f"/cases/{case.case_id}")
+        shown = panel_deadline(page)[1]
+        assert shown != "无时限" and shown.startswith("剩余"), shown
+        assert remaining(page) == int((sign.due_at - office.clock()).total_seconds())
+        assert "签收时限；办理时限自签收起算" in page
+    office.complete(case, "sign_for", {"sign_decision": "sign"}, department="sthj", actor="h1")
+    page = view(ws, "h1", f"/cases/{case.case_id}")
+    assert remaining(page) == int((HANDLE_DUE - office.clock()).total_seconds()) and "签收时限；" not in page

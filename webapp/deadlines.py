@@ -134,4 +134,19 @@ def case_deadline(case: Case, stages: list[StageTime], now: datetime, calendar_w
                             key=lambda pair: pair[1] - pair[0]))
     if case.status in FINISHED and not handling:
         return Countdown(gettext("无时限"), "", None, "none") if case.deadline is None else not_done()
+    waiting = waiting_stage(case, stages)
+    if waiting is not None:
+        return waiting.shown(now, case.warning_level, waiting.row.calendar_warning)
     return countdown(case.deadline, now, case.warning_level, calendar_warning)
+
+
+def waiting_stage(case: Case, stages: list[StageTime]) -> StageTime | None:
+    """Return the running stage that stands for an open case's deadline until its handling deadline is set.
+
+    The handling deadline (办理时限) is counted from 签收, so a dispatched case has none until a unit signs for it:
+    until then its deadline is the soonest running stage's with tasks of its own (签收, or 初审 / 派单 before it).
+    """
+    if case.deadline is not None or case.status in FINISHED:
+        return None
+    running = [s for s in stages if s.running and s.row.stage in STAGE_TASKS]
+    return min(running, key=lambda s: s.row.due_at, default=None)

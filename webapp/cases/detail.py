@@ -108,6 +108,7 @@ class CaseView:
     lead: str
     assisting: list[str]
     countdown: Countdown
+    countdown_stage: str = ""  # the stage whose deadline 工单时限 shows before the handling one is set (sign_for …)
     callback_result: str = ""
     flags: list[str] = field(default_factory=list)
     deadlines: list[DeadlineRow] = field(default_factory=list)
@@ -135,9 +136,16 @@ def summary(db: Session, viewer: Viewer, case: Case, now: datetime) -> CaseView:
         location=text(case.location), township=units.get(case.township or "", case.township or ""),
         lead=units.get(case.lead_department or "", case.lead_department or ""),
         assisting=[units.get(code, code) for code in case.assisting_departments or []],
-        countdown=deadlines.case_deadline(case, stages, now, warning), flags=flags,
+        countdown=deadlines.case_deadline(case, stages, now, warning), countdown_stage=_waiting(case, stages),
+        flags=flags,
         callback_result=gettext(labels.CALLBACK_RESULTS[result]) if result in labels.CALLBACK_RESULTS else result,
         attachments=attachments.of_case(db, case.id))
+
+
+def _waiting(case: Case, stages: list[deadlines.StageTime]) -> str:
+    """Return the stage whose deadline stands for the case's until its handling deadline is set, or ''."""
+    waiting = deadlines.waiting_stage(case, stages)
+    return waiting.row.stage if waiting is not None else ""
 
 
 def full(db: Session, rt: Runtime, viewer: Viewer, case: Case, now: datetime) -> CaseView:
