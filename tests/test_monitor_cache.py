@@ -6,12 +6,14 @@ import re
 import threading
 from datetime import UTC
 from datetime import datetime
+from pathlib import Path
 
 from flask.testing import FlaskClient
 
 from processes.cases.access import Viewer
 from tests.workspace_support import Workspace
 from webapp.monitor import cache
+from webapp.monitor.cache import Codec
 from webapp.monitor.cache import Counted
 from webapp.monitor.cache import ShortCache
 
@@ -37,9 +39,10 @@ def total(client: FlaskClient, path: str = "/monitor") -> tuple[int, str]:
     return int(found.group(1)), found.group(2)
 
 
-def cached(ws: Workspace) -> Ticks:
+def cached(ws: Workspace, folder: Path) -> Ticks:
     """Switch the app's board cache on (the test apps count afresh) with a clock the test moves."""
     ws.app.config["MONITOR_CACHE_SECONDS"] = 30
+    ws.app.config["MONITOR_CACHE_DIR"] = str(folder)
     ticks = Ticks()
     cache.of(ws.app).clock = ticks
     return ticks
@@ -59,6 +62,28 @@ def test_counted_once_within_the_window_and_again_after_it() -> None:
     ticks.now += 0.1
     assert short.get("k", count).value == 3
     assert ShortCache(0, ticks).get("k", count).value == 4  # switched off: every request counts
+
+
+def test_the_workers_of_a_node_share_counts_through_files_and_offices_never(tmp_path: Path) -> None:
+    ticks, calls = Ticks(), []
+    codec = Codec(lambda n: {"n": n}, lambda data: int(data["n"]))
+
+    def count() -> Counted[int]:
+        calls.append(1)
+        return Counted(len(calls), datetime(2026, 11, 25, 1, 0, tzinfo=UTC))
+
+    def worker(database: str = "office") -> ShortCache:
+        return ShortCache(30, ticks, folder=tmp_path, salt=database)
+
+    assert worker().get("k", count, codec).value == 1
+    found = worker().get("k", count, codec)  # another process: read from the file, not counted again
+    assert (found.value, found.at, len(calls)) == (1, datetime(2026, 11, 25, 1, 0, tzinfo=UTC), 1)
+    assert worker("another office").get("k", count, codec).value == 2
+    ticks.now += 30
+    assert worker().get("k", count, codec).value == 3  # the file expired with the window
+    for file in tmp_path.glob("*.json"):
+        file.write_text("{half written", encoding="utf-8")
+    assert worker().get("k", count, codec).value == 4  # unreadable: counted again, never an error
 
 
 def test_supervisors_asking_at_once_share_one_count() -> None:
@@ -91,8 +116,8 @@ def test_the_scope_key_differs_for_every_reach_and_not_within_one() -> None:
                 cache.scope(Viewer("t1", frozenset({"township_reporter"}), "beiao"))}) == 4
 
 
-def test_the_board_is_served_from_the_cache_and_says_when_it_was_counted(ws: Workspace) -> None:
-    ticks = cached(ws)
+def test_the_board_is_served_from_the_cache_and_says_when_it_was_counted(ws: Workspace, tmp_path: Path) -> None:
+    ticks = cached(ws, tmp_path / "cache")
     ws.dispatched("sthj")
     supervisor = ws.user("cache-sup", "supervisor")
     first, counted_at = total(supervisor)
@@ -101,12 +126,14 @@ def test_the_board_is_served_from_the_cache_and_says_when_it_was_counted(ws: Wor
     assert total(supervisor) == (1, "09:00:00")  # within 30 s: the same figures, saying how old they are
     assert total(ws.user("cache-sup2", "leader")) == (1, "09:00:00")  # shared by everyone of the same reach
     assert total(supervisor, "/monitor?department=zjj")[0] == 1  # other filters: a count of their own
+    cache.of(ws.app)._entries.clear()  # another worker of the node: from the file the first one wrote
+    assert total(supervisor) == (1, "09:00:00")
     ticks.now += 30
     assert total(supervisor)[0] == 2  # expired: counted again
 
 
-def test_a_unit_never_sees_another_reachs_cached_counts(ws: Workspace) -> None:
-    cached(ws)
+def test_a_unit_never_sees_another_reachs_cached_counts(ws: Workspace, tmp_path: Path) -> None:
+    cached(ws, tmp_path / "cache")
     ws.dispatched("sthj")
     ws.dispatched("sthj")
     ws.dispatched("zjj")

@@ -66,6 +66,37 @@ class Board:
         return min((line.next_timer for line in self.departments if line.next_timer), default=None)
 
 
+def _dump_line(line: Line) -> dict[str, Any]:
+    return {"key": line.key, "label": line.label, "counts": line.counts, "first_due": _iso(line.first_due),
+            "next_timer": _iso(line.next_timer)}
+
+
+def _load_line(data: dict[str, Any]) -> Line:
+    return Line(str(data["key"]), str(data["label"]), {str(k): int(n) for k, n in data["counts"].items()},
+                _time(data["first_due"]), _time(data["next_timer"]))
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def dump(board: Board) -> dict[str, Any]:
+    """The board as JSON data, for the node's shared cache (webapp/monitor/cache.py)."""
+    return {"lights": board.lights, "departments": [_dump_line(line) for line in board.departments],
+            "stages": [_dump_line(line) for line in board.stages], "due_today": board.due_today,
+            "due_week": board.due_week}
+
+
+def load(data: dict[str, Any]) -> Board:
+    """A board back from its JSON data."""
+    return Board({str(k): int(n) for k, n in data["lights"].items()}, [_load_line(d) for d in data["departments"]],
+                 [_load_line(d) for d in data["stages"]], int(data["due_today"]), int(data["due_week"]))
+
+
 def ordered(lines: list[Line], order: str) -> list[Line]:
     """Lines by their number of cases, or by their most urgent deadline (none last)."""
     if order == "deadline":

@@ -5,16 +5,25 @@ pass is 0.2-0.6 s, so on this node one count serves every supervisor asking for 
 window, and the page says when it was counted (截至 HH:MM:SS). Figures are kept per scope, never across: the scope
 is the viewer's reach as SQL (processes.cases.access.case_filter compiled with its values), so a unit's handler
 and the office can never share an entry, and two viewers share one only when their reach is the very same query.
+A node's web workers are separate processes, so entries are also written as JSON files in a folder only this
+account can read (MONITOR_CACHE_DIR, else instance/board-cache), named by a hash of the key and the database.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
 import threading
 import time
 from collections.abc import Callable
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from typing import Generic
 from typing import TypeVar
@@ -28,6 +37,7 @@ T = TypeVar("T")
 DEFAULT_SECONDS = 30.0
 MAX_ENTRIES = 256  # filters come from the address: bound how many sets a node keeps
 EXTENSION = "hotline.board_cache"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,21 +48,32 @@ class Counted(Generic[T]):
     at: datetime
 
 
-class ShortCache:
-    """Entries that expire `seconds` after they were counted (monotonic time); one count per key at a time."""
+@dataclass(frozen=True)
+class Codec(Generic[T]):
+    """How a kind of figures is written to and read from the node's files (plain JSON data, never pickle)."""
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+    dump: Callable[[T], Any]
+    load: Callable[[Any], T]
+
+
+class ShortCache:
+    """Entries that expire `seconds` after they were counted (wall time); one count per key at a time per process."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.time, folder: Path | None = None,
+                 salt: str = "") -> None:
         self.seconds = seconds
         self.clock = clock
+        self.folder = folder
+        self.salt = salt  # the database: two offices on one node never share files
         self._entries: dict[Hashable, tuple[float, Counted[Any]]] = {}
         self._counting: dict[Hashable, threading.Lock] = {}
         self._lock = threading.Lock()
 
-    def get(self, key: Hashable, count: Callable[[], Counted[T]]) -> Counted[T]:
+    def get(self, key: Hashable, count: Callable[[], Counted[T]], codec: Codec[T] | None = None) -> Counted[T]:
         """Return the entry under `key` if younger than the window, else count it (others asking meanwhile wait)."""
         if self.seconds <= 0:
             return count()
-        found = self._fresh(key)
+        found = self._fresh(key) or self._read(key, codec)
         if found is not None:
             return found
         with self._lock:
@@ -61,20 +82,68 @@ class ShortCache:
             found = self._fresh(key)
             if found is None:
                 found = count()
-                self._put(key, found)
+                self._put(key, found, self.clock())
+                self._write(key, found, codec)
         with self._lock:
             self._counting.pop(key, None)
         return found
 
+    def _path(self, key: Hashable) -> Path | None:
+        if self.folder is None:
+            return None
+        return self.folder / (hashlib.sha256(repr((self.salt, key)).encode()).hexdigest() + ".json")
+
+    def _read(self, key: Hashable, codec: Codec[T] | None) -> Counted[T] | None:
+        """Another worker's count of this key, if its file is younger than the window."""
+        path = self._path(key)
+        if path is None or codec is None:
+            return None
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+            born = float(entry["born"])
+            if not 0 <= self.clock() - born < self.seconds or entry["key"] != repr(key):
+                return None
+            found = Counted(codec.load(entry["value"]), datetime.fromisoformat(entry["at"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # none yet, half written by another worker, or from an older release: count again
+        self._put(key, found, born)
+        return found
+
+    def _write(self, key: Hashable, counted: Counted[T], codec: Codec[T] | None) -> None:
+        """Leave the count for the node's other workers (written whole, then renamed into place)."""
+        path, folder = self._path(key), self.folder
+        if path is None or folder is None or codec is None:
+            return
+        entry = {"key": repr(key), "born": self.clock(), "at": counted.at.isoformat(),
+                 "value": codec.dump(counted.value)}
+        try:
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(dir=folder, suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as out:
+                json.dump(entry, out, ensure_ascii=False)
+            os.replace(temporary, path)
+            self._sweep(folder)
+        except OSError:
+            log.warning("board cache: cannot write %s", path, exc_info=True)
+
+    def _sweep(self, folder: Path) -> None:
+        """Remove expired files once there are many (filters come from the address)."""
+        files = list(folder.iterdir())
+        if len(files) <= MAX_ENTRIES:
+            return
+        for file in files:
+            with contextlib.suppress(OSError):  # another worker swept it first
+                if time.time() - file.stat().st_mtime >= max(self.seconds, 1.0):
+                    file.unlink()
+
     def _fresh(self, key: Hashable) -> Counted[Any] | None:
         with self._lock:
             entry = self._entries.get(key)
-        if entry is None or self.clock() - entry[0] >= self.seconds:
+        if entry is None or not 0 <= self.clock() - entry[0] < self.seconds:
             return None
         return entry[1]
 
-    def _put(self, key: Hashable, counted: Counted[Any]) -> None:
-        now = self.clock()
+    def _put(self, key: Hashable, counted: Counted[Any], now: float) -> None:
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:  # drop the expired ones, then the oldest half
                 self._entries = {k: v for k, v in self._entries.items() if now - v[0] < self.seconds}
@@ -88,7 +157,9 @@ def of(app: Flask) -> ShortCache:
     """Return this app's cache (one per process: the node's gunicorn worker), made on first use."""
     found = app.extensions.get(EXTENSION)
     if not isinstance(found, ShortCache):
-        found = ShortCache(float(app.config.get("MONITOR_CACHE_SECONDS", DEFAULT_SECONDS)))
+        folder = app.config.get("MONITOR_CACHE_DIR") or Path(app.instance_path) / "board-cache"
+        found = ShortCache(float(app.config.get("MONITOR_CACHE_SECONDS", DEFAULT_SECONDS)), folder=Path(folder),
+                           salt=str(app.config.get("DATABASE_URL") or ""))
         app.extensions[EXTENSION] = found
     return found
 

@@ -17,6 +17,7 @@ from flask import jsonify
 from flask import render_template
 from flask import url_for
 from flask.typing import ResponseReturnValue
+from sqlalchemy import orm
 from sqlalchemy.orm import Session
 
 from processes.cases import access
@@ -67,14 +68,16 @@ def _found(db: Session, instance_id: str) -> tuple[ProcessInstance, Case | None,
     if found is None:
         abort(404)
     row, case = found
-    definition = db.get(ProcessDefinition, row.definition_id)
+    # its files and serialized spec are large JSON: read only on a diagram cache miss (index_of) or for the XML
+    definition = db.get(ProcessDefinition, row.definition_id, options=[
+        orm.defer(ProcessDefinition.files), orm.defer(ProcessDefinition.spec_json)])
     if definition is None:
         abort(404)
     return row, case, definition
 
 
 def history(db: Session, who: Viewer, row: ProcessInstance, case: Case | None, names_of: dict[str, str],
-            tasks: list[HumanTask]) -> list[Event]:
+            tasks: list[HumanTask], units: dict[str, str] | None = None) -> list[Event]:
     """Return the instance's history as the case page words it (who, when, what was decided), masked alike."""
     rows = list(db.scalars(sa.select(HistoryEvent).where(HistoryEvent.instance_id == row.id)
                            .order_by(HistoryEvent.at, HistoryEvent.id)))
@@ -85,7 +88,8 @@ def history(db: Session, who: Viewer, row: ProcessInstance, case: Case | None, n
     mask = disclosure.text_masker(db, who, case) if case is not None else numbers.mask_numbers
     names = real_names(db, [t.assignee for t in tasks] + [e.actor for e in rows] + [t.created_by for t in texts]
                        + [str((e.detail or {}).get("assignee") or "") for e in rows])
-    sources = timeline.sources(db, case.id if case else "", tasks, texts, names, unit_names(db), names_of, mask)
+    units = unit_names(db) if units is None else units
+    sources = timeline.sources(db, case.id if case else "", tasks, texts, names, units, names_of, mask)
     return timeline.events(rows, sources)
 
 
@@ -104,7 +108,7 @@ def instance(instance_id: str) -> ResponseReturnValue:
         overlays.with_history(db, row, views, index)
         context: dict[str, Any] = {
             "instance": row, "case": case, "definition": definition, "open_tasks": open_tasks,
-            "events": history(db, who, row, case, element_names(index), tasks),
+            "events": history(db, who, row, case, element_names(index), tasks, units),
             "views": overlays.links(views, index, units, {t.id for t in open_tasks}),
             "process": process_name(index, definition.process_id), "units": units,
             "names": real_names(db, [t.assignee for t in open_tasks]),

@@ -22,6 +22,7 @@ from webapp.messages import N_
 from webapp.monitor import board
 from webapp.monitor import bp
 from webapp.monitor import cache
+from webapp.monitor.cache import Codec
 from webapp.monitor.cache import Counted
 from webapp.schemaforms.choices import pairs
 from webapp.search.criteria import NO_DEPARTMENT
@@ -42,6 +43,16 @@ NO_UNIT = N_("（未派单）")
 ORDER_LABELS = {"": N_("按件数（最多在前）"), "deadline": N_("按最紧时限（最紧在前）")}
 
 
+def _load_choices(data: dict[str, Any]) -> dict[str, Any]:
+    """The choices back from JSON: code and name pairs as tuples again."""
+    return {**data, "townships": [tuple(p) for p in data["townships"]],
+            "departments": [tuple(p) for p in data["departments"]]}
+
+
+BOARD: Codec[board.Board] = Codec(board.dump, board.load)
+CHOICES: Codec[dict[str, Any]] = Codec(dict, _load_choices)
+
+
 def _choices() -> Counted[dict[str, Any]]:
     """The filters' choices and the names of units and stages (the same for every viewer)."""
     with runtime().read() as db:
@@ -52,7 +63,7 @@ def _choices() -> Counted[dict[str, Any]]:
 
 def _read() -> tuple[Criteria, dict[str, Any]]:
     """The board's filters from the address; a value the search would refuse answers 400."""
-    choices = cache.of(current_app).get(("choices",), _choices).value
+    choices = cache.of(current_app).get(("choices",), _choices, CHOICES).value
     values = {name: request.args.get(name, "") for name in FILTERS}
     criteria, errors = read_criteria(values, phone_allowed=False, townships={c for c, _ in choices["townships"]},
                                      departments={c for c, _ in choices["departments"]})
@@ -83,7 +94,7 @@ def _render(template: str) -> ResponseReturnValue:
             return Counted(board.build(db, criteria, who, at, choices["units"], stage_names, criteria.sort), at)
 
     # one count per filters, reach and language (the stage names) serves this node's supervisors for ≤ 30 s
-    counted = cache.of(current_app).get(("board", cache.scope(who), criteria, str(get_locale())), count)
+    counted = cache.of(current_app).get(("board", cache.scope(who), criteria, str(get_locale())), count, BOARD)
     shown, at, current = counted.value, counted.at, now()
     filters: dict[str, Any] = {name: request.args.get(name, "") for name in FILTERS}
     return render_template(template, board=shown, criteria=criteria, filters=filters, drill=drill,
