@@ -3,6 +3,10 @@ fields of a form's choice (分支字段) shown, sent and checked only while it i
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from datetime import time
+
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser
@@ -11,6 +15,7 @@ from playwright.sync_api import expect
 
 from handlers.reference.settings import get_setting
 from processes.cases.models import Case
+from processes.reference.models import DutyRoster
 from processes.runtime import commands
 from processes.runtime.models import HumanTask
 from tests.browser.conftest import LiveServer
@@ -117,5 +122,35 @@ def test_the_reply_form_shows_sends_and_checks_only_the_chosen_actions_fields(
         row = [r for r in audit_rows(live_server.app, "task.complete")
                if r["result"] == "success" and r["actor"] == "walk.hzj"][-1]
         assert row["detail"]["fields"] == ["extension_days", "extension_reason", "reply_action"]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("size", [{"width": 1366, "height": 768}, {"width": 1920, "height": 1080}])
+def test_the_longest_menus_and_the_roster_fit_a_1366_screen(browser: Browser, live_server: LiveServer,
+                                                           size: dict[str, int]) -> None:
+    day = date(2026, 12, 8 if size["width"] == 1366 else 9)
+    with runtime_of(live_server.app).write() as db, db.begin():  # the longest post's name on the busiest shift
+        db.add(DutyRoster(day=day, role="dispatcher", username="walk.disp", shift_start=time(8), shift_end=time(20)))
+    context = browser.new_context(base_url=live_server.url, locale="zh-CN", viewport=size)
+    page = context.new_page()
+    try:
+        for role in ("supervisor", "leader", "duty_leader"):  # the longest menus, and the roster's owner last
+            username = f"walk.{role}.{size['width']}"
+            add_user(live_server.app, username, role, real_name="严督办")
+            page.context.clear_cookies()
+            login(page, username)
+            page.goto("/reference/roster?month=2026-12")
+            links = page.locator("nav.mainnav a")
+            tops = {round(links.nth(i).bounding_box()["y"]) for i in range(links.count())}  # type: ignore[index]
+            assert len(tops) == 1 and links.count() >= 8, (role, tops)  # the menu on one line
+            expect(page.locator(".account-links")).to_be_hidden()
+        page.locator("summary.who").click()
+        expect(page.get_by_role("button", name="退出登录")).to_be_visible()
+        shifts = page.locator(".roster-month .shift .time")
+        expect(page.locator('.roster-month .shift[data-user="walk.disp"]').first).to_contain_text("08:00-20:00")
+        cut = page.evaluate("""() => [...document.querySelectorAll('.roster-month .shift')]
+            .filter(s => s.scrollWidth > s.clientWidth + 1).length""")
+        assert cut == 0 and re.fullmatch(r"\d\d:\d\d-\d\d:\d\d", shifts.first.inner_text())
     finally:
         context.close()

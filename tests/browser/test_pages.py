@@ -49,6 +49,8 @@ def test_operator_signs_in_sees_chinese_home_and_switches_to_english(
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.locator("main h1").inner_text() == "Hello, 王小燕"
     assert page.locator("nav.mainnav a.active").inner_text() == "Home"
+    assert "Sign out" not in page.locator("header").inner_text()  # folded under the name (one-line menu at 1366)
+    page.locator("summary.who").click()
     assert "Sign out" in page.locator("header").inner_text()
     english = tmp_path / "home-en.png"
     page.screenshot(path=str(english), full_page=True)
