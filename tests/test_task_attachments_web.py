@@ -63,7 +63,7 @@ def test_a_good_file_is_stored_by_id_with_its_sha256_and_downloads_as_a_file(ws:
         ("说明.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", len(docx()))]
     png = rows[0]
     on_disk = tmp_path / "attachments" / png.id[:2] / png.id
-    assert on_disk.read_bytes() == PNG and png.sha256 == hashlib.sha256(PNG).hexdigest()
+    assert on_disk.read_bytes() != PNG and png.sha256 == hashlib.sha256(PNG).hexdigest()  # sealed at rest
     assert png.case_id == case.case_id and png.task_id == sign.id and png.uploaded_by == "h1"
     with ws.clients["h1"].get(f"/cases/{case.case_id}/attachments/{png.id}") as response:
         assert response.status_code == 200 and response.get_data() == PNG

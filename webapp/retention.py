@@ -9,6 +9,7 @@ from handlers.reference.settings import get_setting
 from processes.cases import retention
 from processes.runtime.core import Runtime
 from webapp import runtime_of
+from webapp.cases import files
 
 
 def retention_days(rt: Runtime) -> int:
@@ -23,5 +24,5 @@ def run_retention(app: Flask, *, actor: str, dry_run: bool = False, days: int | 
     wanted = retention_days(rt) if days is None else days
     if dry_run:
         with rt.read() as session:
-            return retention.count_due(session, now=rt.clock(), days=wanted)
-    return retention.apply_all(rt, days=wanted, actor=actor)
+            return retention.count_due(session, now=rt.clock(), days=wanted, attachments=files.folder(app))
+    return retention.apply_all(rt, days=wanted, actor=actor, attachments=files.folder(app))

@@ -1,9 +1,11 @@
 """Key rotation and late encryption of everything stored under the personal-data key (个人信息密钥轮换, PII-04 / S6.3).
 
 What the key seals at rest: requesters' personal fields, TOTP secrets, Open311 contacts, task-form drafts (暂存),
-webhook signing secrets, uploaded order files waiting for import, and the sealed phone of a queued case-list export
-(a value inside its JSON criteria). Attachments are stored as files in clear (not under this key), so no file is
-rewritten. `reencrypt` walks every encrypted column in batches (one short transaction each, rows locked on
+webhook signing secrets, uploaded order files waiting for import, the sealed phone of a queued case-list export
+(a value inside its JSON criteria), and attachment files (processes.cases.sealing: given the attachment folder, a
+file under the old key gets a new seal of its data key, a clear file from before sealing is sealed if its SHA-256 is
+still the uploaded one; each file rewritten beside itself and renamed, with its row locked so retention cannot
+delete it meanwhile). `reencrypt` walks every encrypted column in batches (one short transaction each, rows locked on
 PostgreSQL) and leaves each value under the configured key: ciphertext the configured key already reads stays as
 it is, ciphertext of the old key is decrypted and encrypted again, and plain text from before encryption existed
 (no `v1:` prefix) is encrypted. The phone blind index and last four digits are recomputed from the plain number,
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from dataclasses import fields
 from functools import partial
+from pathlib import Path
 from typing import Any
 from typing import cast
 
@@ -27,7 +30,10 @@ from processes.accounts import pii
 from processes.accounts.models import AppUser
 from processes.accounts.pii import PiiCipher
 from processes.accounts.pii import PiiKeyError
+from processes.cases import sealing
+from processes.cases.attachments import path_of
 from processes.cases.drafts import FIELD as DRAFT_FIELD
+from processes.cases.models import Attachment
 from processes.cases.models import Requester
 from processes.cases.models import TaskDraft
 from processes.exchange.models import PlatformImport
@@ -67,6 +73,7 @@ class RotationReport:
     encrypted_plain: int = 0  # plain text from before encryption, now encrypted
     indexes: int = 0  # phone blind indexes (and last four digits) recomputed
     unreadable: int = 0  # neither key decrypts it: left as it is, and reported
+    files_missing: int = 0  # attachment rows whose file is not in the folder
     kinds: dict[str, dict[str, int]] = field(default_factory=dict)  # the value counts per table (kind of data)
 
     def count(self, kind: str, counter: str) -> None:
@@ -155,11 +162,63 @@ def _walk(engine: Engine, table: sa.Table, wanted: list[sa.Column[Any]],
         position = {f"after_{i}": rows[-1]._mapping[k] for i, k in enumerate(keys)}
 
 
-def reencrypt(engine: Engine, new: PiiCipher, old: PiiCipher | None = None, *, batch: int = 500) -> RotationReport:
+def _seal_file(folder: Path, row: Any, new: PiiCipher, old: PiiCipher | None, report: RotationReport) -> bool:
+    """Leave one attachment file under `new`; return whether it was rewritten."""
+    kind, path = "attachment_file", path_of(folder, row.id)
+    if not path.is_file():
+        report.files_missing += 1
+        return False
+    sealed_by = sealing.key_id_of(path)
+    try:
+        if sealed_by is None:
+            sealing.seal_clear(path, row.id, new, sha256=row.sha256)
+            report.count(kind, "encrypted_plain")
+            return True
+        if sealed_by == new.key_id():
+            with path.open("rb") as handle:
+                sealing.SealedReader(handle, new, row.id)  # the seal opens (the chunks are checked on download)
+            report.count(kind, "current")
+            return False
+        if old is not None and sealed_by == old.key_id():
+            sealing.rewrap(path, row.id, new, old)
+            report.count(kind, "reencrypted")
+            return True
+    except sealing.AttachmentUnreadable:
+        pass
+    report.count(kind, "unreadable")
+    return False
+
+
+def _files(engine: Engine, folder: Path, new: PiiCipher, old: PiiCipher | None, report: RotationReport,
+           batch: int) -> None:
+    """Leave every attachment file under `new`, one short transaction per file holding its row's lock."""
+    table = cast(sa.Table, Attachment.__table__)
+    writer = engine.execution_options(sqlite_immediate=True) if engine.dialect.name == "sqlite" else engine
+    lock = sa.select(table.c.id, table.c.sha256).where(table.c.id == sa.bindparam("id"))
+    if engine.dialect.name == "postgresql":
+        lock = lock.with_for_update()
+    after = ""
+    while True:
+        with engine.connect() as conn:
+            ids = list(conn.scalars(sa.select(table.c.id).where(table.c.id > after).order_by(table.c.id)
+                                    .limit(batch)))
+        for attachment_id in ids:
+            with writer.begin() as conn:
+                row = conn.execute(lock, {"id": attachment_id}).first()
+                if row is not None:  # None: deleted meanwhile (retention)
+                    report.rows += 1
+                    report.rows_written += _seal_file(folder, row, new, old, report)
+        if len(ids) < batch:
+            return
+        after = ids[-1]
+
+
+def reencrypt(engine: Engine, new: PiiCipher, old: PiiCipher | None = None, *, batch: int = 500,
+              attachments: Path | None = None) -> RotationReport:
     """Leave every value under `new`: re-encrypt from `old`, encrypt plain text; return the counts, also by kind.
 
     Each batch commits on its own, so an interrupted run is resumed by running it again (values already under
-    `new` are left as they are).
+    `new` are left as they are). With `attachments` (the attachment folder) the files are sealed too.
     """
     report = RotationReport()
     for table, columns in ENCRYPTED:
@@ -172,4 +231,6 @@ def reencrypt(engine: Engine, new: PiiCipher, old: PiiCipher | None = None, *, b
         change = partial(_json_changes, new, old, column=column, key=key, report=report, kind=table.name)
         rows, written = _walk(engine, table, [table.c[column]], change, batch)
         report.rows, report.rows_written = report.rows + rows, report.rows_written + written
+    if attachments is not None:
+        _files(engine, attachments, new, old, report, batch)
     return report

@@ -2,8 +2,9 @@
 
 A file is accepted only when its extension is on the list and its first bytes are what that extension promises
 (a renamed .exe is refused). The bytes go to `<folder>/<id[:2]>/<id>` (the id is a random UUID, never anything the
-user typed), written to a temporary file first and renamed, with its size limited while it streams and its SHA-256
-computed on the way. The metadata row is written by the caller in its own transaction.
+user typed), sealed under the personal-data key as they stream (processes.cases.sealing: a per-file random key,
+chunked AES-GCM), written to a temporary file first and renamed, with the size limited while it streams and the
+SHA-256 of the plain bytes computed on the way. The metadata row is written by the caller in its own transaction.
 """
 
 from __future__ import annotations
@@ -20,10 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import IO
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from processes.accounts import pii
+from processes.accounts.pii import PiiCipher
+from processes.cases import sealing
 from processes.cases.models import Attachment
 from processes.errors import RuntimeErrorBase
 
@@ -44,29 +49,29 @@ class AttachmentTooLarge(AttachmentRejected):
     http_status = 413
 
 
-def _ole(head: bytes, _path: Path) -> bool:
+def _ole(head: bytes, _file: IO[bytes]) -> bool:
     return head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")  # the compound file of .doc / .xls
 
 
-def _office_zip(member: str) -> Callable[[bytes, Path], bool]:
+def _office_zip(member: str) -> Callable[[bytes, IO[bytes]], bool]:
     """Return a check that the file is a zip holding the part that makes it a .docx or .xlsx."""
-    def check(head: bytes, path: Path) -> bool:
+    def check(head: bytes, file: IO[bytes]) -> bool:
         if not head.startswith(b"PK\x03\x04"):
             return False
         try:
-            with zipfile.ZipFile(path) as archive:  # reads the directory only; nothing is decompressed
+            with zipfile.ZipFile(file) as archive:  # reads the directory only; nothing is decompressed
                 return member in archive.namelist()
         except (zipfile.BadZipFile, OSError):
             return False
     return check
 
 
-def _mp3(head: bytes, _path: Path) -> bool:
+def _mp3(head: bytes, _file: IO[bytes]) -> bool:
     return head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
-def _starts(*prefixes: bytes) -> Callable[[bytes, Path], bool]:
-    return lambda head, _path: head.startswith(prefixes)
+def _starts(*prefixes: bytes) -> Callable[[bytes, IO[bytes]], bool]:
+    return lambda head, _file: head.startswith(prefixes)
 
 
 @dataclass(frozen=True)
@@ -75,7 +80,7 @@ class Kind:
 
     content_type: str
     group: str
-    matches: Callable[[bytes, Path], bool]
+    matches: Callable[[bytes, IO[bytes]], bool]
 
 
 KINDS: dict[str, Kind] = {
@@ -91,7 +96,7 @@ KINDS: dict[str, Kind] = {
                  _office_zip("xl/workbook.xml")),
     "mp3": Kind("audio/mpeg", "audio", _mp3),
     "amr": Kind("audio/amr", "audio", _starts(b"#!AMR\n", b"#!AMR-WB\n")),
-    "wav": Kind("audio/wav", "audio", lambda head, _path: head[:4] == b"RIFF" and head[8:12] == b"WAVE"),
+    "wav": Kind("audio/wav", "audio", lambda head, _file: head[:4] == b"RIFF" and head[8:12] == b"WAVE"),
 }
 ACCEPT = ",".join(f".{ext}" for ext in KINDS)  # for <input type="file" accept=…>
 IMAGE_ACCEPT = ",".join(f".{ext}" for ext, kind in KINDS.items() if kind.group == "image")
@@ -141,20 +146,22 @@ def is_attachment_id(text: str) -> bool:
 
 
 def store(stream: IO[bytes], name: str | None, *, folder: Path, max_bytes: int,
-          groups: frozenset[str] | None = None) -> Stored:
-    """Check and write one uploaded file; raise AttachmentRejected or AttachmentTooLarge and leave nothing behind."""
+          groups: frozenset[str] | None = None, cipher: PiiCipher | None = None) -> Stored:
+    """Check, seal and write one uploaded file; raise AttachmentRejected or AttachmentTooLarge, leave nothing behind."""
     extension = extension_of(name)
     kind = KINDS.get(extension)
     if kind is None or (groups is not None and kind.group not in groups):
         raise AttachmentRejected(f"file type .{extension} is not allowed")
+    key = cipher or pii.cipher()
     attachment_id = str(uuid.uuid4())
     target = path_of(folder, attachment_id)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
     try:
-        digest, size, head = _copy(stream, fd, max_bytes)
-        if not kind.matches(head, Path(temp)):
-            raise AttachmentRejected(f"the content is not a .{extension} file")
+        digest, size, head = _copy(stream, fd, max_bytes, key, attachment_id)
+        with Path(temp).open("rb") as sealed, sealing.SealedReader(sealed, key, attachment_id) as plain:
+            if not kind.matches(head, cast(IO[bytes], plain)):  # a seekable reader of the plain bytes
+                raise AttachmentRejected(f"the content is not a .{extension} file")
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
@@ -163,10 +170,12 @@ def store(stream: IO[bytes], name: str | None, *, folder: Path, max_bytes: int,
                   digest, target)
 
 
-def _copy(stream: IO[bytes], fd: int, max_bytes: int) -> tuple[str, int, bytes]:
-    """Copy the stream into the open file, hashing and counting; refuse it once it passes the limit."""
+def _copy(stream: IO[bytes], fd: int, max_bytes: int, cipher: PiiCipher,
+          attachment_id: str) -> tuple[str, int, bytes]:
+    """Seal the stream into the open file, hashing and counting; refuse it once it passes the limit."""
     digest, size, head = hashlib.sha256(), 0, b""
     with os.fdopen(fd, "wb") as out:
+        sealer = sealing.Sealer(out, cipher, attachment_id)
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             if size > max_bytes:
@@ -174,10 +183,19 @@ def _copy(stream: IO[bytes], fd: int, max_bytes: int) -> tuple[str, int, bytes]:
             if len(head) < HEAD:
                 head += chunk[:HEAD - len(head)]
             digest.update(chunk)
-            out.write(chunk)
+            sealer.write(chunk)
+        sealer.close()
+        out.flush()
+        os.fsync(out.fileno())
     if size == 0:
         raise AttachmentRejected("the file is empty")
     return digest.hexdigest(), size, head
+
+
+def open_stored(folder: Path, attachment_id: str, cipher: PiiCipher | None = None) -> tuple[IO[bytes], int]:
+    """Open a stored attachment's plain bytes, checked whole first (sealed or from before sealing); return it and
+    its size. Raises FileNotFoundError, or sealing.AttachmentUnreadable for an altered file or an unknown key."""
+    return sealing.open_plain(path_of(folder, attachment_id), attachment_id, cipher or pii.cipher())
 
 
 def record(session: Session, stored: Stored, *, case_id: str, task_id: str | None, actor: str,

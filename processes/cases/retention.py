@@ -4,8 +4,11 @@ Once a case has been closed (办结 and the other finished statuses) for the off
 `pii_retention_days`; 0 keeps everything), its requester loses name, phone, ID number, address and the phone's
 blind index and last four digits; the requester's name and address, and every phone and ID number in any spelling
 (processes.cases.numbers), are removed from the case's free text (title, content, location, and the texts its
-tasks recorded), and the drafts of its tasks are deleted. The case row, its routing columns, history, deadlines,
-callback result and figures stay, so the dashboard and reports count it as before. The case is marked in
+tasks recorded), the drafts of its tasks are deleted, and so are its attachments (附件: photos, documents and
+recordings of the citizen cannot be de-identified, so their rows and files go; the files are removed before the
+transaction commits, so a crash never leaves a file whose row is gone, only a row whose file is, which the next
+run deletes; given no attachment folder, attachments are left alone). The case row, its routing columns, history,
+deadlines, callback result and figures stay, so the dashboard and reports count it as before. The case is marked in
 `flags["deidentified"]` (the day), which is also how a run knows what is done. Each batch is one transaction with
 one audit row holding the counts; nothing personal is in it.
 """
@@ -16,12 +19,15 @@ from dataclasses import dataclass
 from dataclasses import fields
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from processes.audit import record as audit
+from processes.cases.attachments import path_of
 from processes.cases.models import FINISHED_STATUSES
+from processes.cases.models import Attachment
 from processes.cases.models import Case
 from processes.cases.models import CaseText
 from processes.cases.models import Requester
@@ -49,6 +55,7 @@ class Counts:
     texts: int = 0
     numbers: int = 0
     drafts: int = 0
+    attachments: int = 0
 
     def add(self, other: Counts) -> None:
         """Add another batch's counts to these."""
@@ -92,9 +99,21 @@ def _scrub(text: str | None, secrets: list[str]) -> tuple[str | None, int]:
     return out, numbers
 
 
-def _deidentify(session: Session, case: Case, *, now: datetime, apply: bool) -> Counts:
+def _attachments(session: Session, case: Case, *, folder: Path, apply: bool) -> int:
+    """Delete (or count) a case's attachments: the rows first (locking them against a key rotation), then files."""
+    ids = list(session.scalars(sa.select(Attachment.id).where(Attachment.case_id == case.id)))
+    if apply and ids:
+        session.execute(sa.delete(Attachment).where(Attachment.id.in_(ids)))
+        for attachment_id in ids:
+            path_of(folder, attachment_id).unlink(missing_ok=True)
+    return len(ids)
+
+
+def _deidentify(session: Session, case: Case, *, now: datetime, apply: bool, folder: Path | None = None) -> Counts:
     """De-identify one case (or, with apply False, count what would change)."""
     counts = Counts(cases=1)
+    if folder is not None:
+        counts.attachments = _attachments(session, case, folder=folder, apply=apply)
     requester = session.get(Requester, case.requester_id) if case.requester_id else None
     plain = read_requester(requester) if requester is not None else {}
     secrets = sorted({v.strip() for k, v in plain.items() if k in ("name", "address") and v
@@ -126,33 +145,34 @@ def _deidentify(session: Session, case: Case, *, now: datetime, apply: bool) -> 
 
 
 def run_batch(session: Session, *, now: datetime, days: int, actor: str, apply: bool,
-              limit: int = BATCH) -> Counts:
+              limit: int = BATCH, attachments: Path | None = None) -> Counts:
     """De-identify (or count) one batch of due cases in the caller's transaction; audit it when applied."""
     total = Counts()
     for case in due_cases(session, now=now, days=days, limit=limit):
-        total.add(_deidentify(session, case, now=now, apply=apply))
+        total.add(_deidentify(session, case, now=now, apply=apply, folder=attachments))
     if apply and total.cases:
         audit.record(session, action="pii.retention", actor=actor, at=now, object_type="hotline_case",
                      detail={"days": days, **total.as_dict()})
     return total
 
 
-def count_due(session: Session, *, now: datetime, days: int) -> Counts:
+def count_due(session: Session, *, now: datetime, days: int, attachments: Path | None = None) -> Counts:
     """Return what a run would change now, over every due case (the dry run)."""
     total = Counts()
     if days <= 0:
         return total
     for case in session.scalars(sa.select(Case).where(*_due(now, days)).order_by(Case.closed_at, Case.id)):
-        total.add(_deidentify(session, case, now=now, apply=False))
+        total.add(_deidentify(session, case, now=now, apply=False, folder=attachments))
     return total
 
 
-def apply_all(rt: Runtime, *, days: int, actor: str, batch: int = BATCH) -> Counts:
+def apply_all(rt: Runtime, *, days: int, actor: str, batch: int = BATCH, attachments: Path | None = None) -> Counts:
     """De-identify every due case, one audited transaction per batch; return the totals."""
     total = Counts()
     while True:
         with rt.write() as session, session.begin():
-            done = run_batch(session, now=rt.clock(), days=days, actor=actor, apply=True, limit=batch)
+            done = run_batch(session, now=rt.clock(), days=days, actor=actor, apply=True, limit=batch,
+                             attachments=attachments)
         total.add(done)
         if done.cases < batch:
             return total

@@ -2,9 +2,11 @@
 
 The folder holds every table as JSON lines (`tables/<name>.jsonl`, rows in primary-key order; personal fields
 exactly as stored, i.e. AES-256-GCM ciphertext, never plain text), every process definition version with its
-files (`definitions/<key>/v<n>/…`), the audit anchors and archives (`audit/`), attachments if the office keeps
-any, a README and `manifest.json` naming the schema revision, the key id of the personal-data key, row counts and
-the SHA-256 of every file. `processes.handover.restore` verifies the manifest and restores it into an empty database.
+files (`definitions/<key>/v<n>/…`), the audit anchors and archives (`audit/`), the file of every attachment row
+(`attachments/<id[:2]>/<id>`, sealed as stored; a clear file from before sealing is sealed under the configured
+key on the way, so the package holds no attachment in clear), a README and `manifest.json` naming the schema
+revision, the key id of the personal-data key, row counts and the SHA-256 of every file.
+`processes.handover.restore` verifies the manifest and restores it into an empty database.
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ import sqlalchemy as sa
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
+from processes.accounts import pii
 from processes.accounts.pii_rotation import ENCRYPTED
 from processes.audit.record import read_head
+from processes.cases import sealing
+from processes.cases.attachments import path_of
+from processes.cases.models import Attachment
 from processes.db.schema import METADATA
 from processes.runtime.models import ProcessDefinition
 
@@ -41,6 +47,8 @@ tables/*.jsonl      every table, one JSON object per row, in primary-key order; 
                     manifest.json "pii.key_id"; the key itself is handed over separately, never in this folder.
 definitions/        every process definition version: its BPMN, DMN and form files (SHA-256 in the manifest).
 audit/              anchors (chain heads kept outside the database) and archives of purged audit records.
+attachments/        attachment files by id, sealed (chunked AES-256-GCM under a per-file key, that key sealed under
+                    the personal-data key named in the file and in manifest.json "attachments.key_id").
 manifest.json       schema revision, row counts and the SHA-256 of every file; keep its own SHA-256 apart.
 
 Restore:  hotline db upgrade && hotline import-all --from THIS_FOLDER [--expect-sha256 SHA]
@@ -124,7 +132,7 @@ def _write_definitions(conn: Connection, folder: Path) -> list[dict[str, Any]]:
 
 
 def _copy_tree(source: Path | None, target: Path) -> None:
-    """Copy a file or folder into the package when it exists (anchors, archives, attachments)."""
+    """Copy a file or folder into the package when it exists (anchors, archives)."""
     if source is None or not source.exists():
         return
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -132,6 +140,28 @@ def _copy_tree(source: Path | None, target: Path) -> None:
         shutil.copytree(source, target)
     else:
         shutil.copy2(source, target)
+
+
+def _write_attachments(ids: list[str], source: Path | None, target: Path, key_id: str) -> dict[str, int]:
+    """Copy each attachment's file into the package sealed (a clear one sealed on the way); return the counts."""
+    counts = {"files": 0, "sealed_on_export": 0, "other_key": 0, "missing": 0}
+    cipher = pii.cipher()
+    for attachment_id in ids:
+        origin = path_of(source, attachment_id) if source is not None else None
+        if origin is None or not origin.is_file():
+            counts["missing"] += 1
+            continue
+        copy = path_of(target, attachment_id)
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(origin, copy)
+        sealed_by = sealing.key_id_of(copy)
+        if sealed_by is None:
+            sealing.seal_clear(copy, attachment_id, cipher)
+            counts["sealed_on_export"] += 1
+        elif sealed_by != key_id:
+            counts["other_key"] += 1  # exported as stored, like a column under an old key: rotate first
+        counts["files"] += 1
+    return counts
 
 
 def export_all(engine: Engine, target: Path, *, now: datetime, revision: str | None, key_id: str,
@@ -148,9 +178,11 @@ def export_all(engine: Engine, target: Path, *, now: datetime, revision: str | N
                   for t in METADATA.sorted_tables}
         definitions = _write_definitions(conn, target / "definitions")
         head = read_head(conn)
+        attachment = cast(sa.Table, Attachment.__table__)
+        ids = list(conn.scalars(sa.select(attachment.c.id).order_by(attachment.c.id)))
     _copy_tree(anchors, target / "audit" / "anchors.jsonl")
     _copy_tree(archives, target / "audit" / "archives")
-    _copy_tree(attachments, target / "attachments")
+    files_of = _write_attachments(ids, attachments, target / "attachments", key_id)
     (target / "README.txt").write_text(README.format(format=FORMAT, created_at=now.isoformat()), encoding="utf-8")
     files = {p.relative_to(target).as_posix(): sha256_of(p) for p in sorted(target.rglob("*")) if p.is_file()}
     manifest = {
@@ -161,6 +193,7 @@ def export_all(engine: Engine, target: Path, *, now: datetime, revision: str | N
         "pii": {"cipher": "AES-256-GCM", "format": "v1:<base64(nonce|ciphertext)>, field name as associated data",
                 "key_id": key_id, "columns": [f"{t.name}.{c}" for t, cols in ENCRYPTED for c in cols],
                 "note": "personal fields are exported as stored (ciphertext); hand the key over separately"},
+        "attachments": {"format": "processes.cases.sealing (HFSEAL1)", "key_id": key_id, **files_of},
         "files": files,
     }
     path = target / MANIFEST

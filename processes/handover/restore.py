@@ -1,9 +1,14 @@
 """Handover import (移交导入, R4.4): verify a package from `processes.handover.export` and restore it into an empty,
-migrated database in one transaction, so a refused or failed import leaves the database as it was."""
+migrated database in one transaction, so a refused or failed import leaves the database as it was. Attachment
+files go into the instance's attachment folder as they are (sealed: configure the key the package names), each
+beside its place and renamed, before the commit; they are removed again when the import fails."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import date
@@ -17,6 +22,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 
 from processes.audit.record import record
+from processes.cases.attachments import is_attachment_id
 from processes.db.schema import METADATA
 from processes.handover.export import FORMAT
 from processes.handover.export import MANIFEST
@@ -67,6 +73,8 @@ def _loader(table: sa.Table) -> tuple[sa.Table, Callable[[dict[str, Any]], dict[
     """Return an insertable copy of a table (JSON None stays SQL NULL) and a function turning a line into a row."""
     columns, parsers = [], {}
     for column in table.columns:
+        if column.computed is not None:  # a generated column (hotline_case.effective_due): the database computes it
+            continue
         kind = sa.JSON(none_as_null=True) if isinstance(column.type, sa.JSON) else column.type
         columns.append(sa.Column(column.name, kind, primary_key=column.primary_key, autoincrement=False))
         stored = column.type.impl_instance if isinstance(column.type, sa.TypeDecorator) else column.type
@@ -75,8 +83,10 @@ def _loader(table: sa.Table) -> tuple[sa.Table, Callable[[dict[str, Any]], dict[
                 parsers[column.name] = parser
                 break
 
+    names = {c.name for c in columns}
+
     def parse(data: dict[str, Any]) -> dict[str, Any]:
-        return {k: (parsers[k](v) if v is not None and k in parsers else v) for k, v in data.items()}
+        return {k: (parsers[k](v) if v is not None and k in parsers else v) for k, v in data.items() if k in names}
 
     return sa.Table(table.name, sa.MetaData(), *columns), parse
 
@@ -100,8 +110,42 @@ def _restart_sequences(conn: Connection) -> None:
                                                   following, False)))
 
 
+def _attachment_files(source: Path, folder: Path | None) -> list[tuple[Path, Path]]:
+    """Return (package file, place in the folder) of every attachment file; refuse names that are not ids and
+    places already taken (the new instance's folder must not hold them)."""
+    root = source / "attachments"
+    files = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else []
+    if files and folder is None:
+        raise HandoverRefused("the package holds attachments: give the attachment folder to restore them into")
+    pairs = []
+    for file in files:
+        relative = file.relative_to(root)
+        if len(relative.parts) != 2 or not is_attachment_id(file.name) or relative.parts[0] != file.name[:2]:
+            raise HandoverRefused(f"not an attachment file: attachments/{relative.as_posix()}")
+        place = (folder or root) / relative
+        if place.exists():
+            raise HandoverRefused(f"the attachment folder already holds {relative.as_posix()}")
+        pairs.append((file, place))
+    return pairs
+
+
+def _place(pairs: list[tuple[Path, Path]], done: list[Path]) -> None:
+    """Copy each file to its place (temporary file, then rename), noting what was placed."""
+    for file, place in pairs:
+        place.parent.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=place.parent, prefix=".import-")
+        try:
+            with os.fdopen(fd, "wb") as out, file.open("rb") as source:
+                shutil.copyfileobj(source, out, 1 << 20)
+            os.replace(temp, place)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+        done.append(place)
+
+
 def import_all(engine: Engine, source: Path, *, now: datetime, actor: str, revision: str | None,
-               expect_sha256: str | None = None) -> dict[str, int]:
+               expect_sha256: str | None = None, attachments: Path | None = None) -> dict[str, int]:
     """Verify the package, then restore every table into this empty database at the same schema revision.
 
     :raises HandoverRefused: the package fails verification, the schema revision differs, or a table holds rows
@@ -110,8 +154,22 @@ def import_all(engine: Engine, source: Path, *, now: datetime, actor: str, revis
     if manifest["schema_revision"] != revision:
         raise HandoverRefused(f"package has schema {manifest['schema_revision']}, database {revision}: "
                               "migrate the database to the package's revision first")
+    pairs = _attachment_files(source, attachments)
     writer = engine.execution_options(sqlite_immediate=True) if engine.dialect.name == "sqlite" else engine
     counts: dict[str, int] = {}
+    placed: list[Path] = []
+    try:
+        _restore(writer, source, manifest, counts, pairs, placed, now=now, actor=actor)
+    except BaseException:
+        for place in placed:
+            place.unlink(missing_ok=True)
+        raise
+    return counts
+
+
+def _restore(writer: Engine, source: Path, manifest: dict[str, Any], counts: dict[str, int],
+             pairs: list[tuple[Path, Path]], placed: list[Path], *, now: datetime, actor: str) -> None:
+    """Insert every table and place the attachment files in one transaction (files placed before it commits)."""
     with writer.begin() as conn:
         for table in METADATA.sorted_tables:
             if conn.scalar(sa.select(sa.func.count()).select_from(table)):
@@ -130,7 +188,7 @@ def import_all(engine: Engine, source: Path, *, now: datetime, actor: str, revis
                 conn.execute(insertable.insert(), batch)
             counts[table.name] = int(manifest["tables"][table.name])
         _restart_sequences(conn)
+        _place(pairs, placed)
         record(conn, action="handover.import", actor=actor, at=now, object_type="database",
                detail={"format": FORMAT, "exported_at": manifest["created_at"], "rows": sum(counts.values()),
-                       "tables": len(counts)})
-    return counts
+                       "tables": len(counts), "attachment_files": len(placed)})

@@ -3,13 +3,15 @@
 Uploads are checked (kind by extension and content, size) and written before anything is recorded; the rows and
 their audit entries (`attachment.upload`, no file names: they can hold personal data) commit in one transaction,
 and when that fails the written files are removed again. A download is answered only for a case the user may
-open, as a file to save (`Content-Disposition: attachment`, `nosniff`), and audited (`attachment.download`).
+open, as a file to save (`Content-Disposition: attachment`, `nosniff`), and audited (`attachment.download`);
+sealed files are decrypted as they are sent, after the whole file was checked (an altered one is refused).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 from flask import Flask
 from flask import Response
@@ -68,10 +70,11 @@ def record_uploads(stored: list[Stored], *, case_id: str, task_id: str | None, c
         raise
 
 
-def download(path: Path, name: str, content_type: str) -> Response:
-    """Send a stored file to save, never to display in the page (no sniffing, no caching)."""
-    response = send_file(path, mimetype=content_type, as_attachment=True, download_name=name, max_age=0,
+def download(file: IO[bytes], size: int, name: str, content_type: str) -> Response:
+    """Send an opened attachment's plain bytes to save, never to display in the page (no sniffing, no caching)."""
+    response = send_file(file, mimetype=content_type, as_attachment=True, download_name=name, max_age=0,
                          conditional=False, etag=False)
+    response.content_length = size  # known from the seal; send_file cannot tell for a decrypting reader
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"

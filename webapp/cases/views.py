@@ -7,7 +7,9 @@ before the answer.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
+from typing import IO
 
 from flask import Blueprint
 from flask import Response
@@ -22,6 +24,7 @@ from processes.cases import attachments
 from processes.cases import disclosure
 from processes.cases.models import Attachment
 from processes.cases.numbers import mask_numbers
+from processes.cases.sealing import AttachmentUnreadable
 from processes.errors import FormDataInvalid
 from webapp import labels
 from webapp.cases import detail
@@ -38,6 +41,7 @@ from webapp.workspace import is_htmx
 
 bp = Blueprint("cases", __name__, url_prefix="/cases")
 REVEAL_REFUSED = _l("您无权查看完整信息，此次请求已记录。")
+ATTACHMENT_UNREADABLE = _l("附件文件校验未通过（可能已被改动或密钥不符），无法下载，请联系系统管理员。")
 REVEAL_SECONDS = 60  # revealed values are masked again after this long (S4.3)
 
 
@@ -122,22 +126,33 @@ def _requester_answer(case_id: str, *, revealed: dict[str, str] | None = None, e
 
 @bp.get("/<case_id>/attachments/<attachment_id>")
 def attachment(case_id: str, attachment_id: str) -> ResponseReturnValue:
-    """Send an attachment of a case the user may open (404 for anything else: no IDOR), audited."""
+    """Send an attachment of a case the user may open (404 for anything else: no IDOR), audited; a file that fails
+    its seal (altered, or under a key not configured) is refused with 409 and audited as failed."""
     who = viewer()
     if not attachments.is_attachment_id(attachment_id):
         abort(404)
-    path = attachments.path_of(files.folder(), attachment_id)
+    opened: tuple[IO[bytes], int] | None = None
+    refused: AttachmentUnreadable | None = None
     with runtime().write() as db, db.begin():
         case = access.visible_case(db, who, case_id)
         row = db.get(Attachment, attachment_id) if case is not None else None
-        if case is None or row is None or row.case_id != case.id or not path.is_file():
+        if case is not None and row is not None and row.case_id == case.id:
+            try:
+                opened = attachments.open_stored(files.folder(), attachment_id)
+            except FileNotFoundError:
+                pass
+            except AttachmentUnreadable as exc:
+                refused = exc
+        if row is None or case is None or (opened is None and refused is None):
             # audited as a denial, answered like an absent file: another unit's ids tell nothing
             record(db, "attachment.download", object_type="attachment", object_id=attachment_id, result="denied")
-            sent = None
         else:
             record(db, "attachment.download", object_type="attachment", object_id=row.id, case=case.number,
-                   sha256=row.sha256)
+                   sha256=row.sha256, result="failure" if refused else "success")
             sent = (row.original_name, row.content_type)
-    if sent is None:
+    if refused is not None:
+        logging.getLogger(__name__).warning("attachment %s refused: %s", attachment_id, refused)
+        abort(409, description=ATTACHMENT_UNREADABLE)
+    if opened is None:
         abort(404)
-    return files.download(path, *sent)
+    return files.download(*opened, *sent)

@@ -14,15 +14,10 @@ from processes.handover.export import HandoverRefused
 from processes.handover.export import export_all
 from processes.handover.restore import import_all
 from webapp import runtime_of
+from webapp.cases import files
 from webapp.cli.support import audited
 from webapp.config import anchor_path
 from webapp.config import archive_dir
-
-
-def _folder(key: str) -> Path | None:
-    """Return a configured folder, None when the setting does not exist or is empty."""
-    value = current_app.config.get(key)
-    return Path(value) if value else None
 
 
 def register(cli: FlaskGroup) -> None:
@@ -41,7 +36,7 @@ def register(cli: FlaskGroup) -> None:
             try:
                 result = export_all(rt.db, Path(target), now=rt.clock(), revision=migrate.current_revision(url),
                                     key_id=pii.cipher().key_id(), anchors=anchor_path(current_app),
-                                    archives=archive_dir(current_app), attachments=_folder("ATTACHMENT_DIR"))
+                                    archives=archive_dir(current_app), attachments=files.folder(current_app))
             except (HandoverRefused, pii.PiiKeyError) as exc:
                 note.error = type(exc).__name__
                 raise click.ClickException(str(exc)) from exc
@@ -64,7 +59,8 @@ def register(cli: FlaskGroup) -> None:
         # recorded in this database: a row there would make it non-empty, and every later import would be refused.
         try:
             counts = import_all(rt.db, Path(source), now=rt.clock(), actor=who,
-                                revision=migrate.current_revision(url), expect_sha256=expect_sha256)
+                                revision=migrate.current_revision(url), expect_sha256=expect_sha256,
+                                attachments=files.folder(current_app))
         except HandoverRefused as exc:
             raise click.ClickException(str(exc)) from exc
         click.echo(f"imported {sum(counts.values())} row(s) of {len(counts)} table(s)")

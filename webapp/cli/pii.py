@@ -13,6 +13,7 @@ from processes.accounts import pii
 from processes.accounts.pii_rotation import reencrypt
 from processes.cases import retention
 from webapp import runtime_of
+from webapp.cases import files
 from webapp.cli.support import audited
 from webapp.retention import retention_days
 from webapp.retention import run_retention
@@ -46,8 +47,9 @@ def register(cli: FlaskGroup) -> None:
     def reencrypt_command(from_key_env: str | None, batch: int, actor: str | None) -> None:
         """Put everything sealed with PII_ENCRYPTION_KEY under it: re-encrypt from the old key, encrypt plain rows.
 
-        Personal fields, TOTP secrets, Open311 contacts, task drafts, webhook secrets, waiting order uploads and the
-        sealed phone of queued exports; prints the totals, then the counts per kind (table).
+        Personal fields, TOTP secrets, Open311 contacts, task drafts, webhook secrets, waiting order uploads, the
+        sealed phone of queued exports and attachment files (ATTACHMENT_DIR); prints the totals, then the counts
+        per kind (table; attachment_file for the files).
 
         Repeatable (rows already under the configured key are left alone). Switch the configuration to the new
         key first, run this before serving, and keep the old key until it reports nothing unreadable.
@@ -60,7 +62,8 @@ def register(cli: FlaskGroup) -> None:
             raise click.ClickException(str(exc)) from exc
         with audited("pii.reencrypt", actor=who, object_type="requester", key_id=new.key_id(),
                      from_key_id=old.key_id() if old else None) as note:
-            report = reencrypt(runtime_of(current_app).db, new, old, batch=batch)
+            report = reencrypt(runtime_of(current_app).db, new, old, batch=batch,
+                               attachments=files.folder(current_app))
             note.after = {**report.counts(), "kinds": report.kinds}  # counts only, never values
         click.echo(" ".join(f"{name}={count}" for name, count in report.counts().items()))
         for kind, counts in sorted(report.kinds.items()):  # what was found per kind of data (table)
