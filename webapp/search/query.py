@@ -19,7 +19,6 @@ from processes.cases.access import Viewer
 from processes.cases.models import Case
 from processes.cases.models import Requester
 from processes.cases.personal import read_requester
-from processes.runtime.models import HumanTask
 from webapp import deadlines
 from webapp.search.criteria import NO_DEPARTMENT
 from webapp.search.criteria import SOURCE_CHANNELS
@@ -135,9 +134,16 @@ def due_by(window: str, now: datetime) -> datetime:
 
 
 def open_stage(stage: str) -> sa.ColumnElement[bool]:
-    """The cases with an open task of this BPMN id (签收 sign_for, 办理 reply, 审核 review …)."""
-    return Case.id.in_(sa.select(HumanTask.case_id).where(HumanTask.status == "open", HumanTask.bpmn_id == stage,
-                                                          HumanTask.case_id.is_not(None)))
+    """The cases with an open task of this BPMN id (签收 sign_for, 办理 reply, 审核 review …).
+
+    One word of the case's open_stages, the column the board counts stages by (processes/runtime/case_due.py): the
+    drill-down then lists exactly the board's cases, from ix_hotline_case_open_due alone (a join to the open tasks
+    took 0.2 s per count and per page at 1,000,000 cases).
+    """
+    word, stages = escape_like(stage), Case.open_stages
+    # spelled out (not one LIKE over a padded string) so the planner estimates it from the column's statistics
+    return sa.or_(stages == stage, stages.like(f"{word} %", escape=ESCAPE), stages.like(f"% {word}", escape=ESCAPE),
+                  stages.like(f"% {word} %", escape=ESCAPE))
 
 
 def conditions(criteria: Criteria, viewer: Viewer, now: datetime | None = None) -> list[sa.ColumnElement[bool]]:
