@@ -134,13 +134,23 @@ def drill_links(base_url: str, cookie: str, asks: list[str], seed: int) -> list[
     return random.Random(seed).sample(ordered, min(DRILLS, len(ordered)))
 
 
-def warm(base_url: str, cookie: str, paths: dict[str, list[str]], rounds: int) -> None:
-    """Open each view a few times so every worker has its templates and statements ready (not timed)."""
-    for found in paths.values():
-        for path in (found * rounds)[:rounds]:
+def warm(base_url: str, cookie: str, paths: dict[str, list[str]], rounds: int) -> dict[str, float]:
+    """Open each address a few times so every worker has its templates, statements and answers ready.
+
+    Returns the slowest and median first opening of each address (ms, one request at a time): the page's answers
+    are kept per rollup run (webapp/dashboard/cache.py), so this is what a question costs after each refresh.
+    """
+    first: dict[str, list[float]] = {view: [] for view in paths}
+    for view, found in paths.items():
+        for n, path in enumerate((found * rounds)[:rounds]):
             request = urllib.request.Request(base_url + path, headers={"Cookie": f"{COOKIE}={cookie}"})  # noqa: S310
+            started = time.perf_counter()
             with urllib.request.urlopen(request, timeout=300) as answer:  # noqa: S310  # loopback
                 answer.read()
+            if n < len(found):
+                first[view].append((time.perf_counter() - started) * 1000)
+    return {f"{name}_{view}_ms": round(pick(ms), 1) for view, ms in first.items() if ms
+            for name, pick in (("first_max", max), ("first_p50", statistics.median))}
 
 
 def load(base_url: str, cookies: list[str], paths: dict[str, list[str]], args: argparse.Namespace) -> list[Any]:
@@ -171,7 +181,7 @@ def measure(args: argparse.Namespace, url: str, report: dict[str, Any]) -> None:
         paths = {"page": [f"/dashboard/{a}" for a in asks], "data": [f"/dashboard/data{a}" for a in asks],
                  "drilldown": drill_links(base, cookies[0], asks, args.seed)}
         report["paths_by_view"] = {view: len(found) for view, found in paths.items()}
-        warm(base, cookies[0], paths, rounds=2 * args.workers)
+        report.update(warm(base, cookies[0], paths, rounds=2 * args.workers))
         samples = load(base, cookies, paths, args)
     finally:
         server.terminate()

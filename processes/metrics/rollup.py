@@ -155,9 +155,13 @@ def newest_days(session: Session, metric: str, part: str, period: Period, filter
     A drill-down's first pages lie in these days; reading only them lets the dated column's index find a page of
     items with three or four filters without gathering the whole period (see `compute.cases_behind`'s `since`).
     """
+    return newest_of(figures(session, period, group_by=("day",), filters=filters, metrics=(metric,)), part, needed)
+
+
+def newest_of(days: Sequence[Figure], part: str, needed: int) -> date | None:
+    """Return `newest_days` from figures grouped by day."""
     total = 0
-    for f in sorted(figures(session, period, group_by=("day",), filters=filters, metrics=(metric,)),
-                    key=lambda f: f.group[0], reverse=True):
+    for f in sorted(days, key=lambda f: f.group[0], reverse=True):
         total += f.numerator if part == "numerator" else f.denominator
         if total >= needed:
             return date.fromisoformat(f.group[0])

@@ -155,11 +155,15 @@ def behind_total(db: Session, ask: Ask, part: str, reading: MetricSettings, mome
     run = rollup.covers(db, ask.period, reading)
     if run is None or (reading.repeats == "each" and ask.metric in ("returned", "rehandled")):
         return count_behind(db, ask.metric, part, ask.period, filters=ask.filters, settings=reading, now=moment), None
-    question = ("total", ask.period, ask.filters, ask.metric)  # filters already narrowed to the viewer's scope
-    found = cache.answer(db, reading, question,
-                         lambda: rollup.figures(db, ask.period, filters=ask.filters, metrics=(ask.metric,)))
-    total = (found[0].numerator if part == "numerator" else found[0].denominator) if found else 0
+    total = sum(f.numerator if part == "numerator" else f.denominator for f in by_day(db, ask, reading))
     return total, local_time(run.finished_at)
+
+
+def by_day(db: Session, ask: Ask, reading: MetricSettings) -> list[Figure]:
+    """Return the asked metric per day from the rollup, kept per run: a drill-down's count and where its pages lie."""
+    question = ("days", ask.period, ask.filters, ask.metric)  # filters already narrowed to the viewer's scope
+    return cache.answer(db, reading, question, lambda: rollup.figures(
+        db, ask.period, group_by=("day",), filters=ask.filters, metrics=(ask.metric,)))
 
 
 def lines_behind(db: Session, ask: Ask, part: str, reading: MetricSettings, moment: datetime, page: int,
@@ -170,10 +174,7 @@ def lines_behind(db: Session, ask: Ask, part: str, reading: MetricSettings, mome
     million cases); the rollup's counts per day say from which day on the page lies. The guess only narrows: a
     page that comes back short (the cases changed since the rollup, another reading) is read again over the period.
     """
-    needed = page * size
-    question = ("days", ask.period, ask.filters, ask.metric, part, needed)
-    since = cache.answer(db, reading, question,
-                         lambda: rollup.newest_days(db, ask.metric, part, ask.period, ask.filters, needed))
+    since = rollup.newest_of(by_day(db, ask, reading), part, page * size)
 
     def read(first: date | None) -> list[CaseLine]:
         return cases_behind(db, ask.metric, part, ask.period, filters=ask.filters, settings=reading, now=moment,
