@@ -27,7 +27,7 @@ def retry_moment(after: datetime, spacing: Spacing, is_workday: workdays.DayLook
 
 
 @handler("callback.retry_at", label_zh="计算再次回访时间", label_en="Time of the next callback attempt",
-         params={"attempt": "刚未接通的是第几次回访（从1起）"})
+         params={"attempt": "刚未接通的是第几次回访（从1起）"}, writes=False)
 def retry_at_handler(ctx: HandlerContext, attempt: int) -> dict[str, Any]:
     """Return when the next callback attempt is due after attempt `attempt` went unanswered (callback_retry_spacing).
 

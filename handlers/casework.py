@@ -77,19 +77,20 @@ def record_callback(ctx: HandlerContext, result: str, solved: Any = None) -> dic
     return {"flag": "callback_result", "value": result, "solved": case.solved}
 
 
-@handler("case.find_duplicates", label_zh="查找重复件", label_en="Find duplicate cases")
+@handler("case.find_duplicates", label_zh="查找重复件", label_en="Find duplicate cases", writes=False)
 def find_duplicates(ctx: HandlerContext) -> dict[str, Any]:
     """List open cases of the last 30 days from the same requester phone or the same upstream order (疑似重复)."""
     case = _case(ctx)
     matches = []
     if case.upstream_order_id:
         matches.append(Case.upstream_order_id == case.upstream_order_id)
-    index = ctx.session.scalar(sa.select(Requester.phone_index).where(Requester.id == case.requester_id)) \
-        if case.requester_id else None
-    if index:  # the blind index: equal phones give equal indexes, the number itself stays encrypted
-        # the requesters' ids first: as a subquery PostgreSQL walked every case by date (1.3 s at 1 M cases)
+    if case.requester_id:  # the blind index: equal phones give equal indexes, the number itself stays encrypted
+        # the requesters' ids first, in one query: as a subquery of the case search PostgreSQL walked every case
+        # by date (1.3 s at 1 M cases)
+        index = sa.select(Requester.phone_index).where(Requester.id == case.requester_id).scalar_subquery()
         same_phone = list(ctx.session.scalars(sa.select(Requester.id).where(Requester.phone_index == index)))
-        matches.append(Case.requester_id.in_(same_phone))
+        if same_phone:
+            matches.append(Case.requester_id.in_(same_phone))
     if not matches:
         return {"count": 0, "numbers": []}
     numbers = list(ctx.session.scalars(

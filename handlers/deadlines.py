@@ -230,7 +230,7 @@ def extend_handler(ctx: HandlerContext, days: int, unit: str | None = None) -> d
 
 
 @handler("deadline.current", label_zh="沿用原办理时限", label_en="Keep the handling deadline",
-         params={"stage": "环节", "unit": "承办单位"})
+         params={"stage": "环节", "unit": "承办单位"}, writes=False)
 def current_handler(ctx: HandlerContext, stage: str, unit: str | None = None) -> dict[str, Any]:
     """Return a stage's stored deadline, as deadline.compute returned it (答复发回修改 keeps the old deadline)."""
     row = ctx.session.scalar(sa.select(CaseDeadline).where(

@@ -52,7 +52,7 @@ def suggest(session: Session, category: str | None, township: str | None) -> dic
 
 
 @handler("dispatch.suggest", label_zh="派单建议（派单目录）", label_en="Suggest units (dispatch catalogue)",
-         params={"category": "诉求分类（默认取工单）", "township": "乡镇街道（默认取工单）"})
+         params={"category": "诉求分类（默认取工单）", "township": "乡镇街道（默认取工单）"}, writes=False)
 def suggest_handler(ctx: HandlerContext, category: str | None = None, township: str | None = None) -> dict[str, Any]:
     """Suggest lead and assisting departments from the dispatch catalogue by the case's category and township."""
     case = ctx.session.get(Case, ctx.case_id) if ctx.case_id is not None else None
@@ -104,7 +104,8 @@ def duty_reason(session: Session, now: datetime) -> str | None:
     return None if opens <= clock < closes else "night"
 
 
-@handler("duty.assign", label_zh="值班指派", label_en="Assign the person on duty", params={"role": "值班角色"})
+@handler("duty.assign", label_zh="值班指派", label_en="Assign the person on duty", params={"role": "值班角色"},
+         writes=False)
 def assign_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
     """At night, on weekends, holidays or in emergency mode return the on-duty user for a role; else no assignee."""
     if not isinstance(role, str) or not role.strip():
@@ -119,7 +120,7 @@ def assign_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
 
 
 @handler("duty.on_duty", label_zh="当班人员（值班表）", label_en="Person on shift (duty roster)",
-         params={"role": "值班角色（如 duty_leader 值班长）"})
+         params={"role": "值班角色（如 duty_leader 值班长）"}, writes=False)
 def on_duty_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
     """Return whoever the duty roster has on shift for a role right now, any day (null when nobody is rostered)."""
     if not isinstance(role, str) or not role.strip():
@@ -128,7 +129,7 @@ def on_duty_handler(ctx: HandlerContext, role: str) -> dict[str, Any]:
 
 
 @handler("ref.setting", label_zh="读取系统参数", label_en="Read a system setting",
-         params={"name": "参数名（callback_max_attempts 等）"})
+         params={"name": "参数名（callback_max_attempts 等）"}, writes=False)
 def setting_handler(ctx: HandlerContext, name: str) -> dict[str, Any]:
     """Return a typed office setting (系统参数) such as callback_max_attempts."""
     if name not in SETTINGS:

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
 
-import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from handlers.reference.settings_cache import stored_settings
 from processes.metrics import settings as metrics
-from processes.reference.models import Setting
 
 SettingValue = bool | int | float | str
 TRUE_WORDS = frozenset({"true", "1", "yes", "on", "是"})
@@ -166,7 +165,7 @@ def parse_setting(name: str, text: str) -> SettingValue:
 
 def get_setting(session: Session, name: str) -> SettingValue:
     """Return a setting's stored value, or its default when the table has no row for it."""
-    stored = session.scalar(sa.select(Setting.value).where(Setting.name == name))
+    stored = stored_settings(session).get(name)
     if stored is None:
         return parse_setting(name, SETTINGS[name].default) if name in SETTINGS else parse_setting(name, "")
     return parse_setting(name, stored)

@@ -63,6 +63,8 @@ class CommandContext:
     saved_status: str | None = None
     new: bool = False  # a start: the instance row is inserted, not updated
     writes: Writes = field(default_factory=Writes)  # sent together when the history is written
+    guard_all: bool = False  # every handler in a savepoint, read-only ones too (service_calls)
+    unguarded_db_error: bool = False  # a handler without a savepoint hit a database error
     _session: Session | None = None
 
     @property

@@ -32,8 +32,6 @@ from processes.runtime.context import CommandContext
 from processes.runtime.context import CommandOutcome
 from processes.runtime.context import CommandSummary
 from processes.runtime.definitions import SpecCache
-from processes.runtime.handler_api import HandlerContext
-from processes.runtime.handler_api import HandlerError
 from processes.runtime.handler_api import HandlerRegistry
 from processes.runtime.models import HistoryEvent
 from processes.runtime.models import InstanceCorrelation
@@ -43,6 +41,8 @@ from processes.runtime.projections import describe_task
 from processes.runtime.projections import write_retry
 from processes.runtime.projections import write_tasks
 from processes.runtime.projections import write_timers
+from processes.runtime.service_calls import UnguardedReadFailed
+from processes.runtime.service_calls import call_handler
 from processes.runtime.statements import Writes
 from processes.runtime.statements import fetch
 from processes.runtime.workflow_cache import WorkflowCache
@@ -98,19 +98,7 @@ class Runtime:
         """Build the per-command script engine whose service tasks call registered handlers."""
 
         def call(name: str, params: dict[str, Any], task: Any) -> str:
-            spec = self.handlers.get(name)
-            if spec is None:
-                raise HandlerError(f"no handler registered as {name!r}")
-            session = ctx.session
-            events: list[tuple[str, dict[str, Any]]] = []
-            context = HandlerContext(session, ctx.row.id, ctx.row.case_id, ctx.actor, self.clock(),
-                                     str(task.task_spec.bpmn_id or ""), str(task.id),
-                                     lambda kind, **detail: events.append((kind, detail)))
-            with session.begin_nested():  # a failing handler leaves no partial writes behind
-                result = engine.dumps_result(spec.fn(context, **params))
-            for kind, detail in events:  # and no history either: recorded once its writes stand
-                ctx.record(kind, **detail)
-            return result
+            return call_handler(ctx, self.handlers, name, params, task, self.clock())
 
         return engine.HotlineScriptEngine(self.environment, call, self.max_engine_steps, self.max_element_passes,
                                           self.script_cpu_seconds)
@@ -127,6 +115,14 @@ class Runtime:
             allowed: Sequence[str] = ACTIVE, also: Also | None = None) -> CommandOutcome[T]:
         """Run one command and return its value with the instance's new status and version."""
         try:
+            return self._attempt(instance_id, actor, mutate, allowed, also, guard_all=False)
+        except UnguardedReadFailed:  # once more with every handler in a savepoint (service_calls)
+            return self._attempt(instance_id, actor, mutate, allowed, also, guard_all=True)
+
+    def _attempt(self, instance_id: str, actor: str, mutate: Callable[[CommandContext], T],
+                 allowed: Sequence[str], also: Also | None, *, guard_all: bool) -> CommandOutcome[T]:
+        ctx: CommandContext | None = None
+        try:
             with self.writer.connect() as conn, conn.begin():
                 found = fetch(conn, _LOCK, {"id": instance_id})
                 if not found:
@@ -135,7 +131,7 @@ class Runtime:
                 if row.status not in allowed:
                     raise InvalidState(f"instance is {row.status}")
                 ctx = CommandContext(conn, row, self._workflow(conn, row), actor, self.clock(),
-                                     Projection.loads(row.projection), also=also)
+                                     Projection.loads(row.projection), also=also, guard_all=guard_all)
                 try:
                     result = self._run(ctx, mutate)
                     version = self.save(ctx)
@@ -143,6 +139,11 @@ class Runtime:
                     ctx.close()
             self.workflows.put(instance_id, version, ctx.workflow)
             return CommandOutcome(result, str(ctx.saved_status), version)
+        except Exception as exc:
+            self.workflows.drop(instance_id)
+            if ctx is not None and ctx.unguarded_db_error and not guard_all:
+                raise UnguardedReadFailed(str(exc)) from exc
+            raise
         except BaseException:
             self.workflows.drop(instance_id)
             raise

@@ -42,13 +42,17 @@ HandlerFunction = Callable[..., JSONValue]
 
 @dataclass(frozen=True)
 class HandlerSpec:
-    """A registered handler: operator id, function, Chinese and English labels and documented parameters."""
+    """A registered handler: operator id, function, Chinese and English labels and documented parameters.
+
+    `writes=False` declares that the handler only reads: the runtime then runs it without a savepoint of its own.
+    """
 
     operator_id: str
     fn: HandlerFunction
     label_zh: str
     params: Mapping[str, str] = field(default_factory=dict)
     label_en: str = ""
+    writes: bool = True
 
     def label(self, lang: str) -> str:
         """Return the label in a page language (English when asked for and given, else Chinese)."""
