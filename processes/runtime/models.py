@@ -81,8 +81,10 @@ class HumanTask(Base):
         sa.Index("ix_human_task_assignee_status", "assignee", "status"),
         sa.Index("ix_human_task_role_dept_status", "role", "department", "status"),
         sa.Index("ix_human_task_status_due", "status", "due_at"),
-        # The worklist's 待认领 counts by role and unit, index-only (case_id for its join to the case) (0028)
-        sa.Index("ix_human_task_open_group", "role", "department", "assignee", postgresql_include=["case_id"],
+        # The worklist's 待认领 counts by role and unit, index-only (case_id for its join to the case), and the
+        # board's stage names (bpmn_id, name of the open tasks) (0028)
+        sa.Index("ix_human_task_open_group", "role", "department", "assignee",
+                 postgresql_include=["case_id", "bpmn_id", "name"],
                  postgresql_where=sa.text("status = 'open'"), sqlite_where=sa.text("status = 'open'")),
         # Open tasks only: an open case's deadline and stage for the search and the board (migration 0018)
         sa.Index("ix_human_task_open_case", "case_id", "due_at", "bpmn_id", postgresql_where=sa.text("status = 'open'"),

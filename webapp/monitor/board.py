@@ -111,6 +111,8 @@ def build(db: Session, criteria: Criteria, viewer: Viewer, now: datetime, units:
     departments: dict[str, Line] = {}
     stages: dict[str, Line] = {}
     names = {**units, NO_DEPARTMENT: ""}
+    if db.get_bind().dialect.name == "postgresql":  # group 50,000 rows in memory (4 MB spilled the sort to disk)
+        db.execute(sa.text("SET LOCAL work_mem = '16MB'"))
     for unit, stage_ids, light, cases, due, timer, today, week in db.execute(_grouped(criteria, viewer, now)):
         light, cases = str(light), int(cases or 0)
         board.lights[light] = board.lights.get(light, 0) + cases

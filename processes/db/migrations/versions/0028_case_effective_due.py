@@ -7,7 +7,8 @@
 - ix_hotline_case_requester_id: the repeat-caller check (重复来电, case.find_duplicates and the intake lookup) found
   a requester's cases by walking hotline_case backwards by date: 1.3 s per new case, 6.6 s per lookup at 1 M.
 - ix_human_task_open_group: the worklist's 待认领 counts (every operator, every 15-30 s) read 13,000 heap pages
-  per count; on the open tasks by role, unit and holder (with case_id for the join) they are index-only.
+  per count; on the open tasks by role, unit and holder (with case_id for the join) they are index-only. Its
+  bpmn_id and name make the board's stage names (board.task_names) an index-only scan too (346 ms -> 18 ms).
 
 Revision ID: 0028
 Revises: 0027
@@ -48,7 +49,8 @@ def upgrade() -> None:
                     postgresql_include=INCLUDE, postgresql_where=OPEN_CASE_PG, sqlite_where=OPEN_CASE)
     op.create_index('ix_hotline_case_requester_id', 'hotline_case', ['requester_id'], unique=False)
     op.create_index('ix_human_task_open_group', 'human_task', ['role', 'department', 'assignee'], unique=False,
-                    postgresql_include=['case_id'], postgresql_where=OPEN_TASK, sqlite_where=OPEN_TASK)
+                    postgresql_include=['case_id', 'bpmn_id', 'name'], postgresql_where=OPEN_TASK,
+                    sqlite_where=OPEN_TASK)
 
 
 def downgrade() -> None:
