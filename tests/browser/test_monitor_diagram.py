@@ -29,7 +29,7 @@ from tests.web_support import add_user
 from webapp import runtime_of
 
 pytestmark = pytest.mark.browser
-USERS = {"md.disp": ("dispatcher", None, "吴派单"), "md.sv": ("supervisor", None, "郑督办"),
+USERS = {"md.disp": ("dispatcher", None, "吴派单"), "mdg.sv": ("supervisor", None, "郑督办"),
          "md.zjj": ("handler", "zjj", "冯承办")}
 TRIAGE = {"request_type": "complaint", "urgency": "normal", "triage_result": "dispatch"}
 
@@ -79,7 +79,7 @@ def walk(browser: Browser, live_server: LiveServer, case: commands.Started, tmp_
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
-    login(page, "md.sv")
+    login(page, "mdg.sv")
     page.goto(f"/cases/{case.case_id}")
     with page.expect_navigation():
         page.get_by_role("link", name="流程图").click()
