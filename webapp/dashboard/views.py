@@ -49,6 +49,7 @@ def _counted(db: Session, ask: Ask, named: dict[str, dict[str, str]], unit: str,
              reading: MetricSettings) -> dict[str, Any]:
     """Count the page's figures from the rollup."""
     run = rollup.last_run(db)
+    figures.prime_drills(db, ask, reading)
     return {
         "ask": ask.args(), "scope": ask.scope,
         "reading": [{"name": n, "value": v} for n, v in reading.lines()],
