@@ -45,6 +45,7 @@ def cached(ws: Workspace, folder: Path) -> Ticks:
     ws.app.config["MONITOR_CACHE_DIR"] = str(folder)
     ticks = Ticks()
     cache.of(ws.app).clock = ticks
+    cache.of(ws.app).background = False  # no refresher thread on the moved clock: tests run its passes (tick)
     return ticks
 
 

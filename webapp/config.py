@@ -56,6 +56,9 @@ class DefaultConfig:
     #: Seconds one count of the office board (督办台) serves every supervisor of a node asking for the same filters
     #: and reach (webapp/monitor/cache.py); the page says when it was counted. 0 counts afresh for every request.
     MONITOR_CACHE_SECONDS = 30.0
+    #: Age in seconds from which a board count asked for lately is recounted in the background by one worker of the
+    #: node (a lock file), while requests are still served the old one (提前刷新); None: only on a miss.
+    MONITOR_CACHE_REFRESH: float | None = 25.0
     #: Seconds between scheduler heartbeats (health).
     SCHEDULER_HEARTBEAT_SECONDS = 30
     #: Days that finished timer and retry job rows are kept (operational logs; case history is never purged).
