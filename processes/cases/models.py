@@ -58,6 +58,10 @@ class Case(Base):
         # The drill-down's sort=deadline (督办台 → 工单查询) pages open cases in this order (0028)
         sa.Index("ix_hotline_case_open_due", "effective_due", "created_at", "number",
                  postgresql_include=OPEN_DUE_INCLUDE, postgresql_where=OPEN_CASE_PG, sqlite_where=OPEN_CASE),
+        # The dashboard's drill-down lists: a filtered dimension, then the date they are ordered by (0029)
+        *(sa.Index(f"ix_hotline_case_{name}_{when}", column, f"{when}_at")
+          for name, column in (("department", "lead_department"), ("township", "township"), ("category", "category"),
+                               ("request_type", "request_type")) for when in ("created", "closed")),
     )
 
     id: Mapped[str] = mapped_column(sa.String(36), primary_key=True, default=new_id)
