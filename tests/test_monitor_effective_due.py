@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -14,6 +16,7 @@ from processes.runtime import commands
 from processes.runtime import control
 from processes.runtime.models import TimerJob
 from tests.workspace_support import Workspace
+from webapp.search import query
 
 ROW_NUMBER = re.compile(r'href="/cases/[^"]+">(DT\d{8}-\d+)</a>')
 
@@ -79,3 +82,41 @@ def test_the_drill_down_lists_open_cases_by_effective_deadline_none_last(ws: Wor
     assert [n for n in ROW_NUMBER.findall(page) if n in expected] == expected
     newest_first = supervisor.get("/search?status=open&department=sthj").get_data(as_text=True)
     assert [n for n in ROW_NUMBER.findall(newest_first) if n in expected] == [str(c.case_number) for c in cases][::-1]
+
+
+AFTER = re.compile(r'name="after" value="([^"]+)"')
+
+
+def test_the_drill_down_pages_by_cursor_in_the_same_order_without_gaps(ws: Workspace, monkeypatch: Any) -> None:
+    monkeypatch.setattr(query, "PAGE_SIZE", 3)
+    cases = [ws.dispatched("sthj") for _ in range(10)]
+    base = ws.office.case(cases[0]).open_task_due
+    assert base is not None
+    plan = [base, None, base - timedelta(hours=2), base, None, base + timedelta(hours=1), base, None,
+            base - timedelta(hours=2), base + timedelta(days=2)]  # ties on the deadline, and cases without one
+    with ws.office.rt.write() as db, db.begin():
+        for case, due in zip(cases, plan, strict=True):
+            db.execute(sa.update(Case).where(Case.id == case.case_id).values(
+                deadline=due, open_task_due=due, upstream_deadline=None))
+    with ws.office.rt.read() as db:  # the order the list had with page numbers: the whole rows sorted
+        expected = list(db.scalars(sa.select(Case.number).where(Case.lead_department == "sthj", query.open_case())
+                                   .order_by(Case.effective_due.asc().nulls_last(), Case.created_at.desc(),
+                                             Case.number.desc())))
+    assert len(expected) == 10
+    supervisor, shown, pages = ws.user("keyset-sup", "supervisor"), [], []
+    address: dict[str, str] = {"status": "open", "sort": "deadline", "department": "sthj"}
+    while True:
+        page = supervisor.get("/search", query_string=address).get_data(as_text=True)
+        shown += ROW_NUMBER.findall(page)
+        pages.append(re.search(r"第 (\d+) / (\d+) 页", page).group(1))  # type: ignore[union-attr]
+        cursor = AFTER.search(page)
+        if cursor is None:
+            break
+        address["after"] = html.unescape(cursor.group(1))
+    assert shown == expected and pages == ["1", "2", "3", "4"]  # same cases, same order, none twice, none missed
+    by_number = supervisor.get("/search", query_string={**address, "after": "", "page": "3"}).get_data(as_text=True)
+    assert ROW_NUMBER.findall(by_number) == expected[6:9]  # a page number still reads the same page
+    for bad in ("x", "2~yesterday~now~DT1", "0~~2026-11-25T01:00:00+00:00~DT1", "2~~2026-11-25T01:00:00~DT1"):
+        response = supervisor.get("/search", query_string={**address, "after": bad})
+        assert response.status_code == 200  # a bad cursor is the first page, never an error
+        assert ROW_NUMBER.findall(response.get_data(as_text=True)) == expected[:3]

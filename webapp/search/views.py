@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from flask import abort
@@ -25,6 +26,7 @@ from webapp.permissions import RULES
 from webapp.permissions import allowed
 from webapp.schemaforms.choices import pairs
 from webapp.search import bp
+from webapp.search import keyset
 from webapp.search import query
 from webapp.search.criteria import FIELDS
 from webapp.search.criteria import Criteria
@@ -98,17 +100,21 @@ def index() -> ResponseReturnValue:
     if errors:
         return _page(400, errors=errors, searched=False, **choices)
     viewer = casework.viewer()
+    after = keyset.read(_values().get("after")) if query.keyset_paged(criteria) else None
+    criteria = replace(criteria, page=after.page) if after else criteria  # 下一页 by cursor (keyset.py)
     with runtime().read() as db:
         if criteria.phone_mode and casework.phone_lookups_exhausted(db):
             abort(429)
         at = now()
         total = query.count(db, criteria, viewer, at)
         found = query.cases(db, criteria, viewer, limit=query.PAGE_SIZE,
-                            offset=(criteria.page - 1) * query.PAGE_SIZE, now=at)
+                            offset=(criteria.page - 1) * query.PAGE_SIZE, now=at, after=after)
         rows = query.rows(db, viewer, found, choices["units"], at)
+        following = keyset.token(criteria.page + 1, found[-1]) if found and query.keyset_paged(criteria) else ""
     if criteria.phone_mode:  # who searched by phone and how much they found; never the number
         with runtime().write() as db, db.begin():
             casework.record(db, "case.search_by_phone", object_type="case", object_id=None, count=total,
                             mode=criteria.phone_mode, criteria=criteria.used())
     pages = max(1, math.ceil(total / query.PAGE_SIZE))
-    return _page(errors={}, searched=True, rows=rows, total=total, page=criteria.page, pages=pages, **choices)
+    return _page(errors={}, searched=True, rows=rows, total=total, page=criteria.page, pages=pages,
+                 following=following, **choices)
