@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import abort
 from flask import current_app
@@ -74,13 +76,21 @@ def _read() -> tuple[Criteria, dict[str, Any]]:
 
 def drill(criteria: Criteria, **more: str) -> str:
     """The case search listing the cases behind a count: the board's filters and the count's own, by deadline."""
-    args: dict[str, str] = {}
+    return _linker(url_for("search.index"), criteria)(criteria, **more)
+
+
+def _linker(prefix: str, criteria: Criteria) -> Callable[..., str]:
+    """drill() for one page's ~200 links: the board's filters and the search address written once, not per link."""
+    fixed: dict[str, str] = {}
     for name in FILTERS:
         value = getattr(criteria, name)
-        args[name] = value.isoformat() if hasattr(value, "isoformat") else str(value or "")
-    args.update(more)
-    wanted: dict[str, Any] = {"status": "open", "sort": "deadline", **{k: v for k, v in args.items() if v}}
-    return url_for("search.index", **wanted)
+        fixed[name] = value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+
+    def link(_: Criteria, **more: str) -> str:
+        args = {**fixed, **more}
+        wanted = {"status": "open", "sort": "deadline", **{k: v for k, v in args.items() if v}}
+        return f"{prefix}?{urlencode(wanted)}"
+    return link
 
 
 def _render(template: str) -> ResponseReturnValue:
@@ -97,7 +107,8 @@ def _render(template: str) -> ResponseReturnValue:
     counted = cache.of(current_app).get(("board", cache.scope(who), criteria, str(get_locale())), count, BOARD)
     shown, at, current = counted.value, counted.at, now()
     filters: dict[str, Any] = {name: request.args.get(name, "") for name in FILTERS}
-    return render_template(template, board=shown, criteria=criteria, filters=filters, drill=drill,
+    return render_template(template, board=shown, criteria=criteria, filters=filters,
+                           drill=_linker(url_for("search.index"), criteria),
                            lights=board.LIGHTS, light_labels=LIGHT_LABELS, labels=labels, poll=POLL_SECONDS,
                            sources=SOURCE_LABELS, orders=ORDER_LABELS, words=countdown_words(),
                            countdown=lambda due: countdown(due, current),
