@@ -6,6 +6,7 @@ the cache's back to show which answers come from it (SQLite and PostgreSQL).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -118,3 +119,17 @@ def test_another_database_never_reads_the_files(tmp_path: Path) -> None:
     one.write("q", {"n": 1}, cache.AS_IS)
     assert cache.AnswerCache(folder=tmp_path, salt="postgresql://one").read("q", cache.AS_IS) == (True, {"n": 1})
     assert cache.AnswerCache(folder=tmp_path, salt="postgresql://two").read("q", cache.AS_IS) == (False, None)
+
+
+def test_old_files_are_swept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cache, "MAX_FILES", 4)
+    kept = cache.AnswerCache(folder=tmp_path, salt="db")
+    names = [tmp_path / f"{n}.json" for n in range(5)]
+    for n in range(4):  # four files: no sweep yet
+        kept.write(("q", n), n, cache.AS_IS)
+        names[n] = kept.path(("q", n)) or names[n]
+        os.utime(names[n], (1_000_000 + n, 1_000_000 + n))  # written one second apart
+    kept.write(("q", 4), 4, cache.AS_IS)  # five files: the three oldest go
+    names[4] = kept.path(("q", 4)) or names[4]
+    assert sorted(tmp_path.iterdir()) == sorted(names[3:])
+    assert kept.read(("q", 3), cache.AS_IS) == (True, 3) and kept.read(("q", 0), cache.AS_IS) == (False, None)

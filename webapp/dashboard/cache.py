@@ -104,7 +104,7 @@ class AnswerCache:
         self.put(key, value)
         return True, value
 
-    def write(self, key: Hashable, value: T, codec: Codec[T]) -> None:
+    def write(self, key: Hashable, value: T, codec: Codec[T], *, sweep: bool = True) -> None:
         """Leave the answer for the node's other workers (written whole, then renamed into place)."""
         path, folder = self.path(key), self.folder
         if path is None or folder is None:
@@ -115,7 +115,8 @@ class AnswerCache:
             with os.fdopen(handle, "w", encoding="utf-8") as out:
                 json.dump({"key": repr((self.salt, key)), "value": codec.dump(value)}, out, ensure_ascii=False)
             os.replace(temporary, path)
-            self.sweep(folder)
+            if sweep:
+                self.sweep(folder)
         except (OSError, TypeError, ValueError):
             log.warning("dashboard cache: cannot write %s", path, exc_info=True)
 
@@ -181,4 +182,7 @@ def keep(db: Session, reading: MetricSettings, answers: Callable[[], dict[Hashab
     kept, before = of(current_app), version(db, reading)
     for question, value in answers().items():
         kept.put((question, before), value)
-        kept.write((question, before), value, codec)
+        kept.write((question, before), value, codec, sweep=False)  # one look at the folder for all of them
+    if kept.folder is not None:
+        with contextlib.suppress(OSError):
+            kept.sweep(kept.folder)
