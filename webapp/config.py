@@ -59,6 +59,10 @@ class DefaultConfig:
     #: Age in seconds from which a board count asked for lately is recounted in the background by one worker of the
     #: node (a lock file), while requests are still served the old one (提前刷新); None: only on a miss.
     MONITOR_CACHE_REFRESH: float | None = 25.0
+    #: Dashboard answers (数据看板) kept per process until the next rollup run or reading change (dashboard/cache.py).
+    DASHBOARD_CACHE_ENTRIES = 256
+    #: Folder where a node's workers share those answers as JSON files; None: <instance>/dashboard-cache.
+    DASHBOARD_CACHE_DIR: str | None = None
     #: Seconds between scheduler heartbeats (health).
     SCHEDULER_HEARTBEAT_SECONDS = 30
     #: Days that finished timer and retry job rows are kept (operational logs; case history is never purged).
