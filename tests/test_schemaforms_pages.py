@@ -24,7 +24,7 @@ from webapp.schemaforms.values import NO_NUMBERS
 
 ROOT = Path(__file__).resolve().parent.parent
 PHONE_START_FORM = json.loads((ROOT / "bpmn/case_phone/forms" / INTAKE_FORM).read_text(encoding="utf-8"))
-FIELD = re.compile(r'<div class="field [^"]*" id="field-(\w+)">.*?</div>', re.S)
+FIELD = re.compile(r'<div class="field [^"]*" id="field-(\w+)"[^>]*>.*?</div>', re.S)
 # A registration with two mistakes: a phone number in the title (refused there) and no content (required).
 TYPED = {**CALL, "title": "联系13912345678", "content": "", "confidential": "true", "caller_type": "enterprise"}
 
