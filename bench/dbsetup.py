@@ -23,14 +23,21 @@ def own_database(server_url: str | None) -> Iterator[str]:
             upgrade(url)
             yield url
         return
-    name = f"hotline_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
+    with scratch_database(server_url) as url:
         upgrade(url)
         yield url
+
+
+@contextmanager
+def scratch_database(server_url: str, prefix: str = "hotline_bench", template: str | None = None) -> Iterator[str]:
+    """Yield the URL of a new PostgreSQL database (empty, or a file copy of a template), dropped at the end."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    copy = f' TEMPLATE "{template}" STRATEGY FILE_COPY' if template else ""
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"{copy}'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "

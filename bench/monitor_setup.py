@@ -15,7 +15,6 @@ import re
 import secrets
 import time
 import urllib.request
-import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,10 +23,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
-from sqlalchemy.engine import make_url
 
 from bench import web_setup
 from bench.dbsetup import own_database
+from bench.dbsetup import scratch_database
 from bench.monitor_load import COOKIE
 from bench.seed_load import seed
 from processes.accounts import sessions
@@ -48,18 +47,8 @@ SAMPLE = 200  # instance pages the supervisors pick from
 @contextmanager
 def copied_database(server_url: str, template: str) -> Iterator[str]:
     """Yield the URL of a fresh copy of the template database (file copy), dropped at the end."""
-    name = f"hotline_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE "{template}" STRATEGY FILE_COPY'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_database(server_url, template=template) as url:
+        yield url
 
 
 def brought_up_to_date(url: str) -> None:

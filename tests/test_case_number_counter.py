@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 
+from bench.dbsetup import scratch_database
 from bench.seed_load import seed
 from processes.cases import numbering
 from processes.cases.models import Case
@@ -145,21 +145,13 @@ def _take_one(engine: sa.Engine, now: datetime) -> str:
 
 
 @pytest.fixture
-def fresh_pg() -> Iterator[str]:
+def fresh_pg(request: pytest.FixtureRequest) -> Iterator[str]:
     """An empty PostgreSQL database of its own (not migrated), dropped afterwards."""
+    request.getfixturevalue("pg_url")  # skips, or fails under HOTLINE_REQUIRE_PG, like every PostgreSQL test
     server = pg_server_url()
-    if server is None:
-        pytest.skip("PostgreSQL tests did not run: HOTLINE_TEST_DATABASE_URL is not set")
-    name = f"hotline_numbers_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    assert server is not None
+    with scratch_database(server, "hotline_numbers") as url:
+        yield url
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

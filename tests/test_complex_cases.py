@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC
@@ -13,9 +12,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bench.dbsetup import scratch_database
 from handlers import HandlerError
 from handlers import casework
 from handlers import deadlines
@@ -166,18 +165,8 @@ def blank_database(kind: str, request: pytest.FixtureRequest, tmp_path: Path) ->
     request.getfixturevalue("pg_url")  # skips, or fails under HOTLINE_REQUIRE_PG, like every PostgreSQL test
     server = pg_server_url()
     assert server is not None
-    name = f"hotline_migrate_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                 "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
-        admin.dispose()
+    with scratch_database(server, "hotline_migrate") as url:
+        yield url
 
 
 def _old_case(number: str, request_type: str | None) -> dict[str, object]:
