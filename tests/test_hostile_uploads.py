@@ -54,9 +54,10 @@ CORPUS: list[Case] = [
     # encoding, size and shape
     Case("truncated_xml", one_file(simple()[: len(simple()) // 2]), ("malformed XML", "Premature end")),
     Case("empty_file", one_file(""), ("malformed XML",)),
-    Case("invalid_utf8", one_file(b'<?xml version="1.0"?><bpmn:definitions \xff\xfe\xc3\x28/>'), ("not UTF-8",)),
-    Case("utf16_without_bom", one_file(UTF16.encode("utf-16-le")), ("not UTF-8",)),
-    Case("utf16_declared_over_utf8_text", one_file(UTF16), ("malformed XML",)),
+    Case("invalid_utf8", one_file(b'<?xml version="1.0"?><bpmn:definitions \xff\xfe\xc3\x28/>'), ("不是 UTF-8",)),
+    # UTF-16 without a byte order mark is read only when its declaration says UTF-16 (tests/test_diagram_encodings)
+    Case("utf16_without_bom", one_file(simple().encode("utf-16-le")), ("与声明的编码 UTF-8 不符",)),
+    Case("declared_rot13", one_file(UTF16.replace('"UTF-16"', '"rot13"').encode()), ("编码 rot13 无法识别",)),
     Case("unpaired_surrogate", one_file(simple().replace("签收", "\ud800")), ("unpaired surrogate",)),
     Case("nul_character", one_file(simple().replace("签收", "签\x00收")), ("malformed XML",)),
     Case("nesting_10000_deep", one_file(deep(10_000)), ("malformed XML", "Excessive depth")),

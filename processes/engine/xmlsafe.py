@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from lxml import etree
 
+from processes.engine.xmltext import MAX_XML_BYTES as MAX_XML_BYTES
+from processes.engine.xmltext import decode_diagram
+from processes.engine.xmltext import utf8_declaration
 from processes.errors import UploadRejected
 
-MAX_XML_BYTES = 5 * 1024 * 1024
 MAX_ELEMENTS = 50_000  # a real diagram has hundreds; millions of tiny elements make XSD validation crawl
 MAX_ATTRIBUTES = 100  # per element; 100,000 attributes took 2.4 s in XSD validation
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -31,12 +33,15 @@ def _hardened_parser() -> etree.XMLParser:
 
 
 def parse_xml(data: bytes | str, *, filename: str, limit: int = MAX_XML_BYTES) -> etree._Element:
-    """Parse uploaded XML; reject oversize input, any DOCTYPE or entity, and malformed XML."""
+    """Parse uploaded XML; reject oversize input, unreadable encodings, any DOCTYPE or entity, and malformed XML."""
+    # Bytes are decoded by their mark or declaration (limit on the bytes as given); text is decoded already, so a
+    # declaration still naming ISO-8859-1 or GBK must not make lxml read its UTF-8 bytes a second time.
+    text = decode_diagram(data, filename, limit=limit) if isinstance(data, bytes) else utf8_declaration(data)
     try:
-        raw = data.encode("utf-8") if isinstance(data, str) else data
+        raw = text.encode("utf-8")
     except UnicodeEncodeError as exc:
         raise UploadRejected("not valid Unicode text (unpaired surrogate)", file=filename) from exc
-    if len(raw) > limit:
+    if len(raw) > limit and isinstance(data, str):
         raise UploadRejected(f"file is larger than {limit // (1024 * 1024)} MB", file=filename)
     if b"<!DOCTYPE" in raw.upper() or b"<!ENTITY" in raw.upper():
         raise UploadRejected("DOCTYPE and entity declarations are not allowed", file=filename)

@@ -18,6 +18,8 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from processes import engine
+from processes.engine.xmltext import MAX_XML_BYTES
+from processes.engine.xmltext import decode_diagram
 from processes.errors import DefinitionInvalid
 from processes.errors import InvalidState
 from processes.errors import NotFound
@@ -67,11 +69,22 @@ def _read_files(path: Path) -> dict[str, str]:
     files: dict[str, str] = {}
     for file in sorted(path.rglob("*")):
         if file.is_file() and file.suffix in BUNDLE_SUFFIXES:
-            try:
-                files[file.relative_to(path).as_posix()] = file.read_text(encoding="utf-8")
-            except UnicodeDecodeError as exc:
-                raise DefinitionInvalid("not UTF-8 text", file=file.name) from exc
+            files[file.relative_to(path).as_posix()] = _read_text(file)
     return files
+
+
+def _read_text(file: Path) -> str:
+    """Return a bundle file's text: diagrams in their declared encoding (as uploads), form schemas in UTF-8."""
+    with file.open("rb") as handle:
+        raw = handle.read(MAX_XML_BYTES + 1)  # no more than the limit: a huge file is refused, not read whole
+    if file.suffix in (".bpmn", ".dmn"):
+        return decode_diagram(raw, file.name)
+    if len(raw) > MAX_XML_BYTES:
+        raise DefinitionInvalid("form schema too large", file=file.name)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DefinitionInvalid("not UTF-8 text", file=file.name) from exc
 
 
 def included_libraries(path: Path) -> list[Path]:

@@ -13,6 +13,9 @@ from babel.messages.pofile import read_po
 from processes.engine.validation.check import Report
 from processes.engine.validation.engine_errors import from_exception
 from processes.engine.validation.problems import Problem
+from processes.engine.xmltext import MAX_XML_BYTES
+from processes.engine.xmltext import EncodingRefused
+from processes.engine.xmltext import decode_diagram
 from processes.errors import DefinitionInvalid
 from processes.runtime import definitions
 from webapp.i18n import SOURCE
@@ -40,14 +43,21 @@ def read_input(path: Path) -> tuple[dict[str, str], list[Problem]]:
         try:
             return definitions.read_bundle_dir(path), []
         except DefinitionInvalid as exc:
-            return {}, [from_exception(exc, {})]
+            return {}, [_problem(exc)]
     if path.suffix not in DIAGRAM_SUFFIXES:
         raise click.UsageError(f"{path}: give a .bpmn file or a bundle folder")
     name = path.with_suffix(".bpmn").name
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_XML_BYTES + 1)  # a huge file is refused by its size, not read whole
     try:
-        return {name: path.read_bytes().decode("utf-8")}, []
-    except UnicodeDecodeError:
-        return {}, [from_exception(DefinitionInvalid("not UTF-8 text", file=name), {})]
+        return {name: decode_diagram(raw, name)}, []
+    except DefinitionInvalid as exc:
+        return {}, [_problem(exc)]
+
+
+def _problem(exc: DefinitionInvalid) -> Problem:
+    """Say a refused read as a problem: an encoding refusal in its own words, the rest as the engine's."""
+    return exc.problem() if isinstance(exc, EncodingRefused) else from_exception(exc, {})
 
 
 def report_lines(base: Path, report: Report, translate: Callable[[str], str]) -> Iterable[str]:

@@ -18,7 +18,9 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from processes.cases.numbers import mask_numbers
-from processes.engine.xmlsafe import MAX_XML_BYTES
+from processes.engine.xmltext import MAX_XML_BYTES
+from processes.engine.xmltext import EncodingRefused
+from processes.engine.xmltext import decode_diagram
 from processes.errors import DefinitionInvalid
 from processes.errors import InvalidState
 from processes.errors import NotFound
@@ -62,11 +64,12 @@ def _read_upload() -> tuple[str, str] | str:
         upload.close()  # a large upload is a temporary file: close it now, not at garbage collection
     if len(raw) > MAX_XML_BYTES:
         return str(gettext(texts.TOO_BIG, mb=MAX_XML_BYTES // (1024 * 1024)))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return str(gettext(texts.NOT_UTF8))
     name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
+    try:
+        text = decode_diagram(raw, name[:100])  # GBK, ISO-8859-1, UTF-16 …: text whose declaration says UTF-8
+    except EncodingRefused as exc:
+        problem = exc.problem()
+        return str(gettext(texts.BAD_ENCODING, problem=problem.text(gettext), hint=problem.hint_text(gettext)))
     return name, text
 
 
