@@ -204,3 +204,15 @@ def test_utf16_without_a_mark_must_say_so_in_its_declaration() -> None:
     with pytest.raises(EncodingRefused, match="与声明的编码 UTF-8 不符"):
         decode_diagram(CHINESE.encode("utf-16-be"), "x.bpmn")
     assert "签收（镕）" in decode_diagram(saved_as(CHINESE, "UTF-16", "utf-16-be"), "x.bpmn")
+
+
+def test_a_bundle_folder_over_the_bundle_limit_is_refused_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "big"
+    folder.mkdir()
+    padding = b"<!--" + b"x" * (4 * 1024 * 1024 + 512 * 1024) + b"-->"  # under 5 MB each, over 20 MB together
+    for i in range(5):
+        (folder / f"p{i}.bpmn").write_bytes(saved_as(CHINESE, "GBK", "gbk").replace(b"</bpmn:definitions>",
+                                                                                    padding + b"</bpmn:definitions>"))
+    runner = CliRunner(env={"HOTLINE_DATABASE_URL": f"sqlite:///{tmp_path}/never-created.sqlite"})
+    result = runner.invoke(cli, ["validate", str(folder)])
+    assert result.exit_code == 1 and "整个包超过 20 MB" in result.output, result.output

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from processes.engine.xmltext import decode_diagram
 from processes.layout.build import layout_bpmn
 from processes.layout.model import NS
 from processes.layout.xmlio import BPMNDI
@@ -69,7 +70,7 @@ def _target_y(root: etree._Element) -> dict[str, float]:
 
 def layout_file(path: Path, *, write: bool, role_names: Mapping[str, str] | None = None) -> FileResult:
     """Check one file's DI; with `write`, rewrite the file in place when it is not current."""
-    text = path.read_text(encoding="utf-8")
+    text = decode_diagram(path.read_bytes(), path.name)  # any declared encoding; written back as UTF-8
     new = layout_bpmn(text, role_names=role_names, filename=path.name)
     problem = _problem(text, new)
     if problem is None:

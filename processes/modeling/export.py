@@ -80,7 +80,7 @@ def export_version(row: ProcessDefinition, root: Path, shared: dict[Path, str]) 
             continue
         else:
             shared[path] = text
-        if path.is_file() and path.read_text(encoding="utf-8") == text:
+        if path.is_file() and path.read_bytes() == text.encode("utf-8"):  # a file in another encoding is rewritten
             done.unchanged.append(label)
             continue
         path.parent.mkdir(parents=True, exist_ok=True)
