@@ -14,6 +14,9 @@ from sqlalchemy.orm import Session
 
 from processes.engine.validation.check import Report
 from processes.engine.validation.check import validate_bundle
+from processes.engine.validation.model import bpmn
+from processes.engine.validation.pools import top_process
+from processes.engine.validation.problems import Problem
 from processes.engine.xmlsafe import BPMN_NS
 from processes.engine.xmlsafe import parse_bpmn
 from processes.errors import DefinitionInvalid
@@ -27,7 +30,17 @@ from processes.runtime.models import ProcessInstance
 KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.bpmn")
 FORM_NAME = re.compile(r"forms/[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}\.schema\.json")
+CHOICE_CODES = ("process.ambiguous", "process.unknown", "process.all_called")  # solved by naming the process
 ACTIVE = ("running", "waiting", "suspended", "error")  # instances still on their version
+
+
+class ProcessChoice(DefinitionInvalid):
+    """The upload cannot tell its top process (主流程), or the one chosen is not in it: the analyst picks one."""
+
+    def __init__(self, problem: Problem, candidates: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(problem.text(), file=problem.file or None)
+        self.problem = problem
+        self.candidates = candidates  # (id, name) of each process that could run
 
 
 class NotAllowed(RuntimeErrorBase):
@@ -115,11 +128,12 @@ def main_file(row: ProcessDefinition) -> str:
 
 def upload_draft(session: Session, key: str, filename: str, text: str, *, actor: str, now: datetime,
                  operators: Iterable[str], base_version: int | None = None,
-                 forms: Mapping[str, str] | None = None) -> definitions.DeployResult:
+                 forms: Mapping[str, str] | None = None, process_id: str | None = None) -> definitions.DeployResult:
     """Store an uploaded diagram as a new draft version: it replaces the file of the same name, else the main one.
 
     The other files of the base version (the newest unless the modeler names the one it edited: forms, called
-    processes) stay, with the `forms/*.schema.json` edited beside it; a new key starts a new process.
+    processes) stay, with the `forms/*.schema.json` edited beside it; a new key starts a new process. The top
+    process is `process_id` when the analyst names one, else the base version's while the files still hold it.
     """
     if not KEY.fullmatch(key):
         raise DefinitionInvalid("process key: lower-case letters, digits and _ (1-64), starting with a letter")
@@ -130,14 +144,30 @@ def upload_draft(session: Session, key: str, filename: str, text: str, *, actor:
     parse_bpmn(text, filename=filename)  # hostile or malformed XML is refused before anything else
     base = latest(session, key) if base_version is None else get_version(session, key, base_version)
     files = {**(base.files if base is not None else {}), **(forms or {})}
-    process_id = None
     if base is not None and filename not in files:
         filename = main_file(base)
-    if base is not None and filename == main_file(base):
-        process_id = None if f'id="{base.process_id}"' not in text else base.process_id
     files[filename] = text
+    top = _top_process(files, process_id, base.process_id if base is not None else None)
     return definitions.deploy(session, key, files, actor=actor, now=now, operators=operators,
-                              process_id=process_id, publish=False)
+                              process_id=top, publish=False)
+
+
+def _top_process(files: Mapping[str, str], chosen: str | None, kept: str | None) -> str | None:
+    """Return the top process to deploy: the one chosen, else the base version's while the files still run it.
+
+    None leaves it to the deploy (the only candidate); when it cannot be told, or the one chosen is not there,
+    ProcessChoice lists the candidates.
+    """
+    roots = {name: parse_bpmn(text, filename=name) for name, text in files.items() if name.endswith(".bpmn")}
+    runnable = [(str(p.get("id")), str(p.get("name") or "")) for root in roots.values()
+                for p in bpmn(root, "./bpmn:process") if p.get("isExecutable", "true") == "true"]
+    if chosen is None and kept in {pid for pid, _ in runnable}:
+        chosen = kept  # every save of the modeler keeps the process the analyst chose for the first version
+    top = top_process(roots, chosen)
+    problem = next((p for p in top.problems if p.code in CHOICE_CODES), None)
+    if problem is not None:
+        raise ProcessChoice(problem, top.candidates or tuple(runnable))
+    return top.process_id if chosen is not None else None
 
 
 def retire(session: Session, key: str, version: int, *, may_retire_published: bool) -> str:

@@ -38,6 +38,7 @@ from webapp.modeler.views import find
 from webapp.modeler.views import versions_page
 
 MAX_REASON = 500
+MAX_PROCESS_ID = 200
 
 
 def _refused_upload(key: str, message: str, *, status: int = 400) -> ResponseReturnValue:
@@ -51,6 +52,18 @@ def _refused_upload(key: str, message: str, *, status: int = 400) -> ResponseRet
     if known:
         return versions_page(key, error=message, status=status)
     return render_template("modeler/upload_refused.html", error=message), status
+
+
+def _choose_process(key: str, exc: versions.ProcessChoice, chosen: str | None) -> ResponseReturnValue:
+    """Audit the refusal and show the candidates with the upload form: the web's answer is a choice, not a flag."""
+    # The problem's own hint speaks of `hotline validate --process` (right on the command line); here it is the
+    # choice on this page, and the browser cannot keep the file the analyst picked.
+    message = gettext(texts.UPLOAD_REFUSED, problem=exc.problem.text(gettext))
+    with runtime().write() as db, db.begin():
+        record(db, "definition.upload", object_type="process_definition", object_id=key[:64], result="failure",
+               reason=mask_numbers(message)[:300], code=exc.problem.code)
+    return render_template("modeler/upload_refused.html", error=message, hint=gettext(texts.CHOOSE_PROCESS),
+                           upload_key=key, choices=exc.candidates, chosen=chosen), 400
 
 
 def _read_upload() -> tuple[str, str] | str:
@@ -85,13 +98,17 @@ def upload() -> ResponseReturnValue:
     name, text = read
     if not versions.FILE_NAME.fullmatch(name):
         name = f"{key}.bpmn"  # a Chinese or odd file name: the bundle keeps its own name for the diagram
+    chosen = request.form.get("process", "").strip()[:MAX_PROCESS_ID] or None
     rt = runtime()
     try:
         with rt.write() as db, db.begin():
             done = versions.upload_draft(db, key, name, text, actor=current_user.username, now=now(),
-                                         operators=rt.handlers)
+                                         operators=rt.handlers, process_id=chosen)
             record(db, "definition.upload", object_type="process_definition", object_id=f"{key} v{done.version}",
-                   after={"version": done.version, "status": done.status, "created": done.created}, file=name)
+                   after={"version": done.version, "status": done.status, "created": done.created}, file=name,
+                   process=chosen)
+    except versions.ProcessChoice as exc:
+        return _choose_process(key, exc, chosen)
     except DefinitionInvalid as exc:
         return _refused_upload(key, gettext(texts.UPLOAD_REFUSED, problem=str(exc)[:500]))
     flash(gettext(texts.UPLOADED if done.created else texts.UNCHANGED, version=done.version),
