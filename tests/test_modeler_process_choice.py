@@ -19,6 +19,7 @@ from tests.admin_support import sign_in
 from tests.modeler_support import SIMPLE
 from tests.modeler_support import scripted
 from tests.web_support import audit_rows
+from tests.web_support import post
 from tests.web_support import token
 from tests.web_support import web_app
 from webapp import runtime_of
@@ -143,3 +144,12 @@ def test_a_save_of_another_file_of_the_bundle_keeps_the_chosen_process(app: Flas
     assert process_of(app) == [(2, "simple"), (1, "simple")]
     with rt.read() as db:
         assert "电话回访（改）" in str(versions.get_version(db, "visit", 2).files["callback.bpmn"])
+
+
+def test_the_choice_speaks_the_page_language(app: Flask, clock: FrozenClock) -> None:
+    analyst = sign_in(app, clock, "an1", "analyst")
+    assert post(analyst, "/lang", {"lang": "en"}).status_code == 302
+    page = upload(analyst, TWO_POOLS).get_data(as_text=True)
+    assert "Cannot tell which process to run: there are 2 executable processes" in page
+    assert "please choose the file again" in page and "Top process" in page and "--process" not in page
+    assert choices(page) == ["callback", "simple"]
