@@ -125,6 +125,13 @@ def test_only_analysts_upload_and_only_with_the_csrf_token(app: Flask, clock: Fr
                                                      "file": (io.BytesIO(TWO_POOLS.encode()), "two.bpmn")},
                             content_type="multipart/form-data")
     assert refused.status_code == 403
+    supervisor = sign_in(app, clock, "sv1", "supervisor")  # reads the workbench, uploads nothing
+    assert 'name="process"' not in supervisor.get("/modeler").get_data(as_text=True)
+    also = supervisor.post("/modeler/upload", data={"csrf_token": token(supervisor, "/modeler"), "key": "visit",
+                                                    "process": "callback",
+                                                    "file": (io.BytesIO(TWO_POOLS.encode()), "two.bpmn")},
+                           content_type="multipart/form-data")
+    assert also.status_code == 403
     assert process_of(app) == []
 
 
