@@ -216,3 +216,9 @@ def test_a_bundle_folder_over_the_bundle_limit_is_refused_whole(tmp_path: Path) 
     runner = CliRunner(env={"HOTLINE_DATABASE_URL": f"sqlite:///{tmp_path}/never-created.sqlite"})
     result = runner.invoke(cli, ["validate", str(folder)])
     assert result.exit_code == 1 and "整个包超过 20 MB" in result.output, result.output
+
+
+def test_iso_8859_1_is_read_exactly_not_as_windows_1252() -> None:
+    raw = b'<?xml version="1.0" encoding="ISO-8859-1"?><a n="\x80\xe9"/>'
+    assert decode_diagram(raw, "x.bpmn") == '<?xml version="1.0" encoding="UTF-8"?><a n="\x80é"/>'
+    assert decode_diagram(raw.replace(b"ISO-8859-1", b"windows-1252"), "x.bpmn").endswith('<a n="€é"/>')
