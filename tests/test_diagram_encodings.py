@@ -222,3 +222,9 @@ def test_iso_8859_1_is_read_exactly_not_as_windows_1252() -> None:
     raw = b'<?xml version="1.0" encoding="ISO-8859-1"?><a n="\x80\xe9"/>'
     assert decode_diagram(raw, "x.bpmn") == '<?xml version="1.0" encoding="UTF-8"?><a n="\x80é"/>'
     assert decode_diagram(raw.replace(b"ISO-8859-1", b"windows-1252"), "x.bpmn").endswith('<a n="€é"/>')
+
+
+def test_utf8_files_stay_byte_for_byte() -> None:
+    lower = CHINESE.replace('encoding="UTF-8"', "encoding='utf-8'", 1)
+    assert decode_diagram(lower.encode(), "x.bpmn") == lower  # a second deploy finds the same sha256
+    assert decode_diagram(CHINESE.encode(), "x.bpmn") == CHINESE

@@ -87,8 +87,9 @@ def _check_wide_declaration(text: str, filename: str) -> None:
 def utf8_declaration(text: str) -> str:
     """Return the text with its declared encoding (if any) replaced by UTF-8: the text is decoded already."""
     declaration = DECLARATION.match(text)
-    if declaration is None:
-        return text
+    found = ENCODING.search(declaration.group()) if declaration else None
+    if declaration is None or found is None or found.group(3).lower() in ("utf-8", "utf8"):
+        return text  # UTF-8 files stay byte for byte as they were: same sha256, same version on a second deploy
     fixed = ENCODING.sub(r"\1\2UTF-8\2", declaration.group(), count=1)
     return fixed + text[declaration.end():]
 
