@@ -91,6 +91,9 @@ def upload() -> ResponseReturnValue:
                    after={"version": done.version, "status": done.status, "created": done.created}, file=name)
     except DefinitionInvalid as exc:
         return _refused_upload(key, gettext(texts.UPLOAD_REFUSED, problem=str(exc)[:500]))
+    if done.created and not find(key, done.version).runnable:  # open it where its problems show on the diagram
+        flash(gettext(texts.UPLOADED_WITH_ERRORS, version=done.version), "warning")
+        return redirect(url_for("modeler.edit", key=key, version=done.version), code=303)
     flash(gettext(texts.UPLOADED if done.created else texts.UNCHANGED, version=done.version),
           "success" if done.created else "info")
     return redirect(url_for("modeler.versions_list", key=key), code=303)
