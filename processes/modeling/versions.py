@@ -23,6 +23,7 @@ from processes.errors import DefinitionInvalid
 from processes.errors import InvalidState
 from processes.errors import NotFound
 from processes.errors import RuntimeErrorBase
+from processes.errors import UploadRejected
 from processes.runtime import definitions
 from processes.runtime.models import ProcessDefinition
 from processes.runtime.models import ProcessInstance
@@ -32,6 +33,8 @@ FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.bpmn")
 FORM_NAME = re.compile(r"forms/[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}\.schema\.json")
 CHOICE_CODES = ("process.ambiguous", "process.unknown", "process.all_called")  # solved by naming the process
 ACTIVE = ("running", "waiting", "suspended", "error")  # instances still on their version
+# Refusals never kept as a draft with errors: hostile or oversized files, and scripts the sandbox forbids.
+REFUSED_AT_UPLOAD = ("upload.", "bundle.", "form.size", "script.sandbox")
 
 
 class ProcessChoice(DefinitionInvalid):
@@ -148,8 +151,7 @@ def upload_draft(session: Session, key: str, filename: str, text: str, *, actor:
         filename = main_file(base)
     files[filename] = text
     top = _top_process(files, process_id, base.process_id if base is not None else None)
-    return definitions.deploy(session, key, files, actor=actor, now=now, operators=operators,
-                              process_id=top, publish=False)
+    return _deploy_draft(session, key, files, actor=actor, now=now, operators=operators, process_id=top)
 
 
 def _top_process(files: Mapping[str, str], chosen: str | None, kept: str | None) -> str | None:
@@ -168,6 +170,36 @@ def _top_process(files: Mapping[str, str], chosen: str | None, kept: str | None)
     if problem is not None:
         raise ProcessChoice(problem, top.candidates or tuple(runnable))
     return top.process_id if chosen is not None else None
+
+
+def _deploy_draft(session: Session, key: str, files: Mapping[str, str], *, actor: str, now: datetime,
+                  operators: Iterable[str], process_id: str | None) -> definitions.DeployResult:
+    """Deploy a draft; one the engine refuses is kept with its errors unless the refusal is a security one."""
+    try:
+        return definitions.deploy(session, key, files, actor=actor, now=now, operators=operators,
+                                  process_id=process_id, publish=False)
+    except UploadRejected:
+        raise
+    except DefinitionInvalid:
+        errors = validate_bundle(files, operators=operators, process_id=process_id).errors
+        if not errors or any(p.code.startswith(REFUSED_AT_UPLOAD) for p in errors):
+            raise
+    top, name = outline(files, process_id)
+    return definitions.store_unrunnable_draft(session, key, files, actor=actor, now=now, process_id=top,
+                                              name=name or key)
+
+
+def outline(files: Mapping[str, str], process_id: str | None) -> tuple[str, str]:
+    """Return (id, name) of the process a bundle most likely means: the one named, else the first executable one."""
+    found: list[tuple[str, str, bool]] = []
+    for name in sorted(n for n in files if n.endswith(".bpmn")):
+        root = parse_bpmn(files[name], filename=name)
+        found += [(str(p.get("id") or ""), str(p.get("name") or ""), p.get("isExecutable", "true") == "true")
+                  for p in root.iterfind(f"{{{BPMN_NS}}}process")]
+    chosen = next((f for f in found if f[0] == process_id), None) or next((f for f in found if f[2]), None)
+    if chosen is None:  # nothing executable: no top process to name, but the first one's name still shows
+        return "", next((f[1] or f[0] for f in found), "")
+    return chosen[0], chosen[1] or chosen[0]
 
 
 def retire(session: Session, key: str, version: int, *, may_retire_published: bool) -> str:

@@ -26,6 +26,7 @@ from processes.errors import NotFound
 from processes.runtime.models import ProcessDefinition
 
 BUNDLE_SUFFIXES = (".bpmn", ".dmn", ".json")
+UNRUNNABLE = ""  # spec_json of a draft kept with errors (ProcessDefinition.runnable is false)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,22 @@ def deploy(session: Session, key: str, files: Mapping[str, str], *, actor: str, 
     return DeployResult(key, row.version, row.id, True, row.status)
 
 
+def store_unrunnable_draft(session: Session, key: str, files: Mapping[str, str], *, actor: str, now: datetime,
+                           process_id: str, name: str) -> DeployResult:
+    """Keep a draft the engine cannot run yet (草稿，有错误) so its author can open and fix it; it has no spec.
+
+    An analyst's unfinished diagram or an imported file with problems is work worth saving; publishing refuses it
+    (`publish_version`) and nothing can start on it, so no code path ever needs its spec.
+    """
+    sha = bundle_sha256(files)
+    latest = session.scalar(sa.select(sa.func.max(ProcessDefinition.version)).where(ProcessDefinition.key == key))
+    row = ProcessDefinition(key=key, version=(latest or 0) + 1, sha256=sha, status="draft", process_id=process_id[:128],
+                            name=name[:200], files=dict(files), spec_json=UNRUNNABLE, created_by=actor, created_at=now)
+    session.add(row)
+    session.flush()
+    return DeployResult(key, row.version, row.id, True, row.status)
+
+
 def publish_version(session: Session, key: str, version: int, *, actor: str, now: datetime) -> None:
     """Publish a version for new cases; the previous published one retires (running cases keep it)."""
     row = session.scalar(sa.select(ProcessDefinition).where(
@@ -142,6 +159,8 @@ def publish_version(session: Session, key: str, version: int, *, actor: str, now
         return
     if row.status == "retired":
         raise InvalidState(f"process {key} version {version} is retired")
+    if not row.runnable:
+        raise InvalidState(f"process {key} version {version} has validation errors: fix them in a new version")
     session.execute(sa.update(ProcessDefinition).where(
         ProcessDefinition.key == key, ProcessDefinition.status == "published").values(status="retired"))
     row.status, row.published_by, row.published_at = "published", actor, now
@@ -189,6 +208,8 @@ class SpecCache:
         text = session.scalar(sa.select(ProcessDefinition.spec_json).where(ProcessDefinition.id == definition_id))
         if text is None:
             raise NotFound(f"definition {definition_id} not found")
+        if text == UNRUNNABLE:
+            raise InvalidState(f"definition {definition_id} is a draft with validation errors")
         specs = engine.specs_from_json(text)
         with self._lock:
             self._specs[definition_id] = specs

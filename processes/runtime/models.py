@@ -31,11 +31,17 @@ class ProcessDefinition(Base):
     process_id: Mapped[str] = mapped_column(sa.String(128))  # BPMN id of the top process
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     files: Mapped[dict[str, Any]]  # {"x.bpmn": xml text, "forms/y.schema.json": text}
-    spec_json: Mapped[str] = mapped_column(sa.Text)  # serialized spec + subprocess specs, parsed once
+    # serialized spec + subprocess specs, parsed once; "" for a draft kept with errors (nothing runs on it)
+    spec_json: Mapped[str] = mapped_column(sa.Text)
     created_by: Mapped[str] = mapped_column(sa.String(64))
     created_at: Mapped[datetime]
     published_by: Mapped[str | None] = mapped_column(sa.String(64))
     published_at: Mapped[datetime | None]
+
+    @property
+    def runnable(self) -> bool:
+        """Whether the engine read this version (a draft kept with errors cannot run or be published)."""
+        return self.spec_json != ""
 
 
 class ProcessInstance(Base):

@@ -18,6 +18,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from processes.cases.numbers import mask_numbers
+from processes.engine.validation.engine_errors import from_exception
 from processes.engine.xmltext import MAX_XML_BYTES
 from processes.engine.xmltext import EncodingRefused
 from processes.engine.xmltext import decode_diagram
@@ -110,7 +111,12 @@ def upload() -> ResponseReturnValue:
     except versions.ProcessChoice as exc:
         return _choose_process(key, exc, chosen)
     except DefinitionInvalid as exc:
-        return _refused_upload(key, gettext(texts.UPLOAD_REFUSED, problem=str(exc)[:500]))
+        said = from_exception(exc, {}, name)  # in words and in the page's language, as validation says it
+        return _refused_upload(key, gettext(texts.UPLOAD_REFUSED,
+                                            problem=f"{said.text(gettext)} — {said.hint_text(gettext)}"[:500]))
+    if done.created and not find(key, done.version).runnable:  # open it where its problems show on the diagram
+        flash(gettext(texts.UPLOADED_WITH_ERRORS, version=done.version), "warning")
+        return redirect(url_for("modeler.edit", key=key, version=done.version), code=303)
     flash(gettext(texts.UPLOADED if done.created else texts.UNCHANGED, version=done.version),
           "success" if done.created else "info")
     return redirect(url_for("modeler.versions_list", key=key), code=303)

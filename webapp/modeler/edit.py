@@ -47,6 +47,7 @@ BAD_FORM = N_("表单文件名须为 forms/名称.schema.json，内容是文本"
 TOO_BIG = N_("内容超过 %(mb)s MB，不能保存")
 SAVED = N_("已保存为第 %(version)s 版（草稿），须由第二人发布后生效")
 UNCHANGED = N_("内容与第 %(version)s 版相同，未新建版本")
+SAVED_WITH_ERRORS = N_("已保存为第 %(version)s 版（草稿），但有 %(count)s 个错误：修正后再保存，才能发布")
 REFUSED = N_("未保存：%(problem)s")
 FOUND = N_("%(errors)s 个错误，%(warnings)s 个警告")
 CLEAN = N_("没有发现问题")
@@ -167,5 +168,7 @@ def save(key: str, version: int) -> ResponseReturnValue:
         return refuse(message, **problems_json(report))
     saved = find(key, done.version)
     message = gettext(SAVED if done.created else UNCHANGED, version=done.version)
+    if done.created and not saved.runnable:
+        message = gettext(SAVED_WITH_ERRORS, version=done.version, count=len(report.errors))
     return jsonify({"ok": True, "message": message, "version": done.version, "created": done.created,
                     **edit_urls(saved, edited.file), **problems_json(report)})

@@ -33,6 +33,8 @@ PUBLISHED = N_("第 %(version)s 版已发布，新登记的工单将使用此版
 ALREADY_PUBLISHED = N_("第 %(version)s 版本来就是已发布版本")
 UPLOADED = N_("已保存为第 %(version)s 版（草稿），须由第二人发布后生效")
 UNCHANGED = N_("内容与第 %(version)s 版相同，未新建版本")
+UPLOADED_WITH_ERRORS = N_("已保存为第 %(version)s 版（草稿），但引擎还无法运行它："
+                          "请在下方图上逐条修正错误后保存为新版本")
 UPLOAD_REFUSED = N_("上传被拒绝：%(problem)s")
 NO_FILE = N_("请选择一个 .bpmn 文件")
 TOO_BIG = N_("文件超过 %(mb)s MB，不能上传")
