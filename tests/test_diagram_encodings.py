@@ -228,3 +228,19 @@ def test_utf8_files_stay_byte_for_byte() -> None:
     lower = CHINESE.replace('encoding="UTF-8"', "encoding='utf-8'", 1)
     assert decode_diagram(lower.encode(), "x.bpmn") == lower  # a second deploy finds the same sha256
     assert decode_diagram(CHINESE.encode(), "x.bpmn") == CHINESE
+
+
+@pytest.mark.parametrize("raw, says", [
+    (b'<?xml version="1.0" encoding="KOI9-X"?><x/>', "文件声明的编码 KOI9-X 无法识别"),
+    (b'<!DOCTYPE x [<!ENTITY a "b">]><x/>', "DOCTYPE"),
+])
+def test_hotline_deploy_refuses_a_folder_in_words_without_class_names(app: Flask, tmp_path: Path, raw: bytes,
+                                                                      says: str) -> None:
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "a.bpmn").write_bytes(raw)
+    result = CliRunner(env={"HOTLINE_DATABASE_URL": app.config["DATABASE_URL"]}).invoke(
+        cli, ["deploy", str(folder), "--key", "bad"])
+    assert result.exit_code == 1 and says in result.output, result.output
+    assert not re.search(r"\w+(Refused|Rejected|Invalid|Error):", result.output), result.output
+    assert "Traceback" not in result.output

@@ -30,6 +30,8 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from processes.audit import record as audit
+from processes.engine.validation.engine_errors import from_exception
+from processes.errors import DefinitionInvalid
 from processes.errors import RuntimeErrorBase
 from processes.runtime.context import Also
 from processes.runtime.context import CommandSummary
@@ -47,6 +49,8 @@ def friendly_errors(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
+        except DefinitionInvalid as exc:  # a diagram's problem in words, as `hotline validate` says it
+            raise click.ClickException(from_exception(exc, {}).one_line()) from exc
         except RuntimeErrorBase as exc:
             raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 

@@ -15,6 +15,7 @@ from lxml import etree
 from processes.engine.validation.problems import N_
 from processes.engine.validation.problems import Problem
 from processes.engine.validation.problems import at
+from processes.engine.xmltext import EncodingRefused
 from processes.errors import DefinitionInvalid
 
 REEXPORT = N_("用建模工具重新导出")
@@ -104,6 +105,8 @@ _CLASS = re.compile(r"\b[A-Za-z_]+(?:Error|Exception|Warning)\b:?\s*|<[^>]*\bat 
 def from_exception(exc: Exception, roots: Mapping[str, etree._Element], default_file: str = "") -> Problem:
     """Turn a refusal of the parser, the sandbox checks or the upload guard into one problem."""
     file = getattr(exc, "file", None) or getattr(exc, "file_name", None) or default_file
+    if isinstance(exc, EncodingRefused):  # it knows its own problem, with the line and the encoding named
+        return exc.problem(file)
     element_id = _element_id(exc)
     if not file and element_id:  # the sandbox checks name the element only: find its file
         file = next((name for name, root in roots.items() if _find(root, element_id) is not None), "")
