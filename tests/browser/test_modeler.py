@@ -21,6 +21,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import expect
 
 from processes.accounts import totp
+from processes.modeling import diff as diffing
 from processes.runtime import commands
 from processes.runtime import definitions
 from processes.runtime.models import ProcessDefinition
@@ -247,3 +248,43 @@ def test_an_analyst_edits_a_process_and_a_second_person_publishes_it(
     expect(page.locator(".migration-results li.ok")).to_have_count(1)
     supervisor.close()
     assert version_of(live_server, office["moves"]) == 2
+
+
+PRODUCT_FILES = ("case_phone.bpmn", "case_lifecycle.bpmn", "department_handling.bpmn")
+
+
+def test_a_product_diagram_opened_in_the_modeler_is_downloaded_as_it_was_stored(
+        browser: Browser, live_server: LiveServer, office: dict[str, str]) -> None:
+    """Opening changes nothing (no unsaved mark) and what bpmn-js writes back keeps every element as stored.
+
+    The lifecycle's multi-instance names its collections by variable (<loopDataInputRef>units</…>), which bpmn-js
+    drops as an unresolved reference unless the page keeps it: a saved copy would no longer run.
+    """
+    analyst = context_of(browser, live_server)
+    page = analyst.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, "md.an")
+    with runtime_of(live_server.app).read() as db:
+        stored = definitions.list_versions(db, "case_phone")[-1]
+    for name in PRODUCT_FILES:
+        page.goto(f"/modeler/case_phone/v{stored.version}/edit?file={name}")
+        expect(page.locator("#modeler-edit[data-ready='1']")).to_have_count(1)
+        expect(page.locator("[data-status]")).to_be_empty()  # nothing is unsaved in a diagram just opened
+        with page.expect_download() as download:
+            page.click("[data-action='download']")
+        written = Path(download.value.path()).read_text(encoding="utf-8")
+        found = diffing.compare({name: stored.files[name]}, {name: written})
+        assert (found.added, found.removed, found.changed) == ([], [], []), name
+        if name == "case_lifecycle.bpmn":
+            assert "<bpmn:loopDataInputRef>units</bpmn:loopDataInputRef>" in written
+    page.goto(f"/modeler/case_phone/v{stored.version}/edit?file=case_phone.bpmn")
+    expect(page.locator("#modeler-edit[data-ready='1']")).to_have_count(1)
+    label = page.locator(".djs-element[data-element-id='f_gw_duplicates_merge_offer_label']")
+    box = label.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a flow's name, as people click
+    expect(page.locator("[data-bind='id']")).to_have_text("f_gw_duplicates_merge_offer")
+    expect(page.locator("[data-section='flow']")).to_be_visible()
+    assert not errors, errors
+    analyst.close()

@@ -74,10 +74,11 @@
 
   Panel.prototype.show = function (element) {
     var self = this;
+    if (element && element.type === "label") { element = element.labelTarget || null; } // a flow's or event's name
     this.current = element;
     this.root.querySelectorAll("[data-section]").forEach(function (s) { s.hidden = true; });
     this.root.querySelector("[data-props-empty]").hidden = !!element;
-    if (!element || !element.businessObject || element.type === "label") { return; }
+    if (!element || !element.businessObject) { return; }
     var bo = element.businessObject;
     if (bo.$type === "bpmn:Process" || bo.$type === "bpmn:Collaboration") { this.current = null; return; }
     this.section("general").hidden = false;

@@ -41,7 +41,8 @@
     this.modeler.on("selection.changed", function (e) {
       self.panel.show(e.newSelection.length === 1 ? e.newSelection[0] : null);
     });
-    this.modeler.on("commandStack.changed", function () {
+    this.modeler.on("commandStack.changed", function (e) {
+      if (e.trigger === "clear") { return; } // a freshly opened diagram is not a change
       self.setDirty(true);
       if (!self.panel.writing && self.panel.current) { self.panel.show(self.panel.current); }
     });
@@ -71,7 +72,8 @@
     return fetch(this.root.getAttribute("data-xml-url"), { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
       .then(function (xml) { return self.modeler.importXML(xml); })
-      .then(function () {
+      .then(function (result) {
+        window.HotlineSpiff.keepUnresolved(self.modeler, result.warnings);
         self.modeler.get("canvas").zoom("fit-viewport");
         self.modeler.get("commandStack").clear();
         self.dirty = false;
@@ -214,7 +216,8 @@
     var self = this, chosen = input.files && input.files[0];
     if (!chosen) { return; }
     chosen.text().then(function (xml) { return self.modeler.importXML(xml); })
-      .then(function () {
+      .then(function (result) {
+        window.HotlineSpiff.keepUnresolved(self.modeler, result.warnings);
         self.modeler.get("canvas").zoom("fit-viewport");
         self.clearProblems();
         self.setDirty(true);
