@@ -19,6 +19,8 @@ REASONS = {
     "done_missing": N_("已办步骤“%(element)s”在新版本中已删除，实例无法对应"),
     "called_missing": N_("子流程“%(element)s”在新版本中不存在或已改变"),
 }
+INSTANCE_STATUS = {"running": N_("进行中"), "waiting": N_("等待中"), "error": N_("故障"), "suspended": N_("挂起"),
+                   "completed": N_("已完成"), "terminated": N_("已终止")}
 PUBLISH_REFUSED = {
     "unknown_publisher": N_("没有此有效账户，不能发布"),
     "disabled": N_("账户已停用，不能发布"),
@@ -46,3 +48,4 @@ ALREADY_RETIRED = N_("此版本已停用")
 BAD_VERSION = N_("版本号不正确")
 BAD_PAIR = N_("迁移的目标版本须比原版本新，并且是已发布的版本")
 NO_INSTANCES = N_("请至少选择一个实例")
+NOTHING_TO_MIGRATE = N_("没有可迁移的实例：只有比已发布版本旧、且还有在办实例的版本才需要迁移")
