@@ -4,7 +4,9 @@ the form preview, and a version with errors never published."""
 
 from __future__ import annotations
 
+import html
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -200,8 +202,29 @@ def test_the_panel_lists_come_from_the_registries(app: Flask, clock: FrozenClock
     assert outbox["label"] == registry["outbox.send"].label_zh
     assert [p["name"] for p in outbox["params"]] == list(registry["outbox.send"].params)
     assert outbox["params"][0]["doc"] == registry["outbox.send"].params["channel"]
+    assert outbox["doc"] == ""  # the docstring is English: not on the Chinese page
     post(analyst, "/lang", {"lang": "en"})
     assert {"code": "handler", "name": "Department handler"} in analyst.get("/modeler/roles.json").get_json()
+    english = next(h for h in analyst.get("/modeler/handlers.json").get_json() if h["id"] == "outbox.send")
+    assert english["doc"] and english["label"] == registry["outbox.send"].label_en
+
+
+def test_the_edit_page_names_element_types_and_offers_the_version_s_processes_to_call(
+        app: Flask, clock: FrozenClock) -> None:
+    deploy_v1(app)
+    analyst = sign_in(app, clock, "an1", "analyst")
+
+    def types(page: str) -> dict[str, str]:
+        found = re.search(r"data-types='([^']*)'", page)
+        assert found is not None
+        return dict(json.loads(html.unescape(found.group(1))))
+
+    page = analyst.get("/modeler/simple/v1/edit").get_data(as_text=True)
+    assert '<datalist id="called-processes"><option value="simple">' in page and 'data-section="call"' in page
+    assert types(page)["userTask"] == "用户任务" and types(page)["callActivity"] == "调用活动（子流程）"
+    post(analyst, "/lang", {"lang": "en"})
+    english = analyst.get("/modeler/simple/v1/edit").get_data(as_text=True)
+    assert types(english)["userTask"] == "User task" and 'data-word-param="{name} ({doc})"' in english
 
 
 def test_conditions_and_timer_values_are_checked_by_the_sandbox_rules(app: Flask, clock: FrozenClock) -> None:

@@ -112,7 +112,7 @@ def add_boundary_timer(page: Page) -> str:
     expect(entry).to_contain_text("定时边界事件")  # the replace menu speaks Chinese
     entry.click()
     timer_id = page.locator("[data-bind='id']").inner_text()
-    assert page.locator("[data-bind='type']").inner_text() == "BoundaryEvent"
+    assert page.locator("[data-bind='type']").inner_text() == "边界事件"  # the type in words, not BoundaryEvent
     page.fill("[data-field='name']", "三天未签收")
     page.press("[data-field='name']", "Tab")
     page.click(".djs-context-pad [data-action='append.end-event']")
@@ -286,5 +286,8 @@ def test_a_product_diagram_opened_in_the_modeler_is_downloaded_as_it_was_stored(
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a flow's name, as people click
     expect(page.locator("[data-bind='id']")).to_have_text("f_gw_duplicates_merge_offer")
     expect(page.locator("[data-section='flow']")).to_be_visible()
+    select(page, "lifecycle")  # a call activity shows the process it calls
+    expect(page.locator("[data-bind='type']")).to_have_text("调用活动（子流程）")
+    expect(page.locator("[data-field='called_element']")).to_have_value("case_lifecycle")
     assert not errors, errors
     analyst.close()

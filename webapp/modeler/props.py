@@ -67,7 +67,9 @@ def _first_line(text: str | None) -> str:
 def handlers() -> ResponseReturnValue:
     """The service handlers a service task can call, with their documented parameters, from the registry."""
     lang = "en" if _english() else "zh"
-    return jsonify([{"id": spec.operator_id, "label": spec.label(lang), "doc": _first_line(spec.fn.__doc__),
+    # the docstring is English: shown on the English page only, the Chinese one has the handler's Chinese name
+    return jsonify([{"id": spec.operator_id, "label": spec.label(lang),
+                     "doc": _first_line(spec.fn.__doc__) if lang == "en" else "",
                      "title": spec.label(lang),
                      "params": [{"name": name, "doc": doc} for name, doc in spec.params.items()]}
                     for spec in sorted(runtime().handlers.values(), key=lambda s: s.operator_id)])

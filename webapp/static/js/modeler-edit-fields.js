@@ -34,6 +34,8 @@
       this.writeService();
     } else if (name.indexOf("timer_") === 0) {
       this.writeTimer(name);
+    } else if (name === "called_element") {
+      this.write(function () { modeling.updateProperties(element, { calledElement: value || undefined }); });
     } else if (name === "condition" || name === "is_default") {
       this.writeFlow(name);
     }

@@ -83,10 +83,16 @@
     if (bo.$type === "bpmn:Process" || bo.$type === "bpmn:Collaboration") { this.current = null; return; }
     this.section("general").hidden = false;
     this.bind("id", bo.id);
-    this.bind("type", bo.$type.replace("bpmn:", ""));
+    var local = bo.$type.replace("bpmn:", ""), types = JSON.parse(this.root.getAttribute("data-types") || "{}");
+    local = local.charAt(0).toLowerCase() + local.slice(1);
+    this.bind("type", types[local] || local); // the type in words, as the diff and the replace menu name it
     this.field("name").value = bo.name || "";
     if (HUMAN.indexOf(bo.$type) >= 0) { self.showHuman(bo); }
     if (bo.$type === "bpmn:ServiceTask") { self.showService(bo); }
+    if (bo.$type === "bpmn:CallActivity") {
+      this.section("call").hidden = false;
+      this.field("called_element").value = bo.calledElement || "";
+    }
     if (timerOf(bo)) { self.showTimer(bo); }
     if (bo.$type === "bpmn:SequenceFlow" && bo.sourceRef && BRANCHING.indexOf(bo.sourceRef.$type) >= 0) {
       self.showFlow(bo);
@@ -171,14 +177,15 @@
   Panel.prototype.drawParams = function (operator, values) {
     var box = this.root.querySelector("[data-params]");
     var handler = this.handlers[operator];
-    this.bind("handler_doc", handler ? handler.label + " — " + handler.doc : "");
+    this.bind("handler_doc", handler ? handler.label + (handler.doc ? " — " + handler.doc : "") : "");
+    var pattern = box.getAttribute("data-word-param") || "{name} ({doc})";
     var names = (handler ? handler.params.map(function (p) { return p.name; }) : []);
     Object.keys(values).forEach(function (n) { if (names.indexOf(n) < 0) { names.push(n); } });
     box.replaceChildren();
     names.forEach(function (name) {
       var doc = handler ? (handler.params.filter(function (p) { return p.name === name; })[0] || {}).doc : "";
       var label = document.createElement("label");
-      label.textContent = name + (doc ? "（" + doc + "）" : "");
+      label.textContent = doc ? pattern.replace("{name}", name).replace("{doc}", doc) : name;
       var input = document.createElement("input");
       input.setAttribute("data-param", name);
       input.value = values[name] || "";
