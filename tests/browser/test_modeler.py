@@ -286,6 +286,13 @@ def test_a_product_diagram_opened_in_the_modeler_is_downloaded_as_it_was_stored(
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a flow's name, as people click
     expect(page.locator("[data-bind='id']")).to_have_text("f_gw_duplicates_merge_offer")
     expect(page.locator("[data-section='flow']")).to_be_visible()
+    no_layout = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn='
+                 '"http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x"><bpmn:process id="p">'
+                 '<bpmn:startEvent id="s"/></bpmn:process></bpmn:definitions>')
+    page.set_input_files("[data-action='open']", files=[
+        {"name": "no-layout.bpmn", "mimeType": "application/xml", "buffer": no_layout.encode()}])
+    expect(page.locator("[data-status]")).to_contain_text("没有图形信息（DI）")  # says why and what to do
+    expect(page.locator(".djs-element[data-element-id='lifecycle']")).to_have_count(1)  # the diagram is kept
     select(page, "lifecycle")  # a call activity shows the process it calls
     expect(page.locator("[data-bind='type']")).to_have_text("调用活动（子流程）")
     expect(page.locator("[data-field='called_element']")).to_have_value("case_lifecycle")

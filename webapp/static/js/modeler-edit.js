@@ -212,10 +212,12 @@
     });
   };
 
+  /** Open a local .bpmn in place of the diagram; a file that cannot be shown leaves the diagram as it was. */
   Editor.prototype.open = function (input) {
-    var self = this, chosen = input.files && input.files[0];
+    var self = this, chosen = input.files && input.files[0], previous = null;
     if (!chosen) { return; }
-    chosen.text().then(function (xml) { return self.modeler.importXML(xml); })
+    this.modeler.saveXML().then(function (kept) { previous = kept.xml; return chosen.text(); })
+      .then(function (xml) { return self.modeler.importXML(xml); })
       .then(function (result) {
         window.HotlineSpiff.keepUnresolved(self.modeler, result.warnings);
         self.modeler.get("canvas").zoom("fit-viewport");
@@ -223,7 +225,15 @@
         self.setDirty(true);
         self.status(self.word("opened"), "muted");
       })
-      .catch(function () { self.status(self.word("load-error"), "error"); })
+      .catch(function (error) {
+        // bpmn-js has cleared the canvas: put the diagram back, so a save never stores an empty one
+        var why = /no diagram to display/.test(String(error && error.message)) ? "no-di" : "not-bpmn";
+        var back = previous ? self.modeler.importXML(previous) : Promise.resolve();
+        return back.then(function (result) {
+          if (result) { window.HotlineSpiff.keepUnresolved(self.modeler, result.warnings); }
+          self.modeler.get("canvas").zoom("fit-viewport");
+        }).then(function () { self.status(self.word(why), "error"); });
+      })
       .then(function () { input.value = ""; });
   };
 
