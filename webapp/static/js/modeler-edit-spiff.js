@@ -89,8 +89,13 @@
       this.setExtension(element, "spiffworkflow:ServiceTaskOperator", null);
       return;
     }
+    // a parameter keeps the type it was declared with (int, dict …): the panel edits values, not types
+    var before = extension(element.businessObject, "spiffworkflow:ServiceTaskOperator"), types = {};
+    (before && before.parameterList ? before.parameterList.get("parameters") : []).forEach(function (p) {
+      types[p.id] = p.type;
+    });
     var list = Object.keys(params).filter(function (k) { return params[k]; }).map(function (k) {
-      return moddle.create("spiffworkflow:Parameter", { id: k, type: "str", value: params[k] });
+      return moddle.create("spiffworkflow:Parameter", { id: k, type: types[k] || "str", value: params[k] });
     });
     var attrs = { id: operator };
     if (resultVariable) { attrs.resultVariable = resultVariable; }
