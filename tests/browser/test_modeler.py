@@ -301,5 +301,12 @@ def test_a_product_diagram_opened_in_the_modeler_is_downloaded_as_it_was_stored(
     select(page, "lifecycle")  # a call activity shows the process it calls
     expect(page.locator("[data-bind='type']")).to_have_text("调用活动（子流程）")
     expect(page.locator("[data-field='called_element']")).to_have_value("case_lifecycle")
+    lane = page.locator(".djs-element[data-element-id='lane_operator']").bounding_box()
+    assert lane is not None
+    palette = page.locator(".djs-palette").bounding_box()
+    assert palette is not None and lane["x"] > palette["x"] + palette["width"]  # the whole diagram beside the palette
+    page.mouse.click(lane["x"] + 12, lane["y"] + lane["height"] / 2)  # on the lane's title bar
+    expect(page.locator("[data-bind='type']")).to_have_text("泳道")
+    expect(page.locator("[data-bind='lane_role']")).to_contain_text("不是角色代码")  # 受理员, not operator
     assert not errors, errors
     analyst.close()

@@ -89,6 +89,7 @@
     this.field("name").value = bo.name || "";
     if (HUMAN.indexOf(bo.$type) >= 0) { self.showHuman(bo); }
     if (bo.$type === "bpmn:ServiceTask") { self.showService(bo); }
+    if (bo.$type === "bpmn:Lane") { self.showLane(bo); }
     if (bo.$type === "bpmn:CallActivity") {
       this.section("call").hidden = false;
       this.field("called_element").value = bo.calledElement || "";
@@ -120,6 +121,17 @@
     this.field("department_variable").value = variable;
     this.ensureOption(this.field("candidate_department"), fixed);
     this.fillForms(P(bo, "formJsonSchemaFilename"));
+  };
+
+  /** Say whom a lane gives its tasks to: the runtime reads a lane's name as a role code (candidate_role wins). */
+  Panel.prototype.showLane = function (bo) {
+    var words = this.root.querySelector("[data-bind='lane_role']"), name = (bo.name || "").trim();
+    var role = Array.prototype.filter.call(this.field("candidate_role").options, function (o) {
+      return o.value && o.value === name;
+    })[0];
+    this.section("lane").hidden = false;
+    words.textContent = role ? words.getAttribute("data-word-role").replace("{role}", role.textContent)
+      : words.getAttribute("data-word-no-role");
   };
 
   Panel.prototype.formNames = function () {

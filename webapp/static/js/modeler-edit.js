@@ -74,7 +74,7 @@
       .then(function (xml) { return self.modeler.importXML(xml); })
       .then(function (result) {
         window.HotlineSpiff.keepUnresolved(self.modeler, result.warnings);
-        self.modeler.get("canvas").zoom("fit-viewport");
+        self.fit();
         self.modeler.get("commandStack").clear();
         self.dirty = false;
         return self.panel.load({ roles: self.root.getAttribute("data-roles-url"),
@@ -86,6 +86,18 @@
         self.status(self.word("load-error"), "error");
         self.root.setAttribute("data-ready", "error");
       });
+  };
+
+  /** Show the whole diagram right of the palette (fit-viewport alone puts pool and lane titles under it). */
+  Editor.prototype.fit = function () {
+    var canvas = this.modeler.get("canvas"), palette = this.root.querySelector(".djs-palette");
+    var box = this.root.querySelector("[data-canvas]").getBoundingClientRect();
+    var left = palette ? palette.getBoundingClientRect().right - box.left + 16 : 16, top = 16;
+    var view = canvas.viewbox(), inner = view.inner, outer = view.outer;
+    if (!inner.width || !inner.height || outer.width <= left + top) { canvas.zoom("fit-viewport"); return; }
+    var scale = Math.min(1, (outer.width - left - top) / inner.width, (outer.height - 2 * top) / inner.height);
+    canvas.viewbox({ x: inner.x - left / scale, y: inner.y - top / scale, width: outer.width / scale,
+      height: outer.height / scale });
   };
 
   Editor.prototype.body = function () {
@@ -220,7 +232,7 @@
       .then(function (xml) { return self.modeler.importXML(xml); })
       .then(function (result) {
         window.HotlineSpiff.keepUnresolved(self.modeler, result.warnings);
-        self.modeler.get("canvas").zoom("fit-viewport");
+        self.fit();
         self.clearProblems();
         self.setDirty(true);
         self.status(self.word("opened"), "muted");
@@ -231,7 +243,7 @@
         var back = previous ? self.modeler.importXML(previous) : Promise.resolve();
         return back.then(function (result) {
           if (result) { window.HotlineSpiff.keepUnresolved(self.modeler, result.warnings); }
-          self.modeler.get("canvas").zoom("fit-viewport");
+          self.fit();
         }).then(function () { self.status(self.word(why), "error"); });
       })
       .then(function () { input.value = ""; });
