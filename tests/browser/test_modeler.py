@@ -308,5 +308,13 @@ def test_a_product_diagram_opened_in_the_modeler_is_downloaded_as_it_was_stored(
     page.mouse.click(lane["x"] + 12, lane["y"] + lane["height"] / 2)  # on the lane's title bar
     expect(page.locator("[data-bind='type']")).to_have_text("泳道")
     expect(page.locator("[data-bind='lane_role']")).to_contain_text("不是角色代码")  # 受理员, not operator
+    page.fill("[data-field='name']", "operator")
+    page.press("[data-field='name']", "Tab")
+    expect(page.locator("[data-bind='lane_role']")).to_contain_text("交给 受理员/话务员 (operator)")
+    page.click("[data-action='save']")
+    expect(page.locator("[data-status]")).to_contain_text("（草稿）")
+    saved = page.locator("#modeler-edit").get_attribute("data-version")
+    chooser = page.locator(".toolbar form[method='get']")  # other files now open from the saved version
+    expect(chooser).to_have_attribute("action", f"/modeler/case_phone/v{saved}/edit")
     assert not errors, errors
     analyst.close()

@@ -19,6 +19,7 @@
     var value = typeof target.value === "string" ? target.value.trim() : "";
     if (name === "name") {
       this.write(function () { modeling.updateLabel(element, value); });
+      if (element.businessObject.$type === "bpmn:Lane") { this.showLane(element.businessObject); } // role or not
     } else if (name === "candidate_role") {
       this.write(function () { spiff.setProperty(element, "candidate_role", value); });
     } else if (["dep_mode", "department_variable", "candidate_department"].indexOf(name) >= 0) {

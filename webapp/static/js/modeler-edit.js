@@ -139,6 +139,9 @@
       self.root.setAttribute("data-version", String(data.version));
       self.root.querySelector("[data-version-label]").textContent = self.word("version").replace("{n}", data.version);
       window.history.replaceState(null, "", data.edit_url);
+      // the bundle's file chooser opens files of the version just saved, not of the one it was based on
+      var chooser = self.root.querySelector(".toolbar form[method='get']");
+      if (chooser) { chooser.setAttribute("action", data.edit_url.split("?")[0]); }
     });
   };
 
