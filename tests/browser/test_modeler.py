@@ -181,6 +181,10 @@ def edit_and_save(page: Page, tmp_path: Path) -> None:
     badge = page.locator(f"[data-problem-badge='{timer_id}']")
     expect(badge).to_have_class("problem-badge problem-error")
     expect(page.locator(f".problem-list [data-element='{timer_id}'][data-code='timer.iso']")).to_contain_text("P7D")
+    select(page, "reply")
+    page.click(f".problem-list [data-element='{timer_id}']")  # a problem in the list leads to its element
+    expect(page.locator("[data-bind='id']")).to_have_text(timer_id)
+    expect(page.locator("[data-canvas]")).to_be_in_viewport(ratio=1)  # the diagram is in view with its panel
     shot(page, tmp_path, "modeler-validation.png")
     set_timer(page, "P3D")
     expect(page.locator("[data-check='timer']")).to_have_class("check ok")

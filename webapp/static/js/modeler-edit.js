@@ -212,6 +212,8 @@
     if (!element) { return; }
     this.modeler.get("selection").select(element);
     this.modeler.get("canvas").scrollToElement(element);
+    // the list is under the diagram: bring the diagram back into view, with the element and its panel
+    this.root.querySelector(".edit-layout").scrollIntoView({ block: "start" });
   };
 
   Editor.prototype.download = function () {
