@@ -278,6 +278,7 @@ def test_a_version_with_errors_is_never_published(app: Flask, clock: FrozenClock
     admin, secret = admin_with_secret(app, clock, "admin1")
     page = admin.get("/modeler/simple/v1/publish").get_data(as_text=True)
     assert 'data-can-publish="0"' in page and "gone.handler" in page and "有错误的版本不能发布" in page
+    assert '<a href="/modeler/simple"><code>simple</code></a>' in page  # a way back to the versions
     refused = form(admin, "/modeler/simple/v1/publish", {"code": totp.code_at(secret, clock())})
     assert refused.status_code == 409 and "此版本有校验错误，不能发布" in refused.get_data(as_text=True)
     assert versions(app) == [(1, "draft", "an0")]
