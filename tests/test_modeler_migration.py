@@ -178,3 +178,26 @@ def test_web_dry_run_then_a_supervisor_moves_one_instance(app: Flask, clock: Fro
                                                                "reason": "再次"}, page="/modeler")
     assert again.status_code == 409 and "实例已不在第 1 版" in again.get_data(as_text=True)
     assert audit_rows(app, "instance.migrate")[-1]["result"] == "failure"
+
+
+def test_the_migration_page_says_why_a_pair_cannot_move_and_shows_states_and_steps_in_words(
+        app: Flask, clock: FrozenClock) -> None:
+    rt = runtime_of(app)
+    with rt.write() as session, session.begin():
+        definitions.deploy(session, "simple", {"simple.bpmn": scripted(SIMPLE)}, actor="an1", now=rt.clock(),
+                           operators=rt.handlers, publish=True)
+    waiting = commands.start(rt, "simple", DATA, actor="op").instance_id
+    analyst = sign_in(app, clock, "an1", "analyst")
+    alone = analyst.get("/modeler/simple/migrate")  # only v1: nothing older than the published version
+    assert alone.status_code == 200 and "没有可迁移的实例" in alone.get_data(as_text=True)
+    same = analyst.get("/modeler/simple/migrate?from=1&to=1")  # the form offers it: the page says why not
+    text = same.get_data(as_text=True)
+    assert same.status_code == 400 and "迁移的目标版本须比原版本新" in text and 'name="from"' in text
+    with rt.write() as session, session.begin():
+        definitions.deploy(session, "simple", {"simple.bpmn": scripted(with_check())}, actor="an1",
+                           now=rt.clock(), operators=rt.handlers, publish=True)
+    control.suspend(rt, waiting, actor="sup", reason="核实中")
+    plan = analyst.get("/modeler/simple/migrate").get_data(as_text=True)
+    row = plan[plan.index(waiting[:8]):]
+    assert "挂起" in row and ">suspended<" not in row  # the state in words, in the list and in the reason
+    assert "签收 <code>sign_for</code>" in row  # the step as people know it, with its id

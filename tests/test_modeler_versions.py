@@ -201,12 +201,15 @@ def test_retire_with_a_reason_and_only_an_administrator_retires_the_published_ve
     rt = runtime_of(app)
     with rt.write() as db, db.begin():
         definitions.publish_version(db, "simple", 1, actor="admin1", now=rt.clock())
+    listed = analyst.get("/modeler/simple").get_data(as_text=True)  # the analyst is offered the draft's only
+    assert 'action="/modeler/simple/v2/retire"' in listed and 'action="/modeler/simple/v1/retire"' not in listed
     assert form(analyst, "/modeler/simple/v2/retire", {"reason": ""}).status_code == 400
     assert form(analyst, "/modeler/simple/v2/retire", {"reason": "画错了，作废"}).status_code == 303
     assert form(analyst, "/modeler/simple/v2/retire", {"reason": "again"}).status_code == 409
     denied = form(analyst, "/modeler/simple/v1/retire", {"reason": "停用"})
     assert denied.status_code == 403 and "只有系统管理员" in denied.get_data(as_text=True)
     admin = sign_in(app, clock, "admin1", "sysadmin")
+    assert 'action="/modeler/simple/v1/retire"' in admin.get("/modeler/simple").get_data(as_text=True)
     assert form(admin, "/modeler/simple/v1/retire", {"reason": "流程撤销 13812345678"}).status_code == 303
     assert (status_of(app, 1), status_of(app, 2)) == ("retired", "retired")
     rows = audit_rows(app, "definition.retire")

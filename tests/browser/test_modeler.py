@@ -21,6 +21,7 @@ from playwright.sync_api import Page
 from playwright.sync_api import expect
 
 from processes.accounts import totp
+from processes.modeling import diff as diffing
 from processes.runtime import commands
 from processes.runtime import definitions
 from processes.runtime.models import ProcessDefinition
@@ -111,7 +112,7 @@ def add_boundary_timer(page: Page) -> str:
     expect(entry).to_contain_text("定时边界事件")  # the replace menu speaks Chinese
     entry.click()
     timer_id = page.locator("[data-bind='id']").inner_text()
-    assert page.locator("[data-bind='type']").inner_text() == "BoundaryEvent"
+    assert page.locator("[data-bind='type']").inner_text() == "边界事件"  # the type in words, not BoundaryEvent
     page.fill("[data-field='name']", "三天未签收")
     page.press("[data-field='name']", "Tab")
     page.click(".djs-context-pad [data-action='append.end-event']")
@@ -180,6 +181,10 @@ def edit_and_save(page: Page, tmp_path: Path) -> None:
     badge = page.locator(f"[data-problem-badge='{timer_id}']")
     expect(badge).to_have_class("problem-badge problem-error")
     expect(page.locator(f".problem-list [data-element='{timer_id}'][data-code='timer.iso']")).to_contain_text("P7D")
+    select(page, "reply")
+    page.click(f".problem-list [data-element='{timer_id}']")  # a problem in the list leads to its element
+    expect(page.locator("[data-bind='id']")).to_have_text(timer_id)
+    expect(page.locator("[data-canvas]")).to_be_in_viewport(ratio=1)  # the diagram is in view with its panel
     shot(page, tmp_path, "modeler-validation.png")
     set_timer(page, "P3D")
     expect(page.locator("[data-check='timer']")).to_have_class("check ok")
@@ -247,3 +252,73 @@ def test_an_analyst_edits_a_process_and_a_second_person_publishes_it(
     expect(page.locator(".migration-results li.ok")).to_have_count(1)
     supervisor.close()
     assert version_of(live_server, office["moves"]) == 2
+
+
+PRODUCT_FILES = ("case_phone.bpmn", "case_lifecycle.bpmn", "department_handling.bpmn")
+
+
+def test_a_product_diagram_opened_in_the_modeler_is_downloaded_as_it_was_stored(
+        browser: Browser, live_server: LiveServer, office: dict[str, str]) -> None:
+    """Opening changes nothing (no unsaved mark) and what bpmn-js writes back keeps every element as stored.
+
+    The lifecycle's multi-instance names its collections by variable (<loopDataInputRef>units</…>), which bpmn-js
+    drops as an unresolved reference unless the page keeps it: a saved copy would no longer run.
+    """
+    analyst = context_of(browser, live_server)
+    page = analyst.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, "md.an")
+    with runtime_of(live_server.app).read() as db:
+        stored = definitions.list_versions(db, "case_phone")[-1]
+    for name in PRODUCT_FILES:
+        page.goto(f"/modeler/case_phone/v{stored.version}/edit?file={name}")
+        expect(page.locator("#modeler-edit[data-ready='1']")).to_have_count(1)
+        expect(page.locator("[data-status]")).to_be_empty()  # nothing is unsaved in a diagram just opened
+        if name == "department_handling.bpmn":  # a change in the panel rewrites the call: days stays an int
+            select(page, "extend_deadline")
+            for value in ("other", "handle_deadline"):
+                page.fill("[data-field='result_variable']", value)
+                page.press("[data-field='result_variable']", "Tab")
+        with page.expect_download() as download:
+            page.click("[data-action='download']")
+        written = Path(download.value.path()).read_text(encoding="utf-8")
+        found = diffing.compare({name: stored.files[name]}, {name: written})
+        assert (found.added, found.removed, found.changed) == ([], [], []), name
+        if name == "case_lifecycle.bpmn":
+            assert "<bpmn:loopDataInputRef>units</bpmn:loopDataInputRef>" in written
+    page.goto(f"/modeler/case_phone/v{stored.version}/edit?file=case_phone.bpmn")
+    expect(page.locator("#modeler-edit[data-ready='1']")).to_have_count(1)
+    label = page.locator(".djs-element[data-element-id='f_gw_duplicates_merge_offer_label']")
+    box = label.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # a flow's name, as people click
+    expect(page.locator("[data-bind='id']")).to_have_text("f_gw_duplicates_merge_offer")
+    expect(page.locator("[data-section='flow']")).to_be_visible()
+    no_layout = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn='
+                 '"http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x"><bpmn:process id="p">'
+                 '<bpmn:startEvent id="s"/></bpmn:process></bpmn:definitions>')
+    page.set_input_files("[data-action='open']", files=[
+        {"name": "no-layout.bpmn", "mimeType": "application/xml", "buffer": no_layout.encode()}])
+    expect(page.locator("[data-status]")).to_contain_text("没有图形信息（DI）")  # says why and what to do
+    expect(page.locator(".djs-element[data-element-id='lifecycle']")).to_have_count(1)  # the diagram is kept
+    select(page, "lifecycle")  # a call activity shows the process it calls
+    expect(page.locator("[data-bind='type']")).to_have_text("调用活动（子流程）")
+    expect(page.locator("[data-field='called_element']")).to_have_value("case_lifecycle")
+    lane = page.locator(".djs-element[data-element-id='lane_operator']").bounding_box()
+    assert lane is not None
+    palette = page.locator(".djs-palette").bounding_box()
+    assert palette is not None and lane["x"] > palette["x"] + palette["width"]  # the whole diagram beside the palette
+    page.mouse.click(lane["x"] + 12, lane["y"] + lane["height"] / 2)  # on the lane's title bar
+    expect(page.locator("[data-bind='type']")).to_have_text("泳道")
+    expect(page.locator("[data-bind='lane_role']")).to_contain_text("不是角色代码")  # 受理员, not operator
+    page.fill("[data-field='name']", "operator")
+    page.press("[data-field='name']", "Tab")
+    expect(page.locator("[data-bind='lane_role']")).to_contain_text("交给 受理员/话务员 (operator)")
+    page.click("[data-action='save']")
+    expect(page.locator("[data-status]")).to_contain_text("（草稿）")
+    saved = page.locator("#modeler-edit").get_attribute("data-version")
+    chooser = page.locator(".toolbar form[method='get']")  # other files now open from the saved version
+    expect(chooser).to_have_attribute("action", f"/modeler/case_phone/v{saved}/edit")
+    assert not errors, errors
+    analyst.close()

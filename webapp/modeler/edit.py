@@ -28,6 +28,8 @@ from processes.engine.validation.check import Report
 from processes.engine.validation.engine_errors import from_exception
 from processes.engine.validation.problems import SEVERITY_WORDS
 from processes.errors import DefinitionInvalid
+from processes.errors import RuntimeErrorBase
+from processes.modeling import diff as diffing
 from processes.modeling import versions
 from processes.runtime.models import ProcessDefinition
 from webapp.casework import record
@@ -35,6 +37,7 @@ from webapp.context import now
 from webapp.context import runtime
 from webapp.messages import N_
 from webapp.modeler import bp
+from webapp.modeler import texts
 from webapp.modeler.views import bpmn_names
 from webapp.modeler.views import chosen_file
 from webapp.modeler.views import find
@@ -125,7 +128,17 @@ def edit(key: str, version: int) -> ResponseReturnValue:
     file = chosen_file(row)
     forms = {name: str(text) for name, text in sorted(row.files.items()) if versions.FORM_NAME.fullmatch(name)}
     return render_template("modeler/edit.html", row=row, files=bpmn_names(row), file=file, forms=forms,
-                           urls=edit_urls(row, file))
+                           urls=edit_urls(row, file), processes=processes_of(row),
+                           types={k: str(gettext(v)) for k, v in texts.ELEMENT_TYPES.items()})
+
+
+def processes_of(row: ProcessDefinition) -> list[tuple[str, str]]:
+    """The processes of a version's diagrams as (id, name): what a call activity of this version can call."""
+    try:
+        found = diffing.elements({k: str(v) for k, v in row.files.items()})
+    except RuntimeErrorBase:  # a stored file the hardened parser refuses: the field stays free text
+        return []
+    return sorted((e.id, e.name) for e in found.values() if e.type == "process")
 
 
 @bp.post("/<key>/v<int:version>/validate")

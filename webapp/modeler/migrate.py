@@ -20,6 +20,8 @@ from sqlalchemy import Connection
 from processes.cases.numbers import mask_numbers
 from processes.errors import InvalidState
 from processes.errors import NotFound
+from processes.errors import RuntimeErrorBase
+from processes.modeling import diff as diffing
 from processes.modeling import migration
 from processes.modeling import versions
 from processes.runtime.context import Also
@@ -28,6 +30,7 @@ from webapp.casework import record
 from webapp.context import runtime
 from webapp.modeler import bp
 from webapp.modeler import texts
+from webapp.modeler.views import find
 from webapp.modeler.views import may
 from webapp.modeler.views import summary
 
@@ -47,26 +50,44 @@ def _pair(process: versions.ProcessSummary, values: Any) -> tuple[int, int]:
     return source, target
 
 
-def _plans(key: str, source: int, target: int) -> list[migration.InstancePlan]:
+def _plans(key: str, source: int, target: int) -> list[migration.InstancePlan] | str:
+    """The dry run of a pair of versions, or the message refusing the pair (not newer, not published)."""
     try:
         return migration.plan(runtime(), key, source, target)
     except NotFound:
         abort(404)
     except InvalidState:
-        abort(400, description=gettext(texts.BAD_PAIR))
+        return str(gettext(texts.BAD_PAIR))
+
+
+def step_names(key: str, source: int) -> dict[str, str]:
+    """The names of the source version's elements by BPMN id, to show a step as people know it."""
+    try:
+        row = find(key, source)
+        return {i: e.name for i, e in diffing.elements({k: str(v) for k, v in row.files.items()}).items() if e.name}
+    except RuntimeErrorBase:  # a stored file the hardened parser refuses: the ids still say where it stands
+        return {}
 
 
 def reason_text(reason: migration.Reason) -> str:
     """Say in Chinese why an instance cannot move."""
-    return str(gettext(texts.REASONS.get(reason.code, reason.code), element=reason.element))
+    element = reason.element
+    if reason.code == "status" and element in texts.INSTANCE_STATUS:  # a state in words, not its code
+        element = str(gettext(texts.INSTANCE_STATUS[element]))
+    return str(gettext(texts.REASONS.get(reason.code, reason.code), element=element))
 
 
 def _page(key: str, source: int, target: int, *, results: list[migration.Moved] | None = None,
           error: str | None = None, status: int = 200) -> ResponseReturnValue:
     process = summary(key)
-    plans = _plans(key, source, target) if source and target else []
-    return render_template("modeler/migration.html", process=process, source=source, target=target, plans=plans,
-                           results=results, error=error, reason_text=reason_text, may=may), status
+    found = _plans(key, source, target) if source and target else []
+    if isinstance(found, str):  # a pair the form offers but cannot move between: say so on the page
+        error, status, found = error or found, 400 if status == 200 else status, []
+    elif not (source and target) and error is None:
+        error = gettext(texts.NOTHING_TO_MIGRATE)
+    return render_template("modeler/migration.html", process=process, source=source, target=target, plans=found,
+                           results=results, error=error, reason_text=reason_text, may=may,
+                           names=step_names(key, source) if found else {}, statuses=texts.INSTANCE_STATUS), status
 
 
 @bp.get("/<key>/migrate")

@@ -67,7 +67,9 @@ def _first_line(text: str | None) -> str:
 def handlers() -> ResponseReturnValue:
     """The service handlers a service task can call, with their documented parameters, from the registry."""
     lang = "en" if _english() else "zh"
-    return jsonify([{"id": spec.operator_id, "label": spec.label(lang), "doc": _first_line(spec.fn.__doc__),
+    # the docstring is English: shown on the English page only, the Chinese one has the handler's Chinese name
+    return jsonify([{"id": spec.operator_id, "label": spec.label(lang),
+                     "doc": _first_line(spec.fn.__doc__) if lang == "en" else "",
                      "title": spec.label(lang),
                      "params": [{"name": name, "doc": doc} for name, doc in spec.params.items()]}
                     for spec in sorted(runtime().handlers.values(), key=lambda s: s.operator_id)])
@@ -135,10 +137,15 @@ def _schema() -> dict[str, Any] | str:
 
 @bp.post("/form-preview")
 def form_preview() -> ResponseReturnValue:
-    """Draw a form schema as the operator will see it (the task page's pipeline); 400 with a message if unusable."""
+    """Draw a form schema as the operator will see it (the task page's pipeline), or say why it cannot be drawn.
+
+    A schema that cannot be drawn yet is an ordinary answer (200), as a condition that does not compile is for
+    /check: the panel asks while the analyst types, and every half-typed brace must not log a failed request in
+    the browser's console.
+    """
     schema = _schema()
     if isinstance(schema, str):
-        return render_template("modeler/_form_preview.html", error=schema), 400
+        return render_template("modeler/_form_preview.html", error=schema)
     with runtime().read() as db:
         listed = choices.lookup(db, None)
 
@@ -151,7 +158,7 @@ def form_preview() -> ResponseReturnValue:
         try:
             spec = schemaforms.describe(schema, lookup, start=start)
         except (AttributeError, KeyError, TypeError, ValueError):  # a schema the pipeline cannot read
-            return render_template("modeler/_form_preview.html", error=gettext(SCHEMA_OBJECT)), 400
+            return render_template("modeler/_form_preview.html", error=gettext(SCHEMA_OBJECT))
         values = schemaforms.shown(spec, schemaforms.defaults(spec))
         html = render_template("modeler/_form_preview.html", spec=spec, values=values, error=None)
     return html

@@ -19,6 +19,22 @@ REASONS = {
     "done_missing": N_("已办步骤“%(element)s”在新版本中已删除，实例无法对应"),
     "called_missing": N_("子流程“%(element)s”在新版本中不存在或已改变"),
 }
+INSTANCE_STATUS = {"running": N_("进行中"), "waiting": N_("等待中"), "error": N_("故障"), "suspended": N_("挂起"),
+                   "completed": N_("已完成"), "terminated": N_("已终止")}
+# BPMN element types in words (the panel's heading, the diff's list); an unknown type shows its own name
+ELEMENT_TYPES = {
+    "userTask": N_("用户任务"), "serviceTask": N_("服务任务"), "scriptTask": N_("脚本任务"),
+    "task": N_("任务（未指定类型）"), "manualTask": N_("手工任务"), "sendTask": N_("发送任务"),
+    "receiveTask": N_("接收任务"), "businessRuleTask": N_("业务规则任务"), "callActivity": N_("调用活动（子流程）"),
+    "subProcess": N_("子流程"), "startEvent": N_("开始事件"), "endEvent": N_("结束事件"),
+    "intermediateCatchEvent": N_("中间捕获事件"), "intermediateThrowEvent": N_("中间抛出事件"),
+    "boundaryEvent": N_("边界事件"),
+    "exclusiveGateway": N_("排他网关"), "parallelGateway": N_("并行网关"), "inclusiveGateway": N_("包容网关"),
+    "eventBasedGateway": N_("事件网关"), "sequenceFlow": N_("顺序流"), "lane": N_("泳道"),
+    "participant": N_("池（参与者）"), "messageFlow": N_("消息流"), "textAnnotation": N_("注释"),
+    "dataObjectReference": N_("数据对象"), "dataStoreReference": N_("数据存储"), "group": N_("分组"),
+    "association": N_("关联"),
+}
 PUBLISH_REFUSED = {
     "unknown_publisher": N_("没有此有效账户，不能发布"),
     "disabled": N_("账户已停用，不能发布"),
@@ -49,3 +65,4 @@ ALREADY_RETIRED = N_("此版本已停用")
 BAD_VERSION = N_("版本号不正确")
 BAD_PAIR = N_("迁移的目标版本须比原版本新，并且是已发布的版本")
 NO_INSTANCES = N_("请至少选择一个实例")
+NOTHING_TO_MIGRATE = N_("没有可迁移的实例：只有比已发布版本旧、且还有在办实例的版本才需要迁移")

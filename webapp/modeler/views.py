@@ -148,5 +148,6 @@ def diff(key: str) -> ResponseReturnValue:
         abort(400, description=str(exc))
     data: dict[str, Any] = result.as_json()
     return render_template("modeler/diff.html", process=process, old=old, new=new, diff=data, kinds=texts.KINDS,
-                           aspects=texts.ASPECTS, old_file=versions.main_file(old), new_file=versions.main_file(new),
+                           aspects=texts.ASPECTS, types=texts.ELEMENT_TYPES, old_file=versions.main_file(old),
+                           new_file=versions.main_file(new),
                            numbers=[v.definition.version for v in process.versions])

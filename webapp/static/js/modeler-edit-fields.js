@@ -19,6 +19,7 @@
     var value = typeof target.value === "string" ? target.value.trim() : "";
     if (name === "name") {
       this.write(function () { modeling.updateLabel(element, value); });
+      if (element.businessObject.$type === "bpmn:Lane") { this.showLane(element.businessObject); } // role or not
     } else if (name === "candidate_role") {
       this.write(function () { spiff.setProperty(element, "candidate_role", value); });
     } else if (["dep_mode", "department_variable", "candidate_department"].indexOf(name) >= 0) {
@@ -34,6 +35,8 @@
       this.writeService();
     } else if (name.indexOf("timer_") === 0) {
       this.writeTimer(name);
+    } else if (name === "called_element") {
+      this.write(function () { modeling.updateProperties(element, { calledElement: value || undefined }); });
     } else if (name === "condition" || name === "is_default") {
       this.writeFlow(name);
     }

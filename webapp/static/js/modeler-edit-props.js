@@ -74,18 +74,26 @@
 
   Panel.prototype.show = function (element) {
     var self = this;
+    if (element && element.type === "label") { element = element.labelTarget || null; } // a flow's or event's name
     this.current = element;
     this.root.querySelectorAll("[data-section]").forEach(function (s) { s.hidden = true; });
     this.root.querySelector("[data-props-empty]").hidden = !!element;
-    if (!element || !element.businessObject || element.type === "label") { return; }
+    if (!element || !element.businessObject) { return; }
     var bo = element.businessObject;
     if (bo.$type === "bpmn:Process" || bo.$type === "bpmn:Collaboration") { this.current = null; return; }
     this.section("general").hidden = false;
     this.bind("id", bo.id);
-    this.bind("type", bo.$type.replace("bpmn:", ""));
+    var local = bo.$type.replace("bpmn:", ""), types = JSON.parse(this.root.getAttribute("data-types") || "{}");
+    local = local.charAt(0).toLowerCase() + local.slice(1);
+    this.bind("type", types[local] || local); // the type in words, as the diff and the replace menu name it
     this.field("name").value = bo.name || "";
     if (HUMAN.indexOf(bo.$type) >= 0) { self.showHuman(bo); }
     if (bo.$type === "bpmn:ServiceTask") { self.showService(bo); }
+    if (bo.$type === "bpmn:Lane") { self.showLane(bo); }
+    if (bo.$type === "bpmn:CallActivity") {
+      this.section("call").hidden = false;
+      this.field("called_element").value = bo.calledElement || "";
+    }
     if (timerOf(bo)) { self.showTimer(bo); }
     if (bo.$type === "bpmn:SequenceFlow" && bo.sourceRef && BRANCHING.indexOf(bo.sourceRef.$type) >= 0) {
       self.showFlow(bo);
@@ -113,6 +121,17 @@
     this.field("department_variable").value = variable;
     this.ensureOption(this.field("candidate_department"), fixed);
     this.fillForms(P(bo, "formJsonSchemaFilename"));
+  };
+
+  /** Say whom a lane gives its tasks to: the runtime reads a lane's name as a role code (candidate_role wins). */
+  Panel.prototype.showLane = function (bo) {
+    var words = this.root.querySelector("[data-bind='lane_role']"), name = (bo.name || "").trim();
+    var role = Array.prototype.filter.call(this.field("candidate_role").options, function (o) {
+      return o.value && o.value === name;
+    })[0];
+    this.section("lane").hidden = false;
+    words.textContent = role ? words.getAttribute("data-word-role").replace("{role}", role.textContent)
+      : words.getAttribute("data-word-no-role");
   };
 
   Panel.prototype.formNames = function () {
@@ -170,14 +189,15 @@
   Panel.prototype.drawParams = function (operator, values) {
     var box = this.root.querySelector("[data-params]");
     var handler = this.handlers[operator];
-    this.bind("handler_doc", handler ? handler.label + " — " + handler.doc : "");
+    this.bind("handler_doc", handler ? handler.label + (handler.doc ? " — " + handler.doc : "") : "");
+    var pattern = box.getAttribute("data-word-param") || "{name} ({doc})";
     var names = (handler ? handler.params.map(function (p) { return p.name; }) : []);
     Object.keys(values).forEach(function (n) { if (names.indexOf(n) < 0) { names.push(n); } });
     box.replaceChildren();
     names.forEach(function (name) {
       var doc = handler ? (handler.params.filter(function (p) { return p.name === name; })[0] || {}).doc : "";
       var label = document.createElement("label");
-      label.textContent = name + (doc ? "（" + doc + "）" : "");
+      label.textContent = doc ? pattern.replace("{name}", name).replace("{doc}", doc) : name;
       var input = document.createElement("input");
       input.setAttribute("data-param", name);
       input.value = values[name] || "";

@@ -89,8 +89,13 @@
       this.setExtension(element, "spiffworkflow:ServiceTaskOperator", null);
       return;
     }
+    // a parameter keeps the type it was declared with (int, dict …): the panel edits values, not types
+    var before = extension(element.businessObject, "spiffworkflow:ServiceTaskOperator"), types = {};
+    (before && before.parameterList ? before.parameterList.get("parameters") : []).forEach(function (p) {
+      types[p.id] = p.type;
+    });
     var list = Object.keys(params).filter(function (k) { return params[k]; }).map(function (k) {
-      return moddle.create("spiffworkflow:Parameter", { id: k, type: "str", value: params[k] });
+      return moddle.create("spiffworkflow:Parameter", { id: k, type: types[k] || "str", value: params[k] });
     });
     var attrs = { id: operator };
     if (resultVariable) { attrs.resultVariable = resultVariable; }
@@ -110,5 +115,27 @@
       params: params };
   }
 
-  window.HotlineSpiff = { descriptor: descriptor, property: property, operatorOf: operatorOf, Spiff: Spiff };
+  /**
+   * Put back the references bpmn-js could not resolve on import, so saving writes them as they came.
+   *
+   * SpiffWorkflow names a multi-instance's collections by variable (<loopDataInputRef>units</loopDataInputRef>),
+   * not by the id of a data element; bpmn-js drops such a reference with an "unresolved reference" warning, and
+   * the saved diagram would lose it (a published diagram would no longer run). A stand-in element carrying that
+   * id is serialized as the same reference. Only single references written as elements are kept this way.
+   */
+  function keepUnresolved(modeler, warnings) {
+    var moddle = modeler.get("moddle");
+    (warnings || []).forEach(function (w) {
+      var element = w.element, value = w.value;
+      if (!element || !element.$descriptor || typeof value !== "string" || !/^unresolved reference/.test(w.message)) {
+        return;
+      }
+      var property = element.$descriptor.propertiesByName[w.property];
+      if (!property || property.isMany || property.isAttr || element.get(property.name)) { return; }
+      element.set(property.name, moddle.create(property.type, { id: value }));
+    });
+  }
+
+  window.HotlineSpiff = { descriptor: descriptor, property: property, operatorOf: operatorOf, Spiff: Spiff,
+    keepUnresolved: keepUnresolved };
 })();

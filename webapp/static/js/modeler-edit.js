@@ -41,7 +41,8 @@
     this.modeler.on("selection.changed", function (e) {
       self.panel.show(e.newSelection.length === 1 ? e.newSelection[0] : null);
     });
-    this.modeler.on("commandStack.changed", function () {
+    this.modeler.on("commandStack.changed", function (e) {
+      if (e.trigger === "clear") { return; } // a freshly opened diagram is not a change
       self.setDirty(true);
       if (!self.panel.writing && self.panel.current) { self.panel.show(self.panel.current); }
     });
@@ -71,8 +72,9 @@
     return fetch(this.root.getAttribute("data-xml-url"), { credentials: "same-origin" })
       .then(function (r) { if (!r.ok) { throw new Error(String(r.status)); } return r.text(); })
       .then(function (xml) { return self.modeler.importXML(xml); })
-      .then(function () {
-        self.modeler.get("canvas").zoom("fit-viewport");
+      .then(function (result) {
+        window.HotlineSpiff.keepUnresolved(self.modeler, result.warnings);
+        self.fit();
         self.modeler.get("commandStack").clear();
         self.dirty = false;
         return self.panel.load({ roles: self.root.getAttribute("data-roles-url"),
@@ -84,6 +86,18 @@
         self.status(self.word("load-error"), "error");
         self.root.setAttribute("data-ready", "error");
       });
+  };
+
+  /** Show the whole diagram right of the palette (fit-viewport alone puts pool and lane titles under it). */
+  Editor.prototype.fit = function () {
+    var canvas = this.modeler.get("canvas"), palette = this.root.querySelector(".djs-palette");
+    var box = this.root.querySelector("[data-canvas]").getBoundingClientRect();
+    var left = palette ? palette.getBoundingClientRect().right - box.left + 16 : 16, top = 16;
+    var view = canvas.viewbox(), inner = view.inner, outer = view.outer;
+    if (!inner.width || !inner.height || outer.width <= left + top) { canvas.zoom("fit-viewport"); return; }
+    var scale = Math.min(1, (outer.width - left - top) / inner.width, (outer.height - 2 * top) / inner.height);
+    canvas.viewbox({ x: inner.x - left / scale, y: inner.y - top / scale, width: outer.width / scale,
+      height: outer.height / scale });
   };
 
   Editor.prototype.body = function () {
@@ -125,6 +139,9 @@
       self.root.setAttribute("data-version", String(data.version));
       self.root.querySelector("[data-version-label]").textContent = self.word("version").replace("{n}", data.version);
       window.history.replaceState(null, "", data.edit_url);
+      // the bundle's file chooser opens files of the version just saved, not of the one it was based on
+      var chooser = self.root.querySelector(".toolbar form[method='get']");
+      if (chooser) { chooser.setAttribute("action", data.edit_url.split("?")[0]); }
     });
   };
 
@@ -195,6 +212,8 @@
     if (!element) { return; }
     this.modeler.get("selection").select(element);
     this.modeler.get("canvas").scrollToElement(element);
+    // the list is under the diagram: bring the diagram back into view, with the element and its panel
+    this.root.querySelector(".edit-layout").scrollIntoView({ block: "start" });
   };
 
   Editor.prototype.download = function () {
@@ -210,17 +229,28 @@
     });
   };
 
+  /** Open a local .bpmn in place of the diagram; a file that cannot be shown leaves the diagram as it was. */
   Editor.prototype.open = function (input) {
-    var self = this, chosen = input.files && input.files[0];
+    var self = this, chosen = input.files && input.files[0], previous = null;
     if (!chosen) { return; }
-    chosen.text().then(function (xml) { return self.modeler.importXML(xml); })
-      .then(function () {
-        self.modeler.get("canvas").zoom("fit-viewport");
+    this.modeler.saveXML().then(function (kept) { previous = kept.xml; return chosen.text(); })
+      .then(function (xml) { return self.modeler.importXML(xml); })
+      .then(function (result) {
+        window.HotlineSpiff.keepUnresolved(self.modeler, result.warnings);
+        self.fit();
         self.clearProblems();
         self.setDirty(true);
         self.status(self.word("opened"), "muted");
       })
-      .catch(function () { self.status(self.word("load-error"), "error"); })
+      .catch(function (error) {
+        // bpmn-js has cleared the canvas: put the diagram back, so a save never stores an empty one
+        var why = /no diagram to display/.test(String(error && error.message)) ? "no-di" : "not-bpmn";
+        var back = previous ? self.modeler.importXML(previous) : Promise.resolve();
+        return back.then(function (result) {
+          if (result) { window.HotlineSpiff.keepUnresolved(self.modeler, result.warnings); }
+          self.fit();
+        }).then(function () { self.status(self.word(why), "error"); });
+      })
       .then(function () { input.value = ""; });
   };
 
