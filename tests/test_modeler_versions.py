@@ -147,6 +147,7 @@ def test_hostile_uploads_are_refused_with_a_clear_message(app: Flask, clock: Fro
     assert "上传被拒绝" in page or "不能上传" in page or "不是 UTF-8" in page
     assert says in page
     assert "file simple.bpmn" not in page and "rejected" not in page  # the engine's English stays in the log
+    assert 'class="flash' not in page  # said once on the page, not again as a flash message
     with runtime_of(app).read() as db:
         assert definitions.list_versions(db, "simple") == []
     assert [r["result"] for r in audit_rows(app, "definition.upload")] == ["failure"]

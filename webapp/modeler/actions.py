@@ -47,7 +47,6 @@ def _refused_upload(key: str, message: str, *, status: int = 400) -> ResponseRet
     with runtime().write() as db, db.begin():
         record(db, "definition.upload", object_type="process_definition", object_id=key[:64], result="failure",
                reason=mask_numbers(message)[:300])
-    flash(message, "error")
     with runtime().read() as db:
         known = bool(versions.summaries(db, key)) if versions.KEY.fullmatch(key) else False
     if known:
