@@ -64,7 +64,8 @@ def _none_executable(processes: list[tuple[str, etree._Element]],
                    N_("每个流程都被别的流程调用，找不到主流程"), NAME_ONE, file=file,
                    first=first.get("id") or "", candidates="、".join(process_label(p) for _, p in processes))]
     return [at(p, "error", "process.not_executable", N_("流程没有标记为可执行（isExecutable=\"false\"）"),
-               N_("在建模工具中勾选“可执行”（Executable），或设 isExecutable=\"true\""), file=file)
+               N_("在流程设计的属性面板（点画布或池）勾选“可执行”，或在建模工具中勾选 Executable"
+                  "（isExecutable=\"true\"）"), file=file)
             for file, p in processes if p.get("isExecutable", "true") != "true"]
 
 

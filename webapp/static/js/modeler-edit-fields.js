@@ -37,6 +37,10 @@
       this.writeTimer(name);
     } else if (name === "called_element") {
       this.write(function () { modeling.updateProperties(element, { calledElement: value || undefined }); });
+    } else if (name === "is_executable") {
+      var bo = element.businessObject, process = bo.$type === "bpmn:Participant" ? bo.processRef : bo;
+      var executable = target.checked;
+      this.write(function () { modeling.updateModdleProperties(element, process, { isExecutable: executable }); });
     } else if (name === "condition" || name === "is_default") {
       this.writeFlow(name);
     }

@@ -80,7 +80,8 @@
     this.root.querySelector("[data-props-empty]").hidden = !!element;
     if (!element || !element.businessObject) { return; }
     var bo = element.businessObject;
-    if (bo.$type === "bpmn:Process" || bo.$type === "bpmn:Collaboration") { this.current = null; return; }
+    if (bo.$type === "bpmn:Process") { this.showProcess(bo); return; } // the canvas of a diagram without pools
+    if (bo.$type === "bpmn:Collaboration") { this.current = null; return; }
     this.section("general").hidden = false;
     this.bind("id", bo.id);
     var local = bo.$type.replace("bpmn:", ""), types = JSON.parse(this.root.getAttribute("data-types") || "{}");
@@ -90,6 +91,7 @@
     if (HUMAN.indexOf(bo.$type) >= 0) { self.showHuman(bo); }
     if (bo.$type === "bpmn:ServiceTask") { self.showService(bo); }
     if (bo.$type === "bpmn:Lane") { self.showLane(bo); }
+    if (bo.$type === "bpmn:Participant" && bo.processRef) { self.showProcess(bo.processRef); }
     if (bo.$type === "bpmn:CallActivity") {
       this.section("call").hidden = false;
       this.field("called_element").value = bo.calledElement || "";
@@ -98,6 +100,13 @@
     if (bo.$type === "bpmn:SequenceFlow" && bo.sourceRef && BRANCHING.indexOf(bo.sourceRef.$type) >= 0) {
       self.showFlow(bo);
     }
+  };
+
+  /** A process (the canvas, or a pool's): whether this system runs it (isExecutable; absent counts as yes). */
+  Panel.prototype.showProcess = function (process) {
+    this.section("process").hidden = false;
+    this.bind("process_id", process.id);
+    this.field("is_executable").checked = process.isExecutable !== false;
   };
 
   Panel.prototype.ensureOption = function (select, value) {
