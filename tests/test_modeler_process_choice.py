@@ -160,3 +160,13 @@ def test_the_choice_speaks_the_page_language(app: Flask, clock: FrozenClock) -> 
     assert "Cannot tell which process to run: there are 2 executable processes" in page
     assert "please choose the file again" in page and "Top process" in page and "--process" not in page
     assert choices(page) == ["callback", "simple"]
+
+
+def test_the_modeler_says_how_to_keep_one_pool_not_a_command_line_flag(app: Flask, clock: FrozenClock) -> None:
+    analyst = sign_in(app, clock, "an1", "analyst")
+    assert upload(analyst, scripted(SIMPLE)).status_code == 303  # v1 with one process, no choice stored
+    renamed = TWO_POOLS.replace('"simple"', '"renamed"')  # the stored process is gone: two candidates remain
+    checked = analyst.post("/modeler/visit/v1/validate", json={"xml": renamed}, headers={
+        "X-CSRFToken": token(analyst, "/modeler")}).get_json()
+    ambiguous = [p for p in checked["problems"] if p["code"] == "process.ambiguous"]
+    assert ambiguous and "--process" not in ambiguous[0]["hint"] and "可执行" in ambiguous[0]["hint"]

@@ -50,6 +50,7 @@ BAD_FORM = N_("表单文件名须为 forms/名称.schema.json，内容是文本"
 TOO_BIG = N_("内容超过 %(mb)s MB，不能保存")
 SAVED = N_("已保存为第 %(version)s 版（草稿），须由第二人发布后生效")
 UNCHANGED = N_("内容与第 %(version)s 版相同，未新建版本")
+KEEP_ONE_POOL = N_("只保留要运行的那个池为可执行：点其他池，在属性里取消“可执行”")
 SAVED_WITH_ERRORS = N_("已保存为第 %(version)s 版（草稿），但有 %(count)s 个错误：修正后再保存，才能发布")
 REFUSED = N_("未保存：%(problem)s")
 FOUND = N_("%(errors)s 个错误，%(warnings)s 个警告")
@@ -101,7 +102,9 @@ def check(row: ProcessDefinition, files: Mapping[str, str]) -> Report:
 def problems_json(report: Report) -> dict[str, Any]:
     """Return the problems in the page's language, with counts and a one-line summary."""
     errors, warnings = len(report.errors), len(report.warnings)
-    shown = [{**p.as_dict(gettext), "severity_word": gettext(SEVERITY_WORDS[p.severity])} for p in report.problems]
+    shown = [{**p.as_dict(gettext), "severity_word": gettext(SEVERITY_WORDS[p.severity])}
+             | ({"hint": gettext(KEEP_ONE_POOL)} if p.code in versions.CHOICE_CODES else {})  # not the CLI's --process
+             for p in report.problems]
     return {"problems": shown, "errors": errors, "warnings": warnings, "can_publish": report.ok,
             "summary": gettext(FOUND, errors=errors, warnings=warnings) if shown else gettext(CLEAN)}
 
