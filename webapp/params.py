@@ -18,7 +18,7 @@ from werkzeug.routing import ValidationError
 from processes.parsing import MAX_BIGINT
 from processes.parsing import whole_number
 
-__all__ = ["MAX_BIGINT", "BigIntConverter", "page_number", "positive_int", "whole_number"]
+__all__ = ["MAX_BIGINT", "MAX_INT32", "BigIntConverter", "page_number", "positive_int", "whole_number"]
 
 MAX_PAGE = 10_000
 MAX_INT32 = 2**31 - 1
