@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from urllib.parse import quote
 
 import pytest
@@ -27,3 +28,16 @@ def test_a_calendar_day_left_empty_or_odd_answers_400(ws_lite: Workspace, day: s
     admin = Caller(ws_lite.app, ws_lite.office.clock, "fz.cal", "sysadmin", None)
     response = admin.post("/reference/calendar/day", {"day": day, "kind": "holiday", "version": "x"})
     assert response.status_code == 400 and "日期无效" in text(response)
+
+
+@pytest.mark.parametrize("value", ["\x00", "a\x00"])
+def test_a_nul_anywhere_in_a_form_is_refused_in_chinese(ws_lite: Workspace, value: str) -> None:
+    operator = Caller(ws_lite.app, ws_lite.office.clock, "fz.nul", "operator", None)
+    response = operator.post("/search", {"text": ["噪音", value]})
+    assert response.status_code == 400 and "请求中含有无效字符" in text(response)
+
+
+def test_a_nul_in_an_uploaded_file_name_is_refused_in_chinese(ws_lite: Workspace) -> None:
+    transcriber = Caller(ws_lite.app, ws_lite.office.clock, "fz.nulfile", "transcriber", None)
+    response = transcriber.post("/platform/imports", {"file": (io.BytesIO(b"a,b\r\n"), "orders\x00.csv")})
+    assert response.status_code == 400 and "请求中含有无效字符" in text(response)

@@ -62,8 +62,13 @@ class BigIntConverter(BaseConverter):
 
 
 def refuse_nul() -> None:
-    """Answer 400 for a NUL character in the path, the query string or a form (PostgreSQL refuses it in text)."""
-    values = [request.path, *request.args.values(), *request.form.values()]
+    """Answer 400 for a NUL character in the path, the query string, a form or a file name (PostgreSQL refuses it).
+
+    Every value of a name counts (`.values()` gives only the first, and getlist() reads them all), names too.
+    """
+    pairs = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    files = [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
+    values = [request.path, *(text for pair in [*pairs, *files] for text in pair)]
     if any("\x00" in value for value in values):
         abort(400, description=gettext("请求中含有无效字符。"))
 
