@@ -44,6 +44,7 @@ class FormReader(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.forms: dict[str, Form] = {}
+        self.links: dict[tuple[str, frozenset[str]], str] = {}  # the first link of each path and query names
         self._by_id: dict[str, str] = {}
         self._current: str | None = None
         self._select: str | None = None
@@ -59,6 +60,8 @@ class FormReader(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         """Open a form, or add a field to the open (or named) form."""
         attr = {k: v or "" for k, v in attrs}
+        if tag == "a" and attr.get("href", "").startswith("/") and "?" in attr["href"]:
+            self._link(attr["href"])
         if tag == "form":
             if attr.get("method", "get").lower() == "post":
                 action = urlsplit(attr.get("action") or self._page).path
@@ -71,6 +74,12 @@ class FormReader(HTMLParser):
         if owner is None or tag not in ("input", "select", "textarea", "button", "option"):
             return
         self._field(self.forms[owner], tag, attr)
+
+    def _link(self, href: str) -> None:
+        """Keep a link with a query (?edit=1, ?from=1&to=2): pages open some forms only there."""
+        parts = urlsplit(href)
+        names = frozenset(pair.split("=")[0] for pair in parts.query.split("&"))
+        self.links.setdefault((parts.path, names), href)
 
     def _field(self, form: Form, tag: str, attr: dict[str, str]) -> None:
         """Record one field and the value it would send."""
