@@ -66,6 +66,7 @@ ENDS_SESSION = ("/auth/logout", "/auth/sessions/end-all")
 PREFERRED = ["handler", "supervisor", "operator", "transcriber", "township_reporter", "dispatcher", "analyst",
              "duty_leader", "leader", "sysadmin", "secadmin", "auditor", "inspector", "callback"]
 DEPARTMENTS = {"handler": "sthj", "township_reporter": "luxi"}
+_JSON_READS = re.compile(r'data\.get\(\s*"([A-Za-z_]+)"')  # the keys a view reads from its JSON body
 _ARG = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
 
 
@@ -172,10 +173,27 @@ def fuzz_route(fuzz: Fuzz, rule: Rule, send: Callable[[str, dict[str, Any]], Tes
             fuzz.check(rule, send(path, {**base, name: upload}), f"{name} file {file_name}")
 
 
+def module_source(app: Flask, rule: Rule) -> str:
+    """Return the source of the module of a route's view."""
+    module = sys.modules[app.view_functions[rule.endpoint].__module__]
+    return Path(module.__file__ or "").read_text(encoding="utf-8")
+
+
 def module_names(app: Flask, rule: Rule) -> set[str]:
     """Return the form and query names the module of a route's view reads."""
-    module = sys.modules[app.view_functions[rule.endpoint].__module__]
-    return {a or b for a, b in _READS.findall(Path(module.__file__ or "").read_text(encoding="utf-8"))}
+    return {a or b for a, b in _READS.findall(module_source(app, rule))}
+
+
+def fuzz_json(fuzz: Fuzz, rule: Rule, caller: Caller, path: str, names: set[str], values: list[str]) -> None:
+    """POST a route that reads a JSON body (the modeler's fetch calls) odd values in every key, alone and at once."""
+    for value in values:
+        fuzz.check(rule, caller.post_json(path, dict.fromkeys(names, value)), f"json all={value}")
+        fuzz.check(rule, caller.post_json(path, {value: value, "forms": {value: value}}), f"json key={value}")
+        for name in sorted(names):
+            fuzz.check(rule, caller.post_json(path, {name: value}), f"json {name}={value}")
+        for kind in ("condition", "duration", "date", "cycle") if "kind" in names else ():  # the expression check
+            fuzz.check(rule, caller.post_json(path, {"kind": kind, "expression": value}), f"json {kind}={value}")
+    fuzz.check(rule, caller.post_json(path, [[["deep"] * 3] * 3] * 3), "json list")
 
 
 def content_for(file_name: str) -> bytes:
@@ -203,6 +221,9 @@ def run_fuzz(ws: Workspace, values: list[str]) -> Fuzz:
         form = forms[role].forms.get(path)
         own = {*names.get(package_of(app, rule), set()), *(form.names if form else ())}
         fuzz_route(fuzz, rule, sender(app, rule, callers[role]), path, own, form, values, module_names(app, rule))
+        if "get_json(" in module_source(app, rule):
+            json_names = set(_JSON_READS.findall(module_source(app, rule)))
+            fuzz_json(fuzz, rule, callers[role], path, json_names, values)
     return fuzz
 
 
@@ -288,3 +309,23 @@ def test_a_nul_in_an_uploaded_file_name_is_refused_in_chinese(ws_lite: Workspace
     transcriber = Caller(ws_lite.app, ws_lite.office.clock, "fz.nulfile", "transcriber", None)
     response = transcriber.post("/platform/imports", {"file": (io.BytesIO(b"a,b\r\n"), "orders\x00.csv")})
     assert response.status_code == 400 and "请求中含有无效字符" in text(response)
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ('{"kind": "duration", "expression": "\\u0000"}', "请求中含有无效字符"),  # lxml refused it: a 500
+    ('{"kind": "condition", "expression": "1", "\\u0000": 1}', "请求中含有无效字符"),
+    ("[" * 100_000, "请求内容嵌套过深"),  # json.loads ran out of stack: RecursionError, a 500
+    ("[" * 900 + "]" * 900, "请求内容嵌套过深"),
+    ("[" * 40 + "]" * 40, "请求内容嵌套过深"),
+])
+def test_a_page_json_body_with_a_nul_or_nested_too_deep_answers_400(ws_lite: Workspace, body: str,
+                                                                    message: str) -> None:
+    analyst = Caller(ws_lite.app, ws_lite.office.clock, "fz.json", "analyst", None)
+    for path in ("/modeler/check", "/modeler/case_phone/v1/validate", "/modeler/case_phone/v1/save"):
+        response = analyst.client.post(path, data=body, headers={"X-CSRFToken": analyst.token,
+                                                                 "Content-Type": "application/json"})
+        answer = (response.get_json(silent=True) or {}).get("error", "")  # JSON in, JSON out
+        assert response.status_code == 400 and message in answer, (path, response.status_code, answer)
+    fine = analyst.client.post("/modeler/check", json={"kind": "duration", "expression": "PT1H"},
+                               headers={"X-CSRFToken": analyst.token})
+    assert fine.status_code == 200 and fine.get_json()["ok"] is True
