@@ -35,6 +35,8 @@ from processes.reference.models import SlaRule
 from processes.runtime.models import HumanTask
 from processes.runtime.models import OutboxMessage
 from processes.runtime.models import ProcessDefinition
+from tests.api_support import bearer
+from tests.api_support import make_key
 from tests.form_fuzz_support import Caller
 from tests.form_fuzz_support import Form
 from tests.form_fuzz_support import FormReader
@@ -329,3 +331,11 @@ def test_a_page_json_body_with_a_nul_or_nested_too_deep_answers_400(ws_lite: Wor
     fine = analyst.client.post("/modeler/check", json={"kind": "duration", "expression": "PT1H"},
                                headers={"X-CSRFToken": analyst.token})
     assert fine.status_code == 200 and fine.get_json()["ok"] is True
+
+
+@pytest.mark.parametrize("path", ["/api/v1/cases", "/api/v1/platform/orders", "/api/v1/police110/incidents"])
+def test_an_open_interface_answers_a_body_nested_too_deep_with_a_400_problem(ws_lite: Workspace, path: str) -> None:
+    raw = make_key(ws_lite.app, "fz-deep", "cases:write", "platform", "police110")
+    response = ws_lite.app.test_client().post(path, data="[" * 100_000, headers={
+        **bearer(raw), "Content-Type": "application/json"})  # RecursionError in json.loads was a 500
+    assert response.status_code == 400 and "请求内容嵌套过深" in str(response.get_json()), text(response)[:300]

@@ -80,11 +80,12 @@ def refuse_nul() -> None:
 
 
 def json_strings() -> list[str]:
-    """Return every string (object keys too) of a JSON body the pages post; 400 when it nests past MAX_JSON_DEPTH.
+    """Return every string (object keys too) of a JSON body the pages post; any JSON body nested past
+    MAX_JSON_DEPTH answers 400 (the open interfaces too, in their problem shape).
 
-    The open interfaces (`/api`, Open311) answer odd JSON in their own documented shape, so they are left alone.
+    The open interfaces refuse a NUL in a value with their own field messages, so their strings are not returned.
     """
-    if not request.is_json or api_scope(RULES.get(request.endpoint or "")) is not None:
+    if not request.is_json:
         return []
     try:
         body = request.get_json(silent=True)  # cached: the view's own get_json() reads the same value
@@ -103,7 +104,7 @@ def json_strings() -> list[str]:
             stack.extend((item, depth + 1) for item in value.values())
         elif isinstance(value, list):
             stack.extend((item, depth + 1) for item in value)
-    return found
+    return found if api_scope(RULES.get(request.endpoint or "")) is None else []
 
 
 def init_app(app: Flask) -> None:
