@@ -5,8 +5,12 @@ interfaces under /api have schemathesis tests of their own) as a signed-in user 
 real CSRF token. It sends the names the route's package reads (query_names) and the fields of the form the route's
 pages render, with real object ids in the address (a dispatched case, its task, an API key, a webhook …): every name
 at once set to each odd value, each page field alone set to odd values beside the page's own values, odd values in
-the address, a NUL as the second value of every name, and odd file names on the upload inputs. Routes that end the
-session (logout, end every session) each get a freshly signed-in client per request.
+the address, a NUL as the second value of every name, odd file names on the upload inputs, and odd values in every
+key of the JSON bodies the modeler's fetch calls post. Routes that end the session (logout, end every session) each
+get a freshly signed-in client per request; public ones an anonymous client.
+
+Found and fixed on the way: a migration version `٣` or 20 digits, an empty calendar day, a NUL as a second value or
+in a file name, a NUL or deep nesting in a JSON body (API too) were 500s.
 """
 
 from __future__ import annotations
