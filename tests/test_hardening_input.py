@@ -36,9 +36,11 @@ from webapp.permissions import allowed
 ROOT = Path(__file__).resolve().parent.parent
 ODD = ["²", "٣", "99999999999999999999", "-1", "\x00", "x" * 10_000, "1e3", "139 1234 5678"]
 SKIP = ("/auth/logout", "/static/", "/lang", "/auth/sessions/end-all")
-# Query names the views read (request.args.get("…"), args["…"], values.get("…")), by blueprint package, plus those
-# every list reads, so each route is asked for the parameters it knows.
-_READS = re.compile(r'(?:args|values|form)\.get\(\s*"([A-Za-z_]+)"|args\[\s*"([A-Za-z_]+)"\s*\]')
+# Query and form names the views read (request.args.get("…"), args["…"], values.get("…"), form["…"],
+# form.getlist("…"), files.get("…")), by blueprint package, plus those every list reads, so each route is asked for
+# the parameters it knows (tests/test_hardening_forms.py POSTs the form names).
+_READS = re.compile(r'(?:args|values|form|files)\.get(?:list)?\(\s*"([A-Za-z_]+)"'
+                    r'|(?:args|form)\[\s*"([A-Za-z_]+)"\s*\]')
 COMMON = {"page", "id", "before", "after", "a", "b", "year", "month", "day", "version", "limit", "offset", "text",
           "number", "tab", "sort", "status", "from", "to", "date_from", "date_to", "unit", "key", "days"}
 DEPARTMENTS = {"handler": "sthj", "township_reporter": "luxi"}

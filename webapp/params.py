@@ -8,6 +8,8 @@ number, 404 for an id in the address (the `int` URL converter, which every `<int
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask
 from flask import abort
 from flask import request
@@ -17,11 +19,14 @@ from werkzeug.routing import ValidationError
 
 from processes.parsing import MAX_BIGINT
 from processes.parsing import whole_number
+from webapp.permissions import RULES
+from webapp.permissions import api_scope
 
-__all__ = ["MAX_BIGINT", "BigIntConverter", "page_number", "positive_int", "whole_number"]
+__all__ = ["MAX_BIGINT", "MAX_INT32", "BigIntConverter", "page_number", "positive_int", "whole_number"]
 
 MAX_PAGE = 10_000
 MAX_INT32 = 2**31 - 1
+MAX_JSON_DEPTH = 32  # the modeler posts two levels ({"forms": {name: text}}); views walk what they get
 
 
 def positive_int(text: str | None, high: int = MAX_BIGINT) -> int | None:
@@ -62,10 +67,44 @@ class BigIntConverter(BaseConverter):
 
 
 def refuse_nul() -> None:
-    """Answer 400 for a NUL character in the path, the query string or a form (PostgreSQL refuses it in text)."""
-    values = [request.path, *request.args.values(), *request.form.values()]
+    """Answer 400 for a NUL character in the path, the query string, a form, a file name or a page's JSON body.
+
+    PostgreSQL refuses NUL in text, lxml in element text. Every value of a name counts (`.values()` gives only the
+    first, and getlist() reads them all), names and JSON object keys too.
+    """
+    pairs = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    files = [(name, upload.filename or "") for name, upload in request.files.items(multi=True)]
+    values = [request.path, *(text for pair in [*pairs, *files] for text in pair), *json_strings()]
     if any("\x00" in value for value in values):
         abort(400, description=gettext("请求中含有无效字符。"))
+
+
+def json_strings() -> list[str]:
+    """Return every string (object keys too) of a JSON body the pages post; any JSON body nested past
+    MAX_JSON_DEPTH answers 400 (the open interfaces too, in their problem shape).
+
+    The open interfaces refuse a NUL in a value with their own field messages, so their strings are not returned.
+    """
+    if not request.is_json:
+        return []
+    try:
+        body = request.get_json(silent=True)  # cached: the view's own get_json() reads the same value
+    except RecursionError:  # json.loads recurses once per level; silent= only catches ValueError
+        abort(400, description=gettext("请求内容嵌套过深。"))
+    found: list[str] = []
+    stack: list[tuple[Any, int]] = [(body, 1)]
+    while stack:  # a loop, not recursion: a deep body must not exhaust the stack here either
+        value, depth = stack.pop()
+        if depth > MAX_JSON_DEPTH:
+            abort(400, description=gettext("请求内容嵌套过深。"))
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            found.extend(str(key) for key in value)
+            stack.extend((item, depth + 1) for item in value.values())
+        elif isinstance(value, list):
+            stack.extend((item, depth + 1) for item in value)
+    return found if api_scope(RULES.get(request.endpoint or "")) is None else []
 
 
 def init_app(app: Flask) -> None:

@@ -33,6 +33,8 @@ from webapp.modeler import texts
 from webapp.modeler.views import find
 from webapp.modeler.views import may
 from webapp.modeler.views import summary
+from webapp.params import MAX_INT32
+from webapp.params import whole_number
 
 INSTANCE_ID = re.compile(r"[0-9a-f-]{1,36}")
 MAX_REASON = 500
@@ -42,12 +44,17 @@ def _pair(process: versions.ProcessSummary, values: Any) -> tuple[int, int]:
     """The source and target versions (?from=&to=); defaults: the oldest version with instances, the published."""
     target_default = process.published.definition.version if process.published else 0
     sources = [v.definition.version for v in process.versions if v.active and v.definition.version < target_default]
-    try:
-        source = int(values.get("from") or (min(sources) if sources else 0))
-        target = int(values.get("to") or target_default)
-    except ValueError:
+    return _version(values.get("from"), min(sources) if sources else 0), _version(values.get("to"), target_default)
+
+
+def _version(text: str | None, default: int) -> int:
+    """Return a version number from the form or query (default when empty); `٣` or 20 digits answer 400."""
+    if not text:
+        return default
+    version = whole_number(text, high=MAX_INT32)  # int() took `٣` as 3, and 20 digits overflowed the database
+    if version is None:
         abort(400, description=gettext(texts.BAD_VERSION))
-    return source, target
+    return version
 
 
 def _plans(key: str, source: int, target: int) -> list[migration.InstancePlan] | str:

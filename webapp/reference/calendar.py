@@ -125,8 +125,9 @@ def calendar() -> ResponseReturnValue:
 @bp.post("/calendar/day")
 def calendar_day() -> ResponseReturnValue:
     """Change one day (dry run, then apply): holiday, make-up working day, or back to Mon-Fri."""
-    day = _day_arg(require(request.form.get("day")))
-    assert day is not None  # noqa: S101  (require answered 400 for an empty value)
+    day = _day_arg(request.form.get("day"))
+    if day is None:  # an empty day was an AssertionError (500): require() lets "" through
+        abort(400, description=gettext("日期无效，请从日历上点选。"))
     kind = require(request.form.get("kind"), allowed=frozenset(DAY_KINDS))
     reason = request.form.get("reason", "").strip()
     edit = partial(_set_day, day=day, kind=kind, reason=reason)
