@@ -44,6 +44,7 @@ PER_DAY = {"workday": (24, 32), "weekend": (12, 18), "holiday": (8, 14)}
 HOURS = [1, 1, 1, 1, 1, 1, 2, 4, 9, 12, 12, 10, 6, 7, 10, 11, 10, 7, 5, 5, 4, 3, 2, 1]
 DISPATCHERS = ("zhang.wei", "li.na", "wang.fang", "zhao.lei")
 INTAKE = {"phone": ("op1", "chen.jing"), "visit": ("op1", "chen.jing"), "platform": ("tr1",), "police110": ("op1",)}
+HANDLE_DAYS = 5  # the handling days bench.seed_rows gives a case, and adds again for its one 延期
 REPEAT_CALLER = 0.08  # share of calls from someone who called before (重复来电): the phone lookup finds several
 # The status a completed step leaves (the lifecycle's mark_* tasks), for the timeline's milestones.
 LEAVES = {"triage": ("mark_accepted", "accepted"), "dispatch": ("record_dispatch", "dispatched"),
@@ -113,6 +114,7 @@ class Dresser:
         self.requesters: list[dict[str, Any]] = []
         self.texts: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
+        self.deadlines: list[dict[str, Any]] = []
 
     def dress(self, case: dict[str, Any], tasks: list[dict[str, Any]], instance_id: str) -> None:
         """Dress one case and its tasks in place, and write its history and texts."""
@@ -129,12 +131,33 @@ class Dresser:
         self._event(case, instance_id, "started", case["created_at"], None, intake, {"version": 1})
         for task in tasks:
             self._task(case, instance_id, task, intake)
+        self._deadlines(case, instance_id, {str(t["bpmn_id"]): t for t in tasks})
         at = case["closed_at"]
         closing = ("answered", "closed", "archived") if case["direct_answer"] else CLOSING.get(case["status"], ())
         for n, status in enumerate(closing):  # 挂网 and 归档 follow 办结 by a day or so
             at = min(case["closed_at"] + timedelta(hours=20 * n), self.now - timedelta(minutes=30 - n))
-            self._status(case, instance_id, at, f"mark_{status}", status, "demo" if n else tasks[-1]["completed_by"])
-        self._event(case, instance_id, "completed", at, None, "demo", {})
+            actor = (tasks[-1]["completed_by"], self.rng.choice(DISPATCHERS), "system")[n]  # 挂网审核, then 归档
+            self._status(case, instance_id, at, f"mark_{status}", status, actor)
+        self._event(case, instance_id, "completed", at, None, "system", {})
+
+    def _deadlines(self, case: dict[str, Any], instance_id: str, steps: dict[str, dict[str, Any]]) -> None:
+        """Write the 签收 and 办理 deadlines of a dispatched case (and its 延期), as the lifecycle computes them."""
+        lead, sign, reply = case["lead_department"], steps.get("sign_for"), steps.get("reply")
+        if lead is None or sign is None or reply is None:
+            return
+        extended = HANDLE_DAYS * case["extension_count"]
+        for stage, start, due, rule in (("sign_for", sign["created_at"], sign["due_at"], "签收：1个工作日"),
+                                        ("handle", reply["created_at"], case["deadline"], "办理：默认5个工作日")):
+            self.deadlines.append({
+                "case_id": case["id"], "instance_id": instance_id, "stage": stage, "unit": lead, "start_at": start,
+                "due_at": due, "warn_at": due - timedelta(hours=24), "notice_at": None, "rule": rule,
+                "extension_days": extended if stage == "handle" else 0, "capped": False, "calendar_warning": None,
+                "due_timers": "", "warn_timers": "", "notice_timers": "", "updated_at": start})
+        if extended:  # granted by the leader on the unit's 申请延期, a day into the handling
+            previous = case["deadline"] - timedelta(days=extended)
+            self._event(case, instance_id, "deadline_extended", reply["created_at"] + timedelta(days=1), None,
+                        "chen.jun", {"days": extended, "unit": lead, "previous": previous.isoformat(),
+                                     "due": case["deadline"].isoformat()})
 
     def _upstream(self, case: dict[str, Any]) -> str | None:
         """Return the 民呼我为 order number of a transcribed case or the 警情编号 of a 110 hand-over."""
@@ -184,8 +207,8 @@ class Dresser:
         if step == "direct_answer":
             return {}, {"direct_answer": rng.choice(story.DIRECT)}
         if step == "dispatch":
-            return {"dispatch_mode": "department", "lead_department": case["lead_department"],
-                    "assisting_departments": case["assisting_departments"]}, {}
+            values = {"dispatch_mode": "department", "lead_department": case["lead_department"]}
+            return values | ({"assisting_departments": a} if (a := case["assisting_departments"]) else {}), {}
         if step == "sign_for":
             return {"sign_decision": "sign"}, {}
         if step == "reply":
@@ -229,7 +252,8 @@ def draw(rt: Runtime, days: int, seed: int) -> tuple[dict[str, list[dict[str, An
         case, instance = rows.of["hotline_case"][-1], rows.of["process_instance"][-1]
         dresser.dress(case, rows.of["human_task"][tasks_before:], str(instance["id"]))
     # Maker's own plain history lines give way to the dressed ones; requesters go in before the cases naming them
-    tables = {"requester": dresser.requesters, **rows.of, "history_event": dresser.events, "case_text": dresser.texts}
+    tables = {"requester": dresser.requesters, **rows.of, "history_event": dresser.events,
+              "case_deadline": dresser.deadlines, "case_text": dresser.texts}
     last = {prefix[len(numbering.PREFIX):-1]: n for prefix, n in drawn.numbers.items()}
     return tables, last
 
