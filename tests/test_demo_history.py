@@ -128,6 +128,8 @@ def test_the_past_is_closed_by_day_with_encrypted_requesters(demo: Demo) -> None
         assert set(by_day) == {first + timedelta(days=n) for n in range(DAYS)}
         assert all(PER_DAY["holiday"][0] <= n <= PER_DAY["workday"][1] for n in by_day.values())
         assert all(c.closed_at is not None and c.closed_at >= c.created_at for c in seeded)
+        called = [c for c in seeded if c.callback_result]  # the flag the weekly upward report reads, as 回访 sets it
+        assert called and all(c.flags["callback_result"] == c.callback_result for c in called)
         assert not {c.status for c in seeded} - {"closed", "published", "archived", "rejected", "transferred", "merged"}
         # every open task belongs to a live instance, which a command can load: nothing seeded can be opened
         open_instances = set(db.scalars(sa.select(HumanTask.instance_id).where(HumanTask.status == "open")))

@@ -45,6 +45,7 @@ HOURS = [1, 1, 1, 1, 1, 1, 2, 4, 9, 12, 12, 10, 6, 7, 10, 11, 10, 7, 5, 5, 4, 3,
 DISPATCHERS = ("zhang.wei", "li.na", "wang.fang", "zhao.lei")
 INTAKE = {"phone": ("op1", "chen.jing"), "visit": ("op1", "chen.jing"), "platform": ("tr1",), "police110": ("op1",)}
 HANDLE_DAYS = 5  # the handling days bench.seed_rows gives a case, and adds again for its one 延期
+DOUBTFUL = 0.3  # share of 不满意 callbacks the office marks 存疑 (存疑件, listed by the weekly upward report)
 REPEAT_CALLER = 0.08  # share of calls from someone who called before (重复来电): the phone lookup finds several
 # The status a completed step leaves (the lifecycle's mark_* tasks), for the timeline's milestones.
 LEAVES = {"triage": ("mark_accepted", "accepted"), "dispatch": ("record_dispatch", "dispatched"),
@@ -127,6 +128,9 @@ class Dresser:
         case["content"] = story.ask(rng, category, township)
         case["upstream_order_id"] = self._upstream(case)
         case["requester_id"] = self._requester(case)
+        if (result := case["callback_result"]) is not None:  # as the 回访 handler records it (handlers/casework.py)
+            doubtful = result == "unsatisfied" and rng.random() < DOUBTFUL
+            case["flags"] = {"callback_result": result, **({"doubtful": True} if doubtful else {})}
         intake = rng.choice(INTAKE.get(case["channel"], (f"tw.{township}",)))
         self._event(case, instance_id, "started", case["created_at"], None, intake, {"version": 1})
         for task in tasks:
@@ -217,8 +221,10 @@ class Dresser:
         if step == "review":
             return {"review_result": "accept"}, {}
         if step == "callback" and result is not None:
-            return ({"callback_result": result, **({} if case["solved"] is None else {"solved": case["solved"]})},
-                    {"callback_note": story.CALLBACK_NOTES[result]})
+            values = {"callback_result": result, **({} if case["solved"] is None else {"solved": case["solved"]})}
+            if result == "unsatisfied":  # 存疑 goes to the weekly upward report; the others are closed as they are
+                values["unsatisfied_decision"] = "doubtful" if case["flags"].get("doubtful") else "close"
+            return values, {"callback_note": story.CALLBACK_NOTES[result]}
         return {}, {}
 
     def _status(self, case: dict[str, Any], instance_id: str, at: datetime, bpmn_id: str, status: str,
