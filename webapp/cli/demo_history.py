@@ -1,15 +1,12 @@
 """The demo's past (演示历史): about 90 days of closed cases, so the dashboard, reports and search show an office.
 
-`hotline demo` writes, once, on a fresh database, `days` office days before today of finished cases: more on
-workdays than on weekends and holidays (the `calendar_day` table), at the hours people call, over the channels,
-categories of the 派单目录 with their lead units, and the townships. Each case has a completed instance, its
-completed tasks done by the demo's own accounts, a history a timeline can tell (decisions, milestones, texts), and,
-for people who called or came in, a requester whose name and phone are encrypted under the instance's key with the
-phone's blind index, as intake writes them; some call again. Then the metric rollup is rebuilt, so /dashboard and
-the reports show the whole past at once. Nothing seeded is open: every task an operator can open is a live one.
-
-The case draw itself is `bench.seed_rows.Maker` (the benchmarks' office: lateness, extensions, returns, callbacks at
-an office's rates); this module dresses each drawn case in the demo's words and people.
+`hotline demo` writes, once, on a fresh database, office days before today of finished cases: more on workdays than
+on weekends and holidays (`calendar_day`), at the hours people call, over channels, townships and the 派单目录's
+categories with their lead units. Each case has a completed instance, completed tasks done by the demo's accounts
+(units and callbacks in the daytime), a history the timeline can tell, and, for calls and visits, a requester
+encrypted and phone-indexed under the instance's key as intake writes them; some call again. The metric rollup is
+then rebuilt. Nothing seeded is open: every task an operator can open is a live one. `bench.seed_rows.Maker` draws
+the cases (lateness, extensions, returns, callbacks at an office's rates); this module dresses them.
 """
 
 from __future__ import annotations
@@ -42,6 +39,8 @@ DEFAULT_DAYS = 90
 PER_DAY = {"workday": (24, 32), "weekend": (12, 18), "holiday": (8, 14)}
 # When people call or come in, by Beijing hour: mornings and afternoons, a few at night.
 HOURS = [1, 1, 1, 1, 1, 1, 2, 4, 9, 12, 12, 10, 6, 7, 10, 11, 10, 7, 5, 5, 4, 3, 2, 1]
+DAYTIME_ROLES = ("handler", "callback", "leader")  # the units and the callback desk work days (08-21)
+DAY_START, DAY_END = 8, 21
 DISPATCHERS = ("zhang.wei", "li.na", "wang.fang", "zhao.lei")
 INTAKE = {"phone": ("op1", "chen.jing"), "visit": ("op1", "chen.jing"), "platform": ("tr1",), "police110": ("op1",)}
 HANDLE_DAYS = 5  # the handling days bench.seed_rows gives a case, and adds again for its one 延期
@@ -90,6 +89,15 @@ def day_kind(day: date, workdays: dict[date, bool]) -> str:
     return "weekend" if day.weekday() >= 5 else "holiday"
 
 
+def daytime(at: datetime, rng: random.Random) -> datetime:
+    """Return the instant itself within 08:00-21:00 Beijing time, else the next morning."""
+    local = at.astimezone(OFFICE_TZ)
+    if DAY_START <= local.hour < DAY_END:
+        return at
+    morning = local.replace(hour=DAY_START, minute=0, second=0) + timedelta(days=int(local.hour >= DAY_END))
+    return (morning + timedelta(minutes=rng.uniform(5, 240))).astimezone(UTC)  # the morning works it off
+
+
 def arrivals(rng: random.Random, office: Office, days: int, now: datetime) -> list[datetime]:
     """Return when each case of the past came in (UTC), oldest first, none in the last three hours."""
     today = office_day(now)
@@ -117,9 +125,11 @@ class Dresser:
         self.events: list[dict[str, Any]] = []
         self.deadlines: list[dict[str, Any]] = []
 
-    def dress(self, case: dict[str, Any], tasks: list[dict[str, Any]], instance_id: str) -> None:
-        """Dress one case and its tasks in place, and write its history and texts."""
-        rng = self.rng
+    def dress(self, case: dict[str, Any], tasks: list[dict[str, Any]], instance: dict[str, Any]) -> None:
+        """Dress one case, its instance and its tasks in place, and write its history and texts."""
+        rng, instance_id = self.rng, str(instance["id"])
+        self._working_hours(case, tasks)
+        instance["updated_at"] = case["closed_at"]
         category = rng.choices(list(self.office.weights), list(self.office.weights.values()))[0]
         case["category"], township = category, case["township"]
         if case["lead_department"] is not None:
@@ -143,6 +153,17 @@ class Dresser:
             actor = (tasks[-1]["completed_by"], self.rng.choice(DISPATCHERS), "system")[n]  # 挂网审核, then 归档
             self._status(case, instance_id, at, f"mark_{status}", status, actor)
         self._event(case, instance_id, "completed", at, None, "system", {})
+
+    def _working_hours(self, case: dict[str, Any], tasks: list[dict[str, Any]]) -> None:
+        """Move the units' and the callbacks' work into the day; the night shift only triages and dispatches."""
+        at = case["created_at"]
+        for task in tasks:
+            task["created_at"], done = at, max(task["completed_at"], at)
+            if task["role"] in DAYTIME_ROLES:
+                done = daytime(done, self.rng)
+            at = task["completed_at"] = min(done, max(at, self.now - timedelta(hours=1)))
+            task["due_at"] = task["created_at"] + timedelta(days=1)  # bench.seed_rows: a day per step
+        case["closed_at"] = case["updated_at"] = at
 
     def _deadlines(self, case: dict[str, Any], instance_id: str, steps: dict[str, dict[str, Any]]) -> None:
         """Write the 签收 and 办理 deadlines of a dispatched case (and its 延期), as the lifecycle computes them."""
@@ -257,7 +278,7 @@ def draw(rt: Runtime, days: int, seed: int) -> tuple[dict[str, list[dict[str, An
         tasks_before = len(rows.of["human_task"])
         maker.add(rows, None, created=created)
         case, instance = rows.of["hotline_case"][-1], rows.of["process_instance"][-1]
-        dresser.dress(case, rows.of["human_task"][tasks_before:], str(instance["id"]))
+        dresser.dress(case, rows.of["human_task"][tasks_before:], instance)
     # Maker's own plain history lines give way to the dressed ones; requesters go in before the cases naming them
     tables = {"requester": dresser.requesters, **rows.of, "history_event": dresser.events,
               "case_deadline": dresser.deadlines, "case_text": dresser.texts}
