@@ -118,12 +118,14 @@ class Maker:
         self.office.numbers[prefix] = value
         return f"{prefix}{value:04d}"
 
-    def add(self, rows: CaseRows, open_step: str | None) -> None:
-        """Add one case: open at `open_step` (one open task), else finished over the past months."""
+    def add(self, rows: CaseRows, open_step: str | None, created: datetime | None = None) -> None:
+        """Add one case: open at `open_step` (one open task), else finished over the past months (or at `created`)."""
         rng, now = self.rng, self.now
         channel = pick(rng, CHANNEL_WEIGHTS)
         case_id, instance_id = self.uid(), self.uid()
-        if open_step is None:
+        if created is not None:  # the demo's past draws its own days (weekdays, holidays) and hours
+            pass
+        elif open_step is None:
             created = now - timedelta(days=rng.uniform(2, self.days), hours=rng.uniform(0, 9))
         else:
             created = now - timedelta(days=rng.uniform(1.1, 20))

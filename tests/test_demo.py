@@ -54,7 +54,7 @@ def test_the_demo_keeps_its_session_key_so_sign_ins_survive_a_restart(tmp_path: 
     config = tmp_path / "config.py"
     config.write_text("AUDIT_HMAC_KEY = 'an instance setting that stays as it is'\n", encoding="utf-8")
     keys: list[str] = []
-    monkeypatch.setattr(demo, "run_demo", lambda app: None)  # the setup itself is tested above
+    monkeypatch.setattr(demo, "run_demo", lambda app, **_: None)  # the setup itself is tested above
     monkeypatch.setattr(demo, "serve", lambda port: keys.append(create_app().config["SECRET_KEY"]))
     runner = CliRunner(env={"HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_DATABASE_URL": sqlite_url,
                             "HOTLINE_SECRET_KEY": None})

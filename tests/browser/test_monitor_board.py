@@ -2,8 +2,8 @@
 
 In 鹿西乡, one case is signed for on Wednesday 11-25 and left past its limit (12-02 23:59); another waits for 初审.
 On 12-03 the supervisor's board counts one overdue case under the unit and the 办理 stage; its tile leads to the
-search list of exactly that case, and the case opens from there. The board is saved beside the test (and to
-docs/screenshots/ with HOTLINE_SCREENSHOTS=1).
+search list of exactly that case, and the case opens from there. The board is saved beside the test (the README's
+docs/screenshots/monitor-board.png shows the demo's board instead: tests/browser/test_demo_history.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from processes.runtime import control
 from tests.browser.conftest import LiveServer
 from tests.browser.conftest import login
 from tests.browser.test_deadline_verdicts import complete
-from tests.browser.test_deadline_verdicts import shot
 from tests.lifecycle_support import at
 from tests.web_support import add_user
 from webapp import runtime_of
@@ -71,7 +70,7 @@ def test_a_supervisor_sees_the_overdue_case_on_the_board_and_drills_down(
         overdue = page.locator("[data-count='light-overdue']")
         expect(overdue).to_contain_text("1")
         expect(page.locator("[data-count^='department-sthj-overdue']")).to_have_text("1")
-        shot(page, tmp_path, "monitor-board.png")
+        page.screenshot(path=str(tmp_path / "monitor-board.png"), full_page=True)
         with page.expect_navigation():
             overdue.click()
         assert "/search" in page.url and "light=overdue" in page.url and "township=luxi" in page.url

@@ -29,17 +29,20 @@ from webapp import create_app
 from webapp import democlock
 from webapp import instance_keys
 from webapp import runtime_of
+from webapp.cli import demo_history
 from webapp.cli.demo_users import DEMO_USERS
 from webapp.cli.demo_users import PASSWORD_FILE
 from webapp.cli.demo_users import print_users
 from webapp.cli.demo_users import seed_users
 from webapp.cli.deploy import bundle_dirs
+from webapp.cli.support import AuditNote
 
 REPLY = {"reply_action": "reply", "claim_true": True, "solved": True, "contacted": True,
          "reply_text": "已责令施工单位夜间停工并现场复查", "contact_record": "电话联系诉求人，告知处理情况",
          "public_reply": "经核查，已责令施工单位夜间停止作业。"}
 # The scheduler child: the same `hotline` command line, started with this interpreter (no PATH lookup).
 SCHEDULER = "from webapp.cli import cli; cli(prog_name='hotline')"
+SHOWN_CASES = 12  # the newest cases `show` lists: the live samples, not the demo's past
 DISPATCH = {"triage_result": "dispatch", "request_type": "complaint", "urgency": "normal"}
 
 # Sample cases (示例工单): process key, channel, intake data, then the steps already done, by BPMN task id.
@@ -114,12 +117,15 @@ def show(rt: Runtime) -> None:
         for job in queries.pending_jobs(session)[:12]:
             click.echo(f"  {job.kind:<6} {job.bpmn_id or '-':<22} {queries.countdown(job.due_at, now)}")
         click.echo("\n工单 cases:")
-        for case in cases.values():
+        newest = sorted(cases.values(), key=lambda c: (c.created_at, c.number), reverse=True)
+        for case in newest[:SHOWN_CASES]:
             click.echo(f"  {case.number:<16} {case.channel:<9} {case.status:<10} dept={case.lead_department or '-'}")
+        if len(newest) > SHOWN_CASES:
+            click.echo(f"  … and {len(newest) - SHOWN_CASES} earlier case(s)")
 
 
-def run_demo(app: Flask) -> None:
-    """Migrate, deploy every bundle, seed the sample cases and print the state."""
+def run_demo(app: Flask, history_days: int = demo_history.DEFAULT_DAYS) -> None:
+    """Migrate, deploy every bundle, seed the sample cases and the past before them, and print the state."""
     rt = runtime_of(app)
     migrate.upgrade(app.config["DATABASE_URL"])
     with rt.write() as session, session.begin():
@@ -131,9 +137,25 @@ def run_demo(app: Flask) -> None:
                                         operators=rt.handlers, now=rt.clock(), publish=True)
         click.echo(f"deployed {result.key} v{result.version}")
     print_users(seed_users(app, rt), Path(app.instance_path) / PASSWORD_FILE)
-    click.echo(f"opened {seed(rt)} sample case(s) in {app.config['DATABASE_URL']}")
+    opened = seed(rt)
+    click.echo(f"opened {opened} sample case(s) in {app.config['DATABASE_URL']}")
+    if opened and history_days:  # a fresh demo only: a restarted one keeps the past it has
+        write_past(rt, history_days)
     start_upward_report(rt)
     show(rt)
+
+
+def write_past(rt: Runtime, days: int) -> None:
+    """Write the demo's past (closed cases before today) and rebuild the figures; say so when bench/ is missing."""
+    try:
+        past = demo_history.write_history(rt, days)
+    except ImportError:  # bench/ ships with the source tree, not the wheel: the demo still runs without a past
+        click.echo("no demo history: it needs bench/ from the source tree", err=True)
+        return
+    AuditNote("demo.history", "demo", object_type="database", after={
+        "days": days, "cases": past.cases, "requesters": past.requesters, "rows": past.rows}).write_alone("success")
+    click.echo(f"wrote {days} days of history: {past.cases} closed cases, {past.requesters} requesters, "
+               f"{past.rows} rows, figures rebuilt, in {past.seconds:.1f}s")
 
 
 def keep_keys(app: Flask) -> None:
@@ -190,11 +212,14 @@ def register(cli: FlaskGroup) -> None:
                   "(--no-serve, or the older --no-scheduler, only sets up).")
     @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535),
                   help="Port of the web server on 127.0.0.1.")
-    def demo_command(serve_after: bool, port: int) -> None:
-        """Set up the demo (schema, diagrams, accounts, sample cases), then serve it with a scheduler (演示)."""
+    @click.option("--history-days", default=demo_history.DEFAULT_DAYS, show_default=True,
+                  type=click.IntRange(0, 3650), help="Days of closed cases written before today on a fresh demo, "
+                  "so the dashboard, reports and search show an office (0: only the sample cases).")
+    def demo_command(serve_after: bool, port: int, history_days: int) -> None:
+        """Set up the demo (schema, diagrams, accounts, sample cases, past), then serve it with a scheduler (演示)."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         keep_keys(app)  # first: the sample cases' personal data is encrypted under this instance's key
-        run_demo(app)
+        run_demo(app, history_days=history_days)
         if serve_after:
             runtime_of(app).db.dispose()  # the seeding connections are not needed while serving
             serve(port)
