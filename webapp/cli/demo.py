@@ -121,7 +121,9 @@ def show(rt: Runtime) -> None:
         if len(tasks) > len(listed):
             click.echo(f"  … and {len(tasks) - len(listed)} open task(s) of earlier cases (all on /monitor)")
         click.echo("\n定时器 next timers:")
-        for job in queries.pending_jobs(session)[:12]:
+        of_case = {i: c for i, c in session.execute(sa.select(ProcessInstance.id, ProcessInstance.case_id))}
+        jobs = [j for j in queries.pending_jobs(session, limit=10_000) if of_case.get(j.instance_id) in shown | {None}]
+        for job in jobs[:12]:
             click.echo(f"  {job.kind:<6} {job.bpmn_id or '-':<22} {queries.countdown(job.due_at, now)}")
         click.echo("\n工单 cases:")
         for case in newest[:SHOWN_CASES]:
