@@ -48,13 +48,14 @@ PROFILES: list[tuple[str, int]] = [
     ("triage", 0), ("sign_for", 1), ("reply", 7), ("reply", 5), ("extension_approval", 3), ("return_review", 1),
     ("review", 1), ("callback", 3), ("dispatch", 0), ("reply", 2), ("accept_110", 0), ("reply", 4),
     ("triage", 0), ("sign_for", 0), ("reply", 1), ("reply", 3), ("review", 2), ("callback", 2),
-    ("sign_for", 3), ("reply", 1), ("triage", 0), ("reply", 2), ("review", 1), ("reply", 6)]
+    ("sign_for", 3), ("reply", 1), ("reply", 1), ("reply", 2), ("review", 1), ("reply", 6)]
 # The steps done before a case waits at its aim (the 110 hand-over waits at its own first task).
 STEPS = {"triage": (), "accept_110": (), "dispatch": ("triage",), "sign_for": ("triage", "dispatch"),
          "reply": ("triage", "dispatch", "sign"), "return_review": ("triage", "dispatch", "return"),
          "extension_approval": ("triage", "dispatch", "sign", "extend"),
          "review": ("triage", "dispatch", "sign", "reply"),
          "callback": ("triage", "dispatch", "sign", "reply", "review")}
+RECENT = ("review", "callback")  # cases waiting for the office's 审核 or 回访 got there within the last hours
 TASK_OF = {"sign": "sign_for", "return": "sign_for", "extend": "reply"}  # the BPMN task a step completes
 RETURNS = ("该事项不属于本单位职责范围", "诉求地点不在本单位辖区", "需由属地街道先行处置")
 EXTENSIONS = ("需第三方检测，结果预计下周出具", "涉及多个部门，需协调后统一处理", "需等待施工队进场维修")
@@ -103,8 +104,10 @@ def opened_at(rng: random.Random, now: datetime, back: int, office: Office) -> d
     return local.astimezone(UTC)
 
 
-def step_times(rng: random.Random, steps: tuple[str, ...], start: datetime, now: datetime) -> list[datetime]:
-    """Return a moment for each step: 初审 and 派单 within the hour, the units in the daytime, replies days later."""
+def step_times(rng: random.Random, steps: tuple[str, ...], start: datetime, now: datetime,
+               recent: bool = False) -> list[datetime]:
+    """Return a moment for each step: 初审 and 派单 within the hour, the units in the daytime, replies days later;
+    with `recent`, the last step came within the last hours (a reply waits a day for 审核, not a week)."""
     gaps = {"triage": (10, 60), "dispatch": (5, 40), "sign": (60, 300), "return": (60, 300), "extend": (900, 1800),
             "reply": (1500, 4000), "review": (60, 240)}
     out: list[datetime] = []
@@ -113,6 +116,8 @@ def step_times(rng: random.Random, steps: tuple[str, ...], start: datetime, now:
         at += timedelta(minutes=rng.uniform(*gaps[name]))
         if name in ("sign", "return", "extend", "reply"):
             at = daytime(at, rng)
+        if recent and n == len(steps) - 1:
+            at = now - timedelta(hours=rng.uniform(1, 18))
         # never in the future: the last steps crowd into the minutes before now, each after the one before
         at = max(min(at, now - timedelta(minutes=4 * (len(steps) - n))), (out[-1] if out else start)
                  + timedelta(minutes=1))
@@ -133,8 +138,8 @@ def plan(rng: random.Random, office: Office, now: datetime, count: int) -> list[
             start = now - timedelta(minutes=rng.uniform(3, 10))
         key, channel, intake = _intake(rng, aim, category, township, start)
         steps = STEPS[aim]
-        plans.append(Plan(key, channel, intake, start, lead, list(zip(steps, step_times(rng, steps, start, now),
-                                                                      strict=True))))
+        times = step_times(rng, steps, start, now, recent=aim in RECENT)
+        plans.append(Plan(key, channel, intake, start, lead, list(zip(steps, times, strict=True))))
     return plans
 
 
