@@ -134,12 +134,19 @@ def test_deadlines_come_from_the_workflow_on_the_days_the_cases_came_in(demo: De
 def test_a_dispatcher_triages_and_a_unit_signs_a_live_case(demo: Demo) -> None:
     triage = live_task(demo, "triage")
     dispatcher = signed_in(demo, triage.assignee or "zhang.wei")
+    with runtime_of(demo.app).read() as db:
+        number = db.scalar(sa.select(Case.number).where(Case.id == triage.case_id))
+    tab = "" if triage.assignee else "?tab=group"  # the duty roster's at night, else the dispatchers' pool
+    assert number and number in dispatcher.get(f"/worklist{tab}").get_data(as_text=True)
     assert dispatcher.get(f"/tasks/{triage.id}").status_code == 200
     done = post(dispatcher, f"/tasks/{triage.id}", {"request_type": "complaint", "urgency": "normal",
                                                     "triage_result": "dispatch"})
     assert done.status_code == 303, done.get_data(as_text=True)[:400]
     sign = live_task(demo, "sign_for")
     handler = signed_in(demo, f"h.{sign.department}")
+    with runtime_of(demo.app).read() as db:
+        number = db.scalar(sa.select(Case.number).where(Case.id == sign.case_id))
+    assert number and number in handler.get("/worklist?tab=group").get_data(as_text=True)  # the unit's 组待办
     assert handler.get(f"/tasks/{sign.id}").status_code == 200
     signed = post(handler, f"/tasks/{sign.id}", {"sign_decision": "sign"})
     assert signed.status_code == 303, signed.get_data(as_text=True)[:400]
