@@ -21,6 +21,7 @@ from processes.runtime.models import HumanTask
 from processes.runtime.models import ProcessInstance
 from tests.reference_support import CHEAP_ENV
 from tests.web_support import CHEAP
+from tests.web_support import audit_rows
 from tests.web_support import location
 from tests.web_support import login
 from tests.web_support import post
@@ -180,3 +181,10 @@ def test_nothing_personal_in_workflow_state(demo: Demo) -> None:
             if requester.name:
                 name = str(pii.cipher().decrypt("name", requester.name))
                 assert name not in snapshot and name not in history
+
+
+def test_the_live_cases_are_audited_as_counts(demo: Demo) -> None:
+    rows = audit_rows(demo.app, "demo.live")
+    assert [(r["actor"], r["result"]) for r in rows] == [("demo", "success")]
+    detail = str(rows[0])
+    assert f"'cases': {LIVE}" in detail and "'triage': " in detail and not re.search(r"170\d{8}", detail)
