@@ -42,10 +42,10 @@ from webapp.cli.demo_history import read_office
 
 DEFAULT_CASES = 48
 TOWNSHIPS = sorted(story.PLACES)
-# Each case's aim: the step it is left waiting at, and how many working days ago it came in. One round of these
-# covers every stage and light in its first twelve (the overdue 办理 opens a 督办); the next rounds repeat it.
+# Each case's aim: the step it is left waiting at, and how many working days ago it came in (up to ten). One round
+# covers every stage and light in its first twelve (an overdue 办理 opens a 督办); the next rounds repeat it.
 PROFILES: list[tuple[str, int]] = [
-    ("triage", 0), ("sign_for", 1), ("reply", 7), ("reply", 5), ("extension_approval", 3), ("return_review", 1),
+    ("triage", 0), ("sign_for", 1), ("reply", 10), ("reply", 5), ("extension_approval", 3), ("return_review", 1),
     ("review", 1), ("callback", 3), ("dispatch", 0), ("reply", 2), ("accept_110", 0), ("reply", 4),
     ("triage", 0), ("sign_for", 0), ("reply", 1), ("reply", 3), ("review", 2), ("callback", 2),
     ("sign_for", 3), ("reply", 1), ("reply", 1), ("reply", 2), ("review", 1), ("reply", 6)]
