@@ -1,7 +1,8 @@
 """The demo as a supervisor sees it on day one, in Chromium: the dashboard draws the 90 days, the board the live cases.
 
 `hotline demo` with its default history serves; 吴督办 (sv1) signs in, the dashboard's charts are painted and its
-来件量 over the default 30 days is that of an office, not of six sample cases; the 督办台 counts the live cases.
+来件量 over the default 30 days is that of an office, not of six sample cases; the 督办台 counts the live cases
+(about 50 at work, some overdue with a 督办) at a laptop's 1366x768.
 Both pages are saved beside the test; with HOTLINE_SCREENSHOTS=1 the board also goes to
 docs/screenshots/monitor-board.png for the README.
 """
@@ -58,8 +59,13 @@ def test_a_supervisor_sees_the_demo_s_past_on_the_dashboard(browser: Browser, tm
         assert int(volume.inner_text()) > 400  # 30 days of an office, not the six sample cases
         page.wait_for_timeout(1500)  # the charts' entry animation
         page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        page.set_viewport_size({"width": 1366, "height": 768})  # a supervisor's laptop
         page.goto("/monitor")
         expect(page.locator("[data-count='light-overdue']")).to_be_visible()
+        open_cases = sum(int(page.locator(f"[data-count='light-{light}'] strong").inner_text())
+                         for light in ("overdue", "red", "yellow", "green", "none"))
+        assert open_cases >= 48  # the live cases at work (and the samples), not five sample cases
+        expect(page.locator("[data-count='stage-supervise-total']")).to_be_visible()  # overdue cases have a 督办
         page.screenshot(path=str(tmp_path / "monitor-board.png"), full_page=True)
         if os.environ.get("HOTLINE_SCREENSHOTS") == "1":
             page.screenshot(path=str(SCREENSHOTS / "monitor-board.png"), full_page=True)

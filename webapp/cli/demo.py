@@ -30,6 +30,7 @@ from webapp import democlock
 from webapp import instance_keys
 from webapp import runtime_of
 from webapp.cli import demo_history
+from webapp.cli import demo_live
 from webapp.cli.demo_users import DEMO_USERS
 from webapp.cli.demo_users import PASSWORD_FILE
 from webapp.cli.demo_users import print_users
@@ -42,7 +43,7 @@ REPLY = {"reply_action": "reply", "claim_true": True, "solved": True, "contacted
          "public_reply": "经核查，已责令施工单位夜间停止作业。"}
 # The scheduler child: the same `hotline` command line, started with this interpreter (no PATH lookup).
 SCHEDULER = "from webapp.cli import cli; cli(prog_name='hotline')"
-SHOWN_CASES = 12  # the newest cases `show` lists: the live samples, not the demo's past
+SHOWN_CASES = 12  # the newest cases `show` lists, with their tasks: the samples, not the past nor every live case
 DISPATCH = {"triage_result": "dispatch", "request_type": "complaint", "urgency": "normal"}
 
 # Sample cases (示例工单): process key, channel, intake data, then the steps already done, by BPMN task id.
@@ -108,24 +109,33 @@ def show(rt: Runtime) -> None:
     now = rt.clock()
     with rt.read() as session:
         cases = {c.id: c for c in session.scalars(sa.select(Case))}
+        newest = sorted(cases.values(), key=lambda c: (c.created_at, c.number), reverse=True)
+        shown = {c.id for c in newest[:SHOWN_CASES]}
+        tasks = queries.human_tasks(session, limit=10_000)
+        listed = [t for t in tasks if t.case_id is None or t.case_id in shown]
         click.echo("\n待办 open tasks:")
-        for t in queries.human_tasks(session):
+        for t in listed:
             case = cases.get(t.case_id or "")
             click.echo(f"  {case.number if case else '-':<16} {t.name:<8} role={t.role or '-':<11} "
                        f"dept={t.department or '-':<10} {queries.countdown(t.due_at, now)}")
+        if len(tasks) > len(listed):
+            click.echo(f"  … and {len(tasks) - len(listed)} open task(s) of earlier cases (all on /monitor)")
         click.echo("\n定时器 next timers:")
-        for job in queries.pending_jobs(session)[:12]:
+        of_case = {i: c for i, c in session.execute(sa.select(ProcessInstance.id, ProcessInstance.case_id))}
+        jobs = [j for j in queries.pending_jobs(session, limit=10_000) if of_case.get(j.instance_id) in shown | {None}]
+        for job in jobs[:12]:
             click.echo(f"  {job.kind:<6} {job.bpmn_id or '-':<22} {queries.countdown(job.due_at, now)}")
         click.echo("\n工单 cases:")
-        newest = sorted(cases.values(), key=lambda c: (c.created_at, c.number), reverse=True)
         for case in newest[:SHOWN_CASES]:
             click.echo(f"  {case.number:<16} {case.channel:<9} {case.status:<10} dept={case.lead_department or '-'}")
         if len(newest) > SHOWN_CASES:
             click.echo(f"  … and {len(newest) - SHOWN_CASES} earlier case(s)")
 
 
-def run_demo(app: Flask, history_days: int = demo_history.DEFAULT_DAYS) -> None:
-    """Migrate, deploy every bundle, seed the sample cases and the past before them, and print the state."""
+def run_demo(app: Flask, history_days: int = demo_history.DEFAULT_DAYS,
+             live_cases: int = demo_live.DEFAULT_CASES) -> None:
+    """Migrate, deploy every bundle, seed the sample cases, the past before them and the work in progress, and
+    print the state."""
     rt = runtime_of(app)
     migrate.upgrade(app.config["DATABASE_URL"])
     with rt.write() as session, session.begin():
@@ -141,6 +151,8 @@ def run_demo(app: Flask, history_days: int = demo_history.DEFAULT_DAYS) -> None:
     click.echo(f"opened {opened} sample case(s) in {app.config['DATABASE_URL']}")
     if opened and history_days:  # a fresh demo only: a restarted one keeps the past it has
         write_past(rt, history_days)
+    if opened and live_cases:
+        open_live(rt, live_cases)
     start_upward_report(rt)
     show(rt)
 
@@ -156,6 +168,15 @@ def write_past(rt: Runtime, days: int) -> None:
         "days": days, "cases": past.cases, "requesters": past.requesters, "rows": past.rows}).write_alone("success")
     click.echo(f"wrote {days} days of history: {past.cases} closed cases, {past.requesters} requesters, "
                f"{past.rows} rows, figures rebuilt, in {past.seconds:.1f}s")
+
+
+def open_live(rt: Runtime, count: int) -> None:
+    """Open the live cases (演示在办) through the workflow at past moments, and say what the board will show."""
+    live = demo_live.open_live(rt, count)
+    AuditNote("demo.live", "demo", object_type="database", after=dict(demo_live.summary(live))).write_alone("success")
+    stages = ", ".join(f"{stage} {n}" for stage, n in sorted(live.by_stage.items()))
+    click.echo(f"opened {live.cases} live case(s) over the last working days ({stages}): {live.steps} steps done, "
+               f"{live.timers} timers fired on the way, in {live.seconds:.1f}s")
 
 
 def keep_keys(app: Flask) -> None:
@@ -215,11 +236,15 @@ def register(cli: FlaskGroup) -> None:
     @click.option("--history-days", default=demo_history.DEFAULT_DAYS, show_default=True,
                   type=click.IntRange(0, 3650), help="Days of closed cases written before today on a fresh demo, "
                   "so the dashboard, reports and search show an office (0: only the sample cases).")
-    def demo_command(serve_after: bool, port: int, history_days: int) -> None:
+    @click.option("--live-cases", default=demo_live.DEFAULT_CASES, show_default=True, type=click.IntRange(0, 500),
+                  help="Cases opened through the workflow over the last working days and left at every stage "
+                  "(初审 to 回访, some near or past their deadline), so the supervisor's board shows work in "
+                  "progress (0: only the sample cases).")
+    def demo_command(serve_after: bool, port: int, history_days: int, live_cases: int) -> None:
         """Set up the demo (schema, diagrams, accounts, sample cases, past), then serve it with a scheduler (演示)."""
         app = current_app._get_current_object()  # type: ignore[attr-defined]
         keep_keys(app)  # first: the sample cases' personal data is encrypted under this instance's key
-        run_demo(app, history_days=history_days)
+        run_demo(app, history_days=history_days, live_cases=live_cases)
         if serve_after:
             runtime_of(app).db.dispose()  # the seeding connections are not needed while serving
             serve(port)
