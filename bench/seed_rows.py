@@ -14,6 +14,8 @@ from datetime import datetime
 from datetime import timedelta
 from typing import Any
 
+from processes.cases import numbering
+
 Row = dict[str, Any]
 
 PROCESS_KEYS = {"phone": "case_phone", "visit": "case_visit", "platform": "case_platform",
@@ -113,7 +115,7 @@ class Maker:
 
     def number(self, created: datetime) -> str:
         """Return the next free case number of the day the case was registered."""
-        prefix = f"DT{created:%Y%m%d}-"
+        prefix = f"{numbering.PREFIX}{numbering.day_of(created)}-"
         value = self.office.numbers.get(prefix, 0) + 1
         self.office.numbers[prefix] = value
         return f"{prefix}{value:04d}"

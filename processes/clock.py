@@ -6,8 +6,16 @@ from collections.abc import Callable
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 Clock = Callable[[], datetime]
+OFFICE_TZ = ZoneInfo("Asia/Shanghai")  # the office's day runs midnight to midnight Beijing time (UTC+8, no DST)
+
+
+def office_date_text(moment: datetime) -> str:
+    """Return the office's calendar day of a moment as 20261125 (a naive moment is taken as UTC)."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{aware.astimezone(OFFICE_TZ):%Y%m%d}"
 
 
 def system_clock() -> datetime:

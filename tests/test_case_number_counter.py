@@ -6,6 +6,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from pathlib import Path
@@ -63,6 +64,17 @@ def test_numbers_are_consecutive_per_day_and_keep_their_form(runtime: Runtime, c
     assert register(runtime) == "DT20261126-0001"
     with runtime.writer.connect() as conn:
         assert counters(conn) == {DAY: 3, "20261126": 1}
+
+
+def test_a_number_carries_the_office_s_day_in_beijing_time_not_utc_s(runtime: Runtime, clock: FrozenClock) -> None:
+    deploy(runtime, "simple", "simple.bpmn")
+    clock.now = datetime(2026, 12, 7, 23, 30, tzinfo=UTC)  # 07:30 on 8 December in Dongtou
+    assert register(runtime) == "DT20261208-0001"
+    clock.now = datetime(2026, 12, 8, 15, 59, tzinfo=UTC)  # 23:59 the same office day
+    assert register(runtime) == "DT20261208-0002"
+    clock.now = datetime(2026, 12, 8, 16, 0, tzinfo=UTC)  # midnight in Dongtou: a new day, a new series
+    assert register(runtime) == "DT20261209-0001"
+    assert numbering.day_of(datetime(2026, 12, 7, 23, 30)) == "20261208"  # a naive moment is UTC
 
 
 def test_numbering_continues_after_cases_written_without_the_counter(runtime: Runtime, clock: FrozenClock) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from processes.cases.models import Case
 from processes.cases.models import CaseNumberCounter
+from processes.clock import office_date_text
 
 PREFIX = "DT"
 _COUNTER = CaseNumberCounter
@@ -27,8 +28,8 @@ _BUMP = (sa.update(_COUNTER).where(_COUNTER.day == sa.bindparam("d"))
 
 
 def day_of(now: datetime) -> str:
-    """Return the day part of a number given at `now` (20261125)."""
-    return f"{now:%Y%m%d}"
+    """Return the day part of a number given at `now` (20261125): the office's day, Beijing time, not UTC's."""
+    return office_date_text(now)
 
 
 def format_number(day: str, running: int) -> str:
