@@ -11,41 +11,25 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
-from playwright.sync_api import Page
 from playwright.sync_api import expect
 
-from tests.browser.test_demo_server import HOTLINE
 from tests.browser.test_demo_server import accepts
 from tests.browser.test_demo_server import free_port
+from tests.browser.test_demo_server import sign_in
+from tests.browser.test_demo_server import start_demo
 from tests.browser.test_demo_server import wait_for
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def sign_in(page: Page, folder: Path, username: str) -> None:
-    """Sign in with the demo account's printed password."""
-    lines = (folder / "demo-users.txt").read_text(encoding="utf-8").splitlines()
-    password = next(line.split("\t")[2] for line in lines if line.startswith(f"{username}\t"))
-    page.goto("/auth/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    with page.expect_navigation():
-        page.click("main form button[type=submit]")
-
-
 def test_a_supervisor_sees_the_demo_s_past_on_the_dashboard(browser: Browser, tmp_path: Path) -> None:
     port, log = free_port(), tmp_path / "demo.log"
-    env = {**os.environ, "HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_DATABASE_URL": "", "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as out:
-        demo = subprocess.Popen([sys.executable, "-c", HOTLINE, "demo", "--port", str(port)], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    demo = start_demo(tmp_path, port)
     try:
         wait_for("serving", lambda: accepts(port), demo, timeout=300)
         assert "wrote 90 days of history" in log.read_text(encoding="utf-8")

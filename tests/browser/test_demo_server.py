@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
+from playwright.sync_api import Page
 
 pytestmark = pytest.mark.browser
 HOTLINE = "from webapp.cli import cli; cli(prog_name='hotline')"  # the `hotline` command, this interpreter
@@ -46,23 +47,35 @@ def accepts(port: int) -> bool:
     return True
 
 
+def start_demo(folder: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start `hotline demo` in its own process group with the instance in `folder`, its output in demo.log there."""
+    env = {**os.environ, "HOTLINE_INSTANCE_PATH": str(folder), "HOTLINE_DATABASE_URL": "", "PYTHONUNBUFFERED": "1"}
+    with (folder / "demo.log").open("wb") as out:
+        return subprocess.Popen([sys.executable, "-c", HOTLINE, "demo", "--port", str(port)], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def sign_in(page: Page, folder: Path, username: str) -> None:
+    """Sign in through the login form with the password the demo printed for the account."""
+    lines = (folder / "demo-users.txt").read_text(encoding="utf-8").splitlines()
+    password = next(line.split("\t")[2] for line in lines if line.startswith(f"{username}\t"))
+    page.goto("/auth/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+
+
 def test_demo_serves_the_app_with_a_scheduler_until_ctrl_c(browser: Browser, tmp_path: Path) -> None:
     port, log = free_port(), tmp_path / "demo.log"
-    env = {**os.environ, "HOTLINE_INSTANCE_PATH": str(tmp_path), "HOTLINE_DATABASE_URL": "", "PYTHONUNBUFFERED": "1"}
-    with log.open("wb") as out:
-        demo = subprocess.Popen([sys.executable, "-c", HOTLINE, "demo", "--port", str(port)], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    demo = start_demo(tmp_path, port)
     try:
         wait_for("serving", lambda: accepts(port), demo, timeout=240)
         wait_for("the scheduler", lambda: "scheduler demo started" in log.read_text(encoding="utf-8"), demo, 60)
-        username, _, password = (tmp_path / "demo-users.txt").read_text(encoding="utf-8").splitlines()[0].split("\t")
+        username = (tmp_path / "demo-users.txt").read_text(encoding="utf-8").splitlines()[0].split("\t")[0]
         context = browser.new_context(base_url=f"http://127.0.0.1:{port}", locale="zh-CN")
         page = context.new_page()
-        page.goto("/auth/login")
-        page.fill("input[name=username]", username)
-        page.fill("input[name=password]", password)
-        with page.expect_navigation():
-            page.click("main form button[type=submit]")
+        sign_in(page, tmp_path, username)
         assert page.locator("main h1").inner_text() == "您好，王小燕"
         context.close()
     finally:
