@@ -19,6 +19,7 @@ from processes.engine.validation.pools import top_process
 from processes.engine.validation.problems import Problem
 from processes.engine.xmlsafe import BPMN_NS
 from processes.engine.xmlsafe import parse_bpmn
+from processes.engine.xmlsafe import parse_dmn
 from processes.errors import DefinitionInvalid
 from processes.errors import InvalidState
 from processes.errors import NotFound
@@ -30,6 +31,7 @@ from processes.runtime.models import ProcessInstance
 
 KEY = re.compile(r"[a-z][a-z0-9_]{0,63}")
 FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.bpmn")
+DMN_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\.dmn")
 FORM_NAME = re.compile(r"forms/[A-Za-z0-9_][A-Za-z0-9_.-]{0,80}\.schema\.json")
 CHOICE_CODES = ("process.ambiguous", "process.unknown", "process.all_called")  # solved by naming the process
 ACTIVE = ("running", "waiting", "suspended", "error")  # instances still on their version
@@ -131,7 +133,8 @@ def main_file(row: ProcessDefinition) -> str:
 
 def upload_draft(session: Session, key: str, filename: str, text: str, *, actor: str, now: datetime,
                  operators: Iterable[str], base_version: int | None = None,
-                 forms: Mapping[str, str] | None = None, process_id: str | None = None) -> definitions.DeployResult:
+                 forms: Mapping[str, str] | None = None, process_id: str | None = None,
+                 others: Mapping[str, str] | None = None) -> definitions.DeployResult:
     """Store an uploaded diagram as a new draft version: it replaces the file of the same name, else the main one.
 
     The other files of the base version (the newest unless the modeler names the one it edited: forms, called
@@ -145,8 +148,15 @@ def upload_draft(session: Session, key: str, filename: str, text: str, *, actor:
     if any(not FORM_NAME.fullmatch(name) for name in forms or {}):
         raise DefinitionInvalid("form file name: forms/<letters, digits, _ . ->.schema.json")
     parse_bpmn(text, filename=filename)  # hostile or malformed XML is refused before anything else
+    for name, other in (others or {}).items():
+        if FILE_NAME.fullmatch(name):
+            parse_bpmn(other, filename=name)
+        elif DMN_NAME.fullmatch(name):
+            parse_dmn(other, filename=name)
+        else:
+            raise DefinitionInvalid("file name: letters, digits, _ . - and the .bpmn or .dmn ending", file=name[:100])
     base = latest(session, key) if base_version is None else get_version(session, key, base_version)
-    files = {**(base.files if base is not None else {}), **(forms or {})}
+    files = {**(base.files if base is not None else {}), **(forms or {}), **(others or {})}
     if base is not None and filename not in files:
         filename = main_file(base)
     files[filename] = text

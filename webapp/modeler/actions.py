@@ -19,9 +19,6 @@ from flask_login import current_user
 
 from processes.cases.numbers import mask_numbers
 from processes.engine.validation.engine_errors import from_exception
-from processes.engine.xmltext import MAX_XML_BYTES
-from processes.engine.xmltext import EncodingRefused
-from processes.engine.xmltext import decode_diagram
 from processes.errors import DefinitionInvalid
 from processes.errors import InvalidState
 from processes.errors import NotFound
@@ -35,6 +32,7 @@ from webapp.context import wall_now
 from webapp.modeler import bp
 from webapp.modeler import edit
 from webapp.modeler import texts
+from webapp.modeler import uploads
 from webapp.modeler.views import find
 from webapp.modeler.views import versions_page
 
@@ -66,47 +64,26 @@ def _choose_process(key: str, exc: versions.ProcessChoice, chosen: str | None) -
                            upload_key=key, choices=exc.candidates, chosen=chosen), 400
 
 
-def _read_upload() -> tuple[str, str] | str:
-    """Return (file name, text) of the uploaded diagram, or the message refusing it."""
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return str(gettext(texts.NO_FILE))
-    try:
-        raw = upload.stream.read(MAX_XML_BYTES + 1)
-    finally:
-        upload.close()  # a large upload is a temporary file: close it now, not at garbage collection
-    if len(raw) > MAX_XML_BYTES:
-        return str(gettext(texts.TOO_BIG, mb=MAX_XML_BYTES // (1024 * 1024)))
-    name = upload.filename.rsplit("/", 1)[-1].rsplit("\\", 1)[-1]
-    try:
-        text = decode_diagram(raw, name[:100])  # GBK, ISO-8859-1, UTF-16 …: text whose declaration says UTF-8
-    except EncodingRefused as exc:
-        problem = exc.problem()
-        return str(gettext(texts.BAD_ENCODING, problem=problem.text(gettext), hint=problem.hint_text(gettext)))
-    return name, text
-
-
 @bp.post("/upload")
 def upload() -> ResponseReturnValue:
     """Store an uploaded .bpmn file as a new draft version of a process (or the first of a new one)."""
     key = request.form.get("key", "").strip()
     if not versions.KEY.fullmatch(key):
         return _refused_upload(key, gettext(texts.BAD_KEY))
-    read = _read_upload()
+    read = uploads.read_upload(key)
     if isinstance(read, str):
         return _refused_upload(key, read)
-    name, text = read
-    if not versions.FILE_NAME.fullmatch(name):
-        name = f"{key}.bpmn"  # a Chinese or odd file name: the bundle keeps its own name for the diagram
+    name = read.name
     chosen = request.form.get("process", "").strip()[:MAX_PROCESS_ID] or None
     rt = runtime()
     try:
         with rt.write() as db, db.begin():
-            done = versions.upload_draft(db, key, name, text, actor=current_user.username, now=now(),
-                                         operators=rt.handlers, process_id=chosen)
+            done = versions.upload_draft(db, key, name, read.text, actor=current_user.username, now=now(),
+                                         operators=rt.handlers, process_id=chosen, forms=read.forms,
+                                         others=read.others)
             record(db, "definition.upload", object_type="process_definition", object_id=f"{key} v{done.version}",
                    after={"version": done.version, "status": done.status, "created": done.created}, file=name,
-                   process=chosen)
+                   files=read.names, process=chosen)
     except versions.ProcessChoice as exc:
         return _choose_process(key, exc, chosen)
     except DefinitionInvalid as exc:
