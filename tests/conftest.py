@@ -137,6 +137,12 @@ def ws(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) ->
     yield from workspace(request, office_template, tmp_path)
 
 
+@pytest.fixture(params=["postgres"])
+def ws_pg(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
+    """The web app on a prepared office, PostgreSQL only (what only PostgreSQL refuses)."""
+    yield from workspace(request, office_template, tmp_path)
+
+
 @pytest.fixture(params=["sqlite"])
 def ws_lite(request: pytest.FixtureRequest, office_template: Path, tmp_path: Path) -> Iterator[Workspace]:
     """The web app on a prepared office, SQLite only."""
