@@ -18,11 +18,11 @@ from dataclasses import field
 from datetime import datetime
 from datetime import time
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from processes.accounts import pii
+from processes.clock import OFFICE_TZ
 
-LOCAL = ZoneInfo("Asia/Shanghai")
+LOCAL = OFFICE_TZ
 MAX_CHARS = 50_000
 MAX_DEPTH = 4
 # Labels as the platform and its exports write them, by intake field (compared after `_label`).

@@ -15,17 +15,16 @@ from datetime import UTC
 from datetime import datetime
 from typing import Any
 from typing import Literal
-from zoneinfo import ZoneInfo
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import DurationTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimeDateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 
+from processes.clock import OFFICE_TZ
 from processes.engine.script_environment import constant_value
 from processes.errors import ScriptRejected
 
-OFFICE_TZ = ZoneInfo("Asia/Shanghai")
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # months and years are counted from a fixed start
 Kind = Literal["duration", "date", "cycle"]
 KIND_WORDS: dict[Kind, str] = {"duration": "期限", "date": "日期时间", "cycle": "周期"}

@@ -11,12 +11,12 @@ from datetime import datetime
 from datetime import time
 from datetime import timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
-OFFICE_TZ = ZoneInfo("Asia/Shanghai")  # a day of the office runs midnight to midnight Beijing time (UTC+8, no DST)
+from processes.clock import OFFICE_TZ
+
 DIMENSIONS = ("department", "category", "township", "channel", "request_type")
 GRAINS = ("day", "week", "month")
 MAX_DAYS = 3 * 366  # a longer range is a mistake, not a question the office asks

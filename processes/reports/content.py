@@ -16,11 +16,11 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from processes import metrics
+from processes.clock import OFFICE_TZ
 from processes.metrics import CaseLine
 from processes.metrics import Figure
 from processes.metrics import Filters
 from processes.metrics import Period
-from processes.metrics.periods import OFFICE_TZ
 
 KINDS = ("weekly", "monthly")
 OFFICE = "office"  # the scope of a report of the whole office; a unit's report is scoped by its code

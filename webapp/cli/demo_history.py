@@ -25,9 +25,9 @@ import sqlalchemy as sa
 
 from processes.cases import numbering
 from processes.cases.personal import encrypt_requester
+from processes.clock import OFFICE_TZ
 from processes.db.base import Base
 from processes.metrics import rollup
-from processes.metrics.periods import OFFICE_TZ
 from processes.metrics.periods import office_day
 from processes.reference.models import CalendarDay
 from processes.reference.models import DispatchRule

@@ -24,9 +24,9 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
+from processes.clock import OFFICE_TZ
 from processes.clock import FrozenClock
 from processes.metrics import rollup
-from processes.metrics.periods import OFFICE_TZ
 from processes.metrics.periods import office_day
 from processes.runtime import commands
 from processes.runtime import control
